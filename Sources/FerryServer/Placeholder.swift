@@ -1,0 +1,6 @@
+import Hummingbird
+import GRDB
+import Prometheus
+import HummingbirdTLS
+import X509
+import ServiceLifecycle
