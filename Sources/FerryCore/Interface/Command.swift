@@ -21,6 +21,9 @@ public struct CommandError: Error, Sendable, CustomStringConvertible {
 /// can record what would have run.
 public protocol CommandRunner: Sendable {
     func run(_ argv: [String], stdin: String?) async throws -> CommandResult
+    /// Starts a long-running program (a userspace WireGuard in the foreground) without
+    /// waiting for it; its output goes nowhere.
+    func launch(_ argv: [String]) throws
 }
 
 extension CommandRunner {
@@ -61,6 +64,20 @@ public struct ProcessRunner: CommandRunner {
                 cont.resume(throwing: error)
             }
         }
+    }
+}
+
+extension ProcessRunner {
+    public func launch(_ argv: [String]) throws {
+        // Not daemonizing: a forked grandchild would inherit the descriptor Foundation
+        // watches to learn that its child exited, and the parent would never be reaped.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = argv
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
     }
 }
 

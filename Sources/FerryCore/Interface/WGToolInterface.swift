@@ -21,7 +21,9 @@ public struct WGToolInterface: InterfaceController {
     public func ensureUp(addresses: [IPPrefix], mtu: Int) async throws {
         if try await !runner.run(["ip", "link", "show", "dev", name], stdin: nil).succeeded {
             if try await !runner.run(["ip", "link", "add", "dev", name, "type", "wireguard"], stdin: nil).succeeded {
-                try await runner.check([userspace, name])
+                // In the foreground (-f, which wireguard-go and ferry-wg both take), as
+                // ferryd's child; it keeps running if ferryd stops, like wg-quick's.
+                try runner.launch([userspace, "-f", name])
                 try await waitForLink()
             }
         }

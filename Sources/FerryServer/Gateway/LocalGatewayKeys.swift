@@ -40,7 +40,8 @@ public final class LocalGatewayKeys: Sendable {
     }
 
     func commitRotation(_ key: PrivateKey) throws {
-        _ = try FileManager.default.replaceItemAt(path, withItemAt: pendingPath)
+        // rename(2) replaces the old file atomically.
+        guard rename(pendingPath.path, path.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
         current.withLock { $0 = key }
     }
 

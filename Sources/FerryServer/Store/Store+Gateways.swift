@@ -152,8 +152,14 @@ extension FerryStore {
                 }
                 return PeerCreated(peer: after, config: config)
             }
-            if let pendingLocal { try local?.commitRotation(pendingLocal) }
+            // The store has the new public key: the key file must follow (a crash right
+            // here is repaired at the next start by `LocalGatewayKeys.recover`).
+            if let pendingLocal {
+                do { try local?.commitRotation(pendingLocal) } catch { throw RotationCommitError(underlying: error) }
+            }
             return result
+        } catch let e as RotationCommitError {
+            throw e.underlying
         } catch {
             if pendingLocal != nil { local?.abortRotation() }
             throw error
@@ -193,3 +199,6 @@ extension FerryStore {
         }
     }
 }
+
+/// The database took the new key but the key file could not be swapped: keep the side file.
+struct RotationCommitError: Error { let underlying: any Error }
