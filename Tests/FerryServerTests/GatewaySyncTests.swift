@@ -1,0 +1,81 @@
+import FerryCore
+@testable import FerryServer
+import Foundation
+import Logging
+import Synchronization
+import Testing
+import WireGuard
+
+/// Records what the gateway sync would apply (the real controllers run in the
+/// namespace end-to-end test).
+final class RecordingInterface: InterfaceController, FirewallController {
+    let name = "wgtest0"
+    let configs = Mutex<[WGQuickConfig]>([])
+    let rulesets = Mutex<[String]>([])
+    func ensureUp(addresses: [IPPrefix], mtu: Int) async throws {}
+    func apply(_ config: WGQuickConfig) async throws { configs.withLock { $0.append(config) } }
+    func status() async throws -> [InterfacePeerStatus] { [] }
+    func apply(nftables: String) async throws { rulesets.withLock { $0.append(nftables) } }
+    func remove(interface: String) async throws {}
+    var last: WGQuickConfig? { configs.withLock { $0.last } }
+    var lastRules: String { rulesets.withLock { $0.last ?? "" } }
+}
+
+@Suite("Gateway sync")
+struct GatewaySyncTests {
+    func eventually(within: Duration = .seconds(1), _ condition: () -> Bool) async throws -> Duration {
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < within + .milliseconds(500) {
+            if condition() { return ContinuousClock.now - start }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return ContinuousClock.now - start
+    }
+
+    /// Created, disabled and deleted peers reach the interface and firewall within one
+    /// second; the gateway's own key comes from its key file.
+    @Test func changesAreAppliedWithinOneSecond() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-sync-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fake = RecordingInterface()
+        let h = try await Harness.make(data: dir, clock: ManualClock(now: SystemClock().now())) {
+            $0.gatewayInterface = "wgtest0"
+            $0.gatewayName = "gw-local"
+        }
+        let keys = try #require(h.services.localGateway)
+        let attrs = try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("gateway-wgtest0.key").path)
+        #expect((attrs[.posixPermissions] as? Int) == 0o600)
+        let sync = GatewaySync(store: h.store, keys: keys, interface: fake, firewall: fake, clock: h.clock, metrics: h.services.metrics,
+                               logger: Logger(label: "test"))
+        let task = Task { try await sync.run() }
+        defer { task.cancel() }
+        let system = Caller.system("t")
+        _ = try await h.store.createSegment(CreateSegmentRequest(name: "developers"), caller: system)
+        let gw = try await h.store.createGateway(CreateGatewayRequest(name: "gw-local", endpoint: "203.0.113.1:51820", subnets: ["172.20.0.0/24"]), caller: system)
+        #expect(gw.local && gw.publicKey == keys.publicKey.base64)
+        _ = try await h.store.createRule(CreatePolicyRuleRequest(from: "developers", toSubnet: "172.20.0.0/24"), caller: system)
+
+        let key = newPublicKey()
+        let p = try await h.store.createPeer(CreatePeerRequest(name: "laptop", segment: "developers", publicKey: key), caller: system).peer
+        let t1 = try await eventually { fake.last?.peers.contains { $0.publicKey.base64 == key } == true }
+        #expect(t1 < .seconds(1), "create applied after \(t1)")
+        #expect(fake.last?.interface.privateKey == keys.privateKey)
+        #expect(fake.lastRules.contains("ip saddr 10.10.1.0/24 ip daddr 172.20.0.0/24 accept"))
+
+        _ = try await h.store.updatePeer(id: p.id, UpdatePeerRequest(enabled: false), caller: system)
+        let t2 = try await eventually { fake.last?.peers.isEmpty == true }
+        #expect(t2 < .seconds(1), "disable applied after \(t2)")
+
+        _ = try await h.store.updatePeer(id: p.id, UpdatePeerRequest(enabled: true), caller: system)
+        _ = try await eventually { fake.last?.peers.count == 1 }
+        try await h.store.deletePeer(id: p.id, caller: system)
+        let t3 = try await eventually { fake.last?.peers.isEmpty == true }
+        #expect(t3 < .seconds(1), "delete applied after \(t3)")
+
+        _ = try await h.store.rotateKey(peerID: gw.id, RotateKeyRequest(), caller: system)
+        #expect(keys.publicKey.base64 != gw.publicKey)
+        let t4 = try await eventually { fake.last?.interface.privateKey == keys.privateKey }
+        #expect(t4 < .seconds(1))
+        #expect(try await h.store.gateway(id: gw.id).publicKey == keys.publicKey.base64)
+    }
+}
