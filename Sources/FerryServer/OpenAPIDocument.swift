@@ -1,8 +1,8 @@
 import Foundation
 
-/// The OpenAPI document served at /openapi.yaml: the repository keeps it as
-/// docs/openapi.yaml, copied into this target's resources (a test checks they are equal
-/// and that every route is in it).
+/// The OpenAPI document served at /openapi.yaml. One file: this target's resource
+/// Resources/openapi.yaml, which docs/openapi.yaml links to (a test checks that every route
+/// is in it and that the served text is that file).
 public enum OpenAPIDocument {
     public static let text: String = {
         guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
