@@ -56,18 +56,9 @@ struct ChaChaPolyContext {
         let tag = Self.tagByteCount
         guard out.count >= tag, plaintext.count <= out.count - tag, let outBase = out.baseAddress else { return 0 }
         let sealedCount = plaintext.count + tag
-        var written = 0
-        let ok = nonce.withUnsafeBytes { n in
-            CCryptoBoringSSL_EVP_AEAD_CTX_seal(
-                context, outBase.assumingMemoryBound(to: UInt8.self), &written, sealedCount,
-                Self.bytes(n), n.count, Self.bytes(plaintext), plaintext.count,
-                Self.bytes(additionalData), additionalData.count)
-        }
-        guard ok == 1, written == sealedCount else {
-            CCryptoBoringSSL_ERR_clear_error()
-            return 0
-        }
-        return written
+        let ok = run(CCryptoBoringSSL_EVP_AEAD_CTX_seal, nonce: nonce, input: plaintext,
+                     additionalData: additionalData, output: outBase, expectedCount: sealedCount)
+        return ok ? sealedCount : 0
     }
 
     /// Returns the plaintext length, or nil when the tag does not verify, the ciphertext is
@@ -84,19 +75,34 @@ struct ChaChaPolyContext {
                 open(nonce: nonce, ciphertext: ciphertext, additionalData: additionalData, into: $0)
             }
         }
+        let ok = run(CCryptoBoringSSL_EVP_AEAD_CTX_open, nonce: nonce, input: ciphertext,
+                     additionalData: additionalData, output: outBase, expectedCount: plaintextCount)
+        return ok ? plaintextCount : nil
+    }
+
+    /// EVP_AEAD_CTX_seal and EVP_AEAD_CTX_open share one signature: (ctx, out, out_len,
+    /// max_out_len, nonce, nonce_len, in, in_len, ad, ad_len) -> 1 on success.
+    private typealias AEADFunction = (
+        UnsafePointer<EVP_AEAD_CTX>?, UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<Int>?, Int,
+        UnsafePointer<UInt8>?, Int, UnsafePointer<UInt8>?, Int, UnsafePointer<UInt8>?, Int
+    ) -> Int32
+
+    @inline(__always)
+    private func run(_ function: AEADFunction, nonce: ChaCha20Poly1305.Nonce, input: UnsafeRawBufferPointer,
+                     additionalData: UnsafeRawBufferPointer, output: UnsafeMutableRawPointer,
+                     expectedCount: Int) -> Bool {
         var written = 0
         let ok = nonce.withUnsafeBytes { n in
-            CCryptoBoringSSL_EVP_AEAD_CTX_open(
-                context, outBase.assumingMemoryBound(to: UInt8.self), &written, plaintextCount,
-                Self.bytes(n), n.count, Self.bytes(ciphertext), ciphertext.count,
-                Self.bytes(additionalData), additionalData.count)
+            function(context, output.assumingMemoryBound(to: UInt8.self), &written, expectedCount,
+                     Self.bytes(n), n.count, Self.bytes(input), input.count,
+                     Self.bytes(additionalData), additionalData.count)
         }
-        guard ok == 1, written == plaintextCount else {
+        guard ok == 1, written == expectedCount else {
             // Forged or corrupt packets are routine; keep BoringSSL's per-thread error queue clean.
             CCryptoBoringSSL_ERR_clear_error()
-            return nil
+            return false
         }
-        return written
+        return true
     }
 
     private static func setUp(_ context: UnsafeMutablePointer<EVP_AEAD_CTX>, key: Bytes32) -> Bool {
