@@ -56,15 +56,19 @@ enum UAPIText {
     static func lines(_ body: some Collection<UInt8>, firstNumber: Int) throws(UAPIError) -> [UAPILine] {
         var result: [UAPILine] = []
         var number = firstNumber
-        var raws = body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        // An empty body splits into one empty piece, a body ending in "\n" into one more.
-        if raws.last?.isEmpty == true { raws.removeLast() }
-        for raw in raws {
+        let raws = body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        for (i, raw) in raws.enumerated() {
             var bytes = Array(raw)
             if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-            let text = String(decoding: bytes, as: UTF8.self)
-            guard let eq = text.firstIndex(of: "=") else { throw UAPIError(.missingEquals, line: number) }
-            result.append(UAPILine(key: text[..<eq], value: text[text.index(after: eq)...], number: number))
+            // The empty piece after a final "\n" (or of an empty body) is no line, nor is a
+            // lone "\r" cut off by the end of the stream (Go's empty line).
+            if bytes.isEmpty, i == raws.count - 1 { break }
+            // Split at the first "=" byte, as Go's strings.Cut; not at a Character, which
+            // may be "=" with a combining mark.
+            guard let eq = bytes.firstIndex(of: UInt8(ascii: "=")) else { throw UAPIError(.missingEquals, line: number) }
+            let key = String(decoding: bytes[..<eq], as: UTF8.self)
+            let value = String(decoding: bytes[(eq + 1)...], as: UTF8.self)
+            result.append(UAPILine(key: Substring(key), value: Substring(value), number: number))
             number += 1
         }
         return result

@@ -104,6 +104,7 @@ func frames(_ stream: [UInt8], chunks: [Int] = [], limit: Int = UAPIFramer.defau
         #expect(frames(Array("set=1\nlisten_port=x\n".utf8), finish: true) == [
             .reject(UAPIError(.invalidValue(key: "listen_port"), line: 2)),
         ])
+        #expect(frames(Array("set=1\nfwmark=5\n\r".utf8), finish: true) == [.request(.set(UAPISetRequest(device: [.fwmark(5)])))])
         #expect(frames(Array("get=1\n".utf8), finish: true) == [])
         #expect(frames(Array("se".utf8), finish: true) == [])
         #expect(frames(Array("get=1\n\nset=1\n".utf8), finish: true) == [.request(.get), .request(.set(UAPISetRequest()))])

@@ -183,6 +183,8 @@ private func bad(_ key: String) -> UAPIError.Reason { .invalidValue(key: key) }
         .set("listen_port=1\nfwmark", .missingEquals, eproto, line: 3),
         .set("bogus=1", .unknownDeviceKey("bogus"), einval),
         .set("=1", .unknownDeviceKey(""), einval),
+        .set("listen_port=\u{338}1", bad("listen_port"), einval), // "=" and a combining mark: still a "=" byte
+        .set("public_key=\u{301}", bad("public_key"), einval),
         .set("Listen_port=1", .unknownDeviceKey("Listen_port"), einval),
         .set("listen_port =1", .unknownDeviceKey("listen_port "), einval),
         .set("endpoint=1.2.3.4:5", .unknownDeviceKey("endpoint"), einval), // a peer key before public_key
