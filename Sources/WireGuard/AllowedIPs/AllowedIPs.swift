@@ -8,33 +8,22 @@
 /// the order the kernel and wireguard-go keep them (and `wg showconf` shows them):
 /// insertion order, where inserting an existing prefix again moves it to the end.
 public struct AllowedIPs<Value: Hashable & Sendable>: Sendable {
-    struct Node: Sendable {
-        var key: TrieKey
-        var cidr: Int32
-        var isV6: Bool
-        var child0: Int32 = -1
-        var child1: Int32 = -1
-        var parent: Int32 = -1
-        /// Index into `slots`, or -1 for a node that only joins two subtrees.
-        var slot: Int32
-        /// Neighbours in the slot's list of prefixes.
-        var previous: Int32 = -1
-        var next: Int32 = -1
-    }
+    typealias Node = AllowedIPsNode
 
     /// A value and its list of prefix nodes.
+    @usableFromInline
     struct Slot: Sendable {
-        var value: Value?
+        @usableFromInline var value: Value?
         var head: Int32 = -1
         var tail: Int32 = -1
         var count = 0
     }
 
-    var nodes: [Node] = []
+    @usableFromInline var nodes: [AllowedIPsNode] = []
     var freeNodes: [Int32] = []
-    var root4: Int32 = -1
-    var root6: Int32 = -1
-    var slots: [Slot] = []
+    @usableFromInline var root4: Int32 = -1
+    @usableFromInline var root6: Int32 = -1
+    @usableFromInline var slots: [Slot] = []
     var freeSlots: [Int32] = []
     var slotOfValue: [Value: Int32] = [:]
 
@@ -51,6 +40,7 @@ public struct AllowedIPs<Value: Hashable & Sendable>: Sendable {
     // MARK: Lookup
 
     /// The value whose prefix is the longest one containing `address`.
+    @inlinable
     public func lookup(_ address: IPAddress) -> Value? {
         switch address {
         case .v4: find(TrieKey(address), root: root4, bits: 32)
@@ -60,6 +50,7 @@ public struct AllowedIPs<Value: Hashable & Sendable>: Sendable {
 
     /// Lookup from an address as it sits in a packet: 4 bytes (IPv4) or 16 bytes (IPv6),
     /// network order. Any other length finds nothing.
+    @inlinable
     public func lookup(bytes: UnsafeRawBufferPointer) -> Value? {
         switch bytes.count {
         case 4:
@@ -73,7 +64,8 @@ public struct AllowedIPs<Value: Hashable & Sendable>: Sendable {
         }
     }
 
-    private func find(_ key: TrieKey, root: Int32, bits: Int32) -> Value? {
+    @inlinable
+    func find(_ key: TrieKey, root: Int32, bits: Int32) -> Value? {
         var index = root
         var found: Int32 = -1
         while index >= 0 {
@@ -104,4 +96,28 @@ public struct AllowedIPs<Value: Hashable & Sendable>: Sendable {
 
     /// The values that have at least one prefix.
     public var values: [Value] { Array(slotOfValue.keys) }
+}
+
+/// A trie node. Outside the generic type so its layout is known without `Value`, and
+/// visible to inlinable lookups so callers in other modules get specialized code.
+@usableFromInline
+struct AllowedIPsNode: Sendable {
+    @usableFromInline var key: TrieKey
+    @usableFromInline var cidr: Int32
+    var isV6: Bool
+    @usableFromInline var child0: Int32 = -1
+    @usableFromInline var child1: Int32 = -1
+    var parent: Int32 = -1
+    /// Index into `slots`, or -1 for a node that only joins two subtrees.
+    @usableFromInline var slot: Int32
+    /// Neighbours in the slot's list of prefixes.
+    var previous: Int32 = -1
+    var next: Int32 = -1
+
+    init(key: TrieKey, cidr: Int32, isV6: Bool, slot: Int32) {
+        self.key = key
+        self.cidr = cidr
+        self.isV6 = isV6
+        self.slot = slot
+    }
 }
