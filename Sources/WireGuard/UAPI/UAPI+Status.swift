@@ -87,6 +87,13 @@ extension UAPI {
         response(errno: error.map { -Int64($0.errno) } ?? 0)
     }
 
+    /// Client side: the length of the first complete answer at the start of `bytes` (up to
+    /// and including its empty line), or nil while it is still incomplete. Every answer,
+    /// to `get` or `set`, ends at its first empty line.
+    public static func answerLength(_ bytes: [UInt8]) -> Int? {
+        endOfMessage(bytes, from: 0)?.next
+    }
+
     /// Parses the daemon's answer to `set=1` (`errno=N` and the empty line); throws
     /// `.daemonError(N)` when N is not 0.
     public static func parseSetResponse(_ text: String) throws(UAPIError) {

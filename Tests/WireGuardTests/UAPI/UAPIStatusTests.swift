@@ -99,6 +99,15 @@ private typealias S = UAPISamples
         }
     }
 
+    @Test func answerLengthFindsTheEndOfEachAnswer() {
+        let get = Array(Self.text.utf8)
+        #expect(UAPI.answerLength(get) == get.count)
+        #expect(UAPI.answerLength(Array(get.dropLast())) == nil)
+        #expect(UAPI.answerLength(get + Array("errno=0\n\n".utf8)) == get.count)
+        #expect(UAPI.answerLength(Array("errno=-22\n\nerrno=0".utf8)) == 11)
+        #expect(UAPI.answerLength([]) == nil)
+    }
+
     @Test func responses() throws {
         #expect(UAPI.response(nil) == "errno=0\n\n")
         #expect(UAPI.response(UAPIError(.missingEquals)) == "errno=-71\n\n")
