@@ -22,9 +22,20 @@ let package = Package(
             name: "WireGuard",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
+        // Release-build benchmark of the core: `swift run -c release core-benchmark`.
+        .executableTarget(
+            name: "core-benchmark",
+            dependencies: ["WireGuard", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Benchmarks/CoreBenchmark"
+        ),
+        // Helpers for tests that need root: namespaces, processes, waiting.
+        .target(
+            name: "FerryTestSupport",
+            path: "Tests/FerryTestSupport"
+        ),
         .testTarget(
             name: "WireGuardTests",
-            dependencies: ["WireGuard"],
+            dependencies: ["WireGuard", "FerryTestSupport"],
             resources: [.copy("Vectors")]
         ),
     ]
