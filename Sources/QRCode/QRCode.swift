@@ -3,10 +3,10 @@
 /// `QRCode.encode` picks the smallest version that holds the data at the requested
 /// error-correction level and the mask with the lowest penalty. The default level is `.low`:
 /// a WireGuard client configuration is shown on a screen, where nothing smudges or tears it,
-/// and L keeps the symbol smallest (a typical ~350-byte config needs version 12, 65 modules,
-/// at L against version 15, 77 modules, at M), so each module is larger on the screen and
-/// easier for a phone's camera. `boostCorrection` then raises the level as far as the same
-/// version allows, which costs nothing in size.
+/// and L keeps the symbol smallest (a ~350-byte config with a preshared key needs version 12,
+/// 65 modules a side, at L against version 14, 73 modules, at M), so each module is larger on
+/// the screen and easier for a phone's camera. `boostCorrection` then raises the level as far
+/// as the same version allows, which costs nothing in size.
 public struct QRCode: Sendable, Hashable {
     /// 1 to 40; the symbol is 17 + 4 × version modules on a side.
     public let version: Int
