@@ -15,23 +15,25 @@ struct Penalty: Hashable, Sendable {
 
     init(_ grid: ModuleGrid) {
         let n = grid.size
-        var darkCount = 0
+        let dark = grid.dark
+        var line = [Bool](repeating: false, count: n)
         for i in 0..<n {
-            let row = (0..<n).map { grid[$0, i] }
-            let column = (0..<n).map { grid[i, $0] }
-            runs += Self.runPoints(row) + Self.runPoints(column)
-            finderLike += Self.finderLikePoints(row) + Self.finderLikePoints(column)
-            darkCount += row.lazy.filter { $0 }.count
+            for j in 0..<n { line[j] = dark[i * n + j] } // row i
+            runs += Self.runPoints(line)
+            finderLike += Self.finderLikePoints(line)
+            for j in 0..<n { line[j] = dark[j * n + i] } // column i
+            runs += Self.runPoints(line)
+            finderLike += Self.finderLikePoints(line)
         }
         for y in 0..<(n - 1) {
             for x in 0..<(n - 1) {
-                let colour = grid[x, y]
-                if grid[x + 1, y] == colour && grid[x, y + 1] == colour
-                    && grid[x + 1, y + 1] == colour {
+                let colour = dark[y * n + x]
+                if dark[y * n + x + 1] == colour && dark[(y + 1) * n + x] == colour && dark[(y + 1) * n + x + 1] == colour {
                     blocks += 3
                 }
             }
         }
+        let darkCount = dark.count { $0 }
         let total = n * n
         // |dark/total - 1/2| in 5 % steps = |20·dark - 10·total| / total, rounded down.
         balance = 10 * (abs(20 * darkCount - 10 * total) / total)
@@ -48,19 +50,18 @@ struct Penalty: Hashable, Sendable {
         return points
     }
 
-    static let finderLikeSequence = [true, false, true, true, true, false, true]
-
     static func finderLikePoints(_ line: [Bool]) -> Int {
-        let pattern = finderLikeSequence
-        let isLight = { (index: Int) in index < 0 || index >= line.count || !line[index] }
+        let n = line.count
+        func fourLight(from start: Int) -> Bool {
+            (start..<(start + 4)).allSatisfy { $0 < 0 || $0 >= n || !line[$0] }
+        }
         var points = 0
         var start = 0
-        while start + pattern.count <= line.count {
-            if line[start..<(start + pattern.count)].elementsEqual(pattern) {
-                let lightBefore = (start - 4..<start).allSatisfy(isLight)
-                let after = start + pattern.count
-                let lightAfter = (after..<(after + 4)).allSatisfy(isLight)
-                if lightBefore || lightAfter { points += 40 }
+        while start + 7 <= n {
+            // dark, light, dark, dark, dark, light, dark
+            if line[start] && !line[start + 1] && line[start + 2] && line[start + 3] && line[start + 4]
+                && !line[start + 5] && line[start + 6] && (fourLight(from: start - 4) || fourLight(from: start + 7)) {
+                points += 40
             }
             start += 1
         }
