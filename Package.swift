@@ -8,11 +8,13 @@ import PackageDescription
 //   FerryServer     the coordinator
 //   FerryAgent      keeps one machine's interface in sync
 //   executables     thin mains
+//   QRCode          QR code encoder and renderers (no dependencies), for showing client configs
 let package = Package(
     name: "Ferry",
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "WireGuard", targets: ["WireGuard"]),
+        .library(name: "QRCode", targets: ["QRCode"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
@@ -36,6 +38,12 @@ let package = Package(
         .testTarget(
             name: "WireGuardTests",
             dependencies: ["WireGuard", "FerryTestSupport"],
+            resources: [.copy("Vectors")]
+        ),
+        .target(name: "QRCode"),
+        .testTarget(
+            name: "QRCodeTests",
+            dependencies: ["QRCode"],
             resources: [.copy("Vectors")]
         ),
     ]
