@@ -272,4 +272,32 @@ import Testing
         #expect(net.sendData(from: a, to: c, sequence: 1) == .dropped(.noEndpoint))
         _ = b
     }
+
+    @Test func keysZeroedAfterThreeRejectAfterTimes() throws {
+        let (net, a, b) = pair()
+        net.sendData(from: a, to: b, sequence: 1)
+        net.flush()
+        let peer = try #require(a.peerObject(b))
+        #expect(peer.keypairs.current != nil)
+        net.advance(by: .seconds(539), step: .seconds(1))
+        #expect(peer.keypairs.current != nil, "zeroed too early")
+        net.advance(by: .seconds(2), step: .seconds(1))
+        #expect(peer.keypairs.all.isEmpty)
+        #expect(a.device.indexTable.isEmpty)
+    }
+
+    @Test func initiationsFasterThanTwentyMillisecondsAreFlood() throws {
+        let (net, a, b) = pair()
+        let peer = try #require(a.peerObject(b))
+        let send = net.wire(from: a.endpoint)
+        a.device.sendHandshakeInitiation(peer, isRetry: false, now: net.now, send: send)
+        net.flush()
+        #expect(b.outcomes.contains(.handshake(try #require(b.peerID(a)))))
+        // A second initiation 19 ms later (a newer timestamp: whitening rounds to ~16.8 ms).
+        net.now = net.now + .milliseconds(19)
+        peer.lastSentHandshake = nil
+        a.device.sendHandshakeInitiation(peer, isRetry: false, now: net.now, send: send)
+        net.flush()
+        #expect(b.outcomes.contains(.dropped(.handshake(.flood))))
+    }
 }

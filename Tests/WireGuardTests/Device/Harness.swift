@@ -172,3 +172,8 @@ extension VirtualNetwork {
         return (net, a, b)
     }
 }
+
+extension Node {
+    /// The core's peer object for `other` (white-box tests).
+    func peerObject(_ other: Node) -> Peer? { peerID(other).flatMap { device.peer($0) } }
+}
