@@ -8,6 +8,7 @@ import PackageDescription
 //   FerryServer     the coordinator
 //   FerryAgent      keeps one machine's interface in sync
 //   executables     thin mains
+//   QRCode          QR code encoder and renderers (no dependencies), for showing client configs
 let package = Package(
     name: "Ferry",
     platforms: [.macOS(.v14)],
@@ -16,6 +17,7 @@ let package = Package(
         .library(name: "FerryCore", targets: ["FerryCore"]),
         .library(name: "FerryServer", targets: ["FerryServer"]),
         .executable(name: "ferryd", targets: ["ferryd"]),
+        .library(name: "QRCode", targets: ["QRCode"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
@@ -60,9 +62,26 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Release-build benchmark of the core: `swift run -c release core-benchmark`.
+        .executableTarget(
+            name: "core-benchmark",
+            dependencies: ["WireGuard", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Benchmarks/CoreBenchmark"
+        ),
+        // Helpers for tests that need root: namespaces, processes, waiting.
+        .target(
+            name: "FerryTestSupport",
+            path: "Tests/FerryTestSupport"
+        ),
         .testTarget(
             name: "WireGuardTests",
-            dependencies: ["WireGuard"],
+            dependencies: ["WireGuard", "FerryTestSupport"],
+            resources: [.copy("Vectors")]
+        ),
+        .target(name: "QRCode"),
+        .testTarget(
+            name: "QRCodeTests",
+            dependencies: ["QRCode"],
             resources: [.copy("Vectors")]
         ),
         .testTarget(
