@@ -30,7 +30,7 @@ public struct FerryConfiguration: Sendable {
     /// Rotate the local gateway key when older than this; nil: only on demand.
     public var gatewayKeyRotationSeconds: Int64?
     public var clock: any FerryClock = SystemClock()
-    /// Replaceable for tests; default: wg(8)/ip(8) and nft(8).
+    /// Replaceable for tests; default: the UAPI socket (wg(8) without one), ip(8), nft(8).
     public var interfaceController: (any InterfaceController)?
     public var firewallController: (any FirewallController)?
     public var logLevel: Logger.Level = .info
@@ -113,7 +113,7 @@ public func buildApplication(_ config: FerryConfiguration, services: FerryServic
     var list: [any Service] = [Reaper(store: services.store, clock: config.clock, periodMs: config.reaperPeriodMs, logger: services.logger)]
     if let keys = services.localGateway {
         let scratch = config.dataDirectory ?? FileManager.default.temporaryDirectory
-        let iface = config.interfaceController ?? WGToolInterface(name: keys.interface, scratch: scratch.appendingPathComponent("run"))
+        let iface = config.interfaceController ?? SystemInterface(name: keys.interface, scratch: scratch.appendingPathComponent("run"))
         list.append(GatewaySync(store: services.store, keys: keys, interface: iface, firewall: config.firewallController ?? NFTFirewall(),
                                 clock: config.clock, metrics: services.metrics, logger: services.logger))
         if let cadence = config.gatewayKeyRotationSeconds {
