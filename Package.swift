@@ -43,6 +43,7 @@ let package = Package(
             name: "FerryServer",
             dependencies: [
                 "FerryCore",
+                "QRCode",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),

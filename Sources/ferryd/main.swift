@@ -13,7 +13,7 @@ struct Ferryd: AsyncParsableCommand {
         commandName: "ferryd",
         abstract: "The coordinator of a Ferry network: REST API, store, policy, gateway.",
         version: ferryVersion,
-        subcommands: [Serve.self, Token.self, Check.self],
+        subcommands: [Serve.self, Token.self, Check.self, QR.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -147,4 +147,30 @@ struct Check: AsyncParsableCommand {
 /// admin token must reach a log or a script before the server runs).
 func say(_ s: String) {
     FileHandle.standardOutput.write(Data((s + "\n").utf8))
+}
+
+struct QR: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "qr",
+        abstract: "Show a wg-quick config (a file, or - for standard input) as a QR code for a phone.",
+        discussion: "curl -s ... -d '{\"name\":\"phone\",\"segment\":\"developers\",\"generateKey\":true}' | jq -r .config | ferryd qr -")
+
+    @Argument(help: "The wg-quick file, or - for standard input.") var file: String = "-"
+    @Option(help: "Write a PNG image here instead of printing to the terminal.") var png: String?
+    @Option(help: "Write an SVG image here instead of printing to the terminal.") var svg: String?
+    @Flag(help: "For terminals with a light background.") var light = false
+
+    func run() throws {
+        let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+        let text = String(decoding: data, as: UTF8.self)
+        do { _ = try WGQuickConfig(parsing: text) } catch { throw ValidationError("not a wg-quick config: \(error)") }
+        let code = try ConfigQR.qr(text)
+        if let png {
+            FileManager.default.createFile(atPath: png, contents: Data(code.png()), attributes: [.posixPermissions: 0o600])
+        }
+        if let svg {
+            FileManager.default.createFile(atPath: svg, contents: Data(code.svg().utf8), attributes: [.posixPermissions: 0o600])
+        }
+        if png == nil, svg == nil { say(code.terminalString(background: light ? .light : .dark)) }
+    }
 }

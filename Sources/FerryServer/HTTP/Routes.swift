@@ -76,8 +76,9 @@ extension RouteTable {
         add(.post, "/v1/peers/{id}/rotate-key", scopes: Scopes.keyRotators) { req, ctx, caller in
             try HTTP.json(try await store.rotateKey(peerID: try HTTP.id(ctx), try await HTTP.body(RotateKeyRequest.self, req, ctx), caller: caller))
         }
-        add(.get, "/v1/peers/{id}/config", scopes: Scopes.peerReaders) { _, ctx, caller in
-            HTTP.text(try await store.config(peerID: try HTTP.id(ctx), caller: caller))
+        add(.get, "/v1/peers/{id}/config", scopes: Scopes.peerReaders) { req, ctx, caller in
+            let text = try await store.config(peerID: try HTTP.id(ctx), caller: caller)
+            return try ConfigQR.response(text, format: HTTP.query(req, "format") ?? "wg-quick")
         }
         add(.get, "/v1/peers/{id}/netmap", scopes: Scopes.deviceSelf) { req, ctx, caller in
             let id = try HTTP.id(ctx)
