@@ -69,6 +69,12 @@ let package = Package(
             dependencies: ["WireGuard", .product(name: "Crypto", package: "swift-crypto")],
             path: "Benchmarks/CoreBenchmark"
         ),
+        // Control-plane benchmarks: `swift run -c release ferryd-bench [compile|api]`.
+        .executableTarget(
+            name: "ferryd-bench",
+            dependencies: ["FerryCore", "FerryServer"],
+            path: "Benchmarks/FerrydBenchmark"
+        ),
         // Helpers for tests that need root: namespaces, processes, waiting.
         .target(
             name: "FerryTestSupport",
