@@ -82,11 +82,10 @@ func compileBenchmark() async throws {
     // The same through the store: what a GET /v1/peers/{id}/netmap costs ferryd.
     var config = FerryConfiguration()
     config.logLevel = .critical
+    config.initialIPv4 = IPPrefix("10.0.0.0/8")
     let services = try await buildServices(config)
     let store = services.store
     let system = Caller.system("bench")
-    _ = try await store.updateNetwork(UpdateNetworkRequest(ipv4: "10.0.0.0/8", ipv6: "fd00:beef::/48"), caller: system)
-    _ = try await store.createSegment(CreateSegmentRequest(name: "gw2seg", ipv4: "10.1.0.0/24"), caller: system)
     _ = try await store.createGateway(CreateGatewayRequest(name: "gw1", endpoint: "gw1.example.com:51820", subnets: ["172.20.0.0/16"],
                                                            publicKey: PrivateKey.generate().publicKey.base64), caller: system)
     for i in 1...10 { _ = try await store.createSegment(CreateSegmentRequest(name: "seg\(i)", ipv4: "10.\(i + 1).0.0/16"), caller: system) }

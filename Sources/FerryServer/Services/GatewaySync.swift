@@ -37,32 +37,39 @@ public struct GatewaySync: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            var applied = Applied()
-            var waiting = false
-            while !Task.isCancelled {
-                let revision = store.changes.revision
-                do {
-                    let found = try await syncOnce(&applied)
-                    if !found, !waiting { logger.notice("no gateway named \(keys.gatewayName) yet: create it with POST /v1/gateways (no publicKey needed)") }
-                    waiting = !found
-                } catch {
-                    metrics.gatewaySyncErrors.increment()
-                    logger.error("gateway sync failed", metadata: ["error": .string("\(error)")])
-                    applied = Applied()
-                }
-                await store.changes.wait(after: revision, timeout: .seconds(1))
-            }
+        // On shutdown the interface and the firewall stay as they are: peers keep exactly the
+        // access they had (fail closed) until ferryd runs again.
+        do {
+            try await cancelWhenGracefulShutdown { try await loop() }
+        } catch is CancellationError {
+            // Graceful shutdown.
         }
-        try? await firewall.remove(interface: interface.name)
+    }
+
+    private func loop() async throws {
+        var applied = Applied()
+        var waiting = false
+        while !Task.isCancelled {
+            let revision = store.changes.revision
+            do {
+                let found = try await syncOnce(&applied)
+                if !found, !waiting { logger.notice("no gateway named \(keys.gatewayName) yet: create it with POST /v1/gateways (no publicKey needed)") }
+                waiting = !found
+            } catch where !Task.isCancelled {
+                metrics.gatewaySyncErrors.increment()
+                logger.error("gateway sync failed", metadata: ["error": .string("\(error)")])
+                applied = Applied()
+            }
+            await store.changes.wait(after: revision, timeout: .seconds(1))
+        }
     }
 
     /// One pass; false when the store has no gateway of this host's name yet.
     @discardableResult
     public func syncOnce(_ applied: inout Applied) async throws -> Bool {
         let now = clock.now()
-        let topology = try await store.topology()
-        let compiler = PolicyCompiler(topology)
+        let compiler = try await store.compiler()
+        let topology = compiler.topology
         let me = topology.peers.first { $0.kind == .gateway && $0.name == keys.gatewayName }
         var config = WGQuickConfig()
         config.interface.privateKey = keys.privateKey

@@ -56,12 +56,16 @@ public struct KeyRotationService: Service {
 /// pass is logged and the next one runs on time.
 func runPeriodically(clock: any FerryClock, periodMs: Int64, logger: Logger, what: String,
                      _ body: @escaping @Sendable () async throws -> Void) async throws {
-    try await cancelWhenGracefulShutdown {
-        while !Task.isCancelled {
-            do { try await body() } catch {
-                logger.error("\(what) failed", metadata: ["error": .string("\(error)")])
+    do {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do { try await body() } catch where !Task.isCancelled {
+                    logger.error("\(what) failed", metadata: ["error": .string("\(error)")])
+                }
+                try await clock.sleep(milliseconds: periodMs)
             }
-            try await clock.sleep(milliseconds: periodMs)
         }
+    } catch is CancellationError {
+        // Graceful shutdown: a normal end.
     }
 }

@@ -186,16 +186,14 @@ extension FerryStore {
     public func gatewayConfig(id: String, format: String) async throws -> String {
         let now = clock.now()
         let iface = localGateway?.interface ?? "wg0"
-        return try await read { db in
-            guard let r = try FerryStore.loadPeer(db, id: id), r.gateway != nil else { throw APIError.notFound("gateway \(id)") }
-            let compiler = PolicyCompiler(try FerryStore.topology(db))
-            let plan = compiler.firewall(ofGateway: id, interface: iface, at: now)
-            switch format {
-            case "wg-quick": return compiler.gatewayConfig(for: id, interface: iface, at: now)?.render() ?? ""
-            case "nftables": return NFTablesRenderer.render(plan)
-            case "iptables": return IPTablesRenderer.render(plan, family: .ipv4) + "\n" + IPTablesRenderer.render(plan, family: .ipv6)
-            default: throw APIError.invalid("format", "must be one of wg-quick, nftables, iptables")
-            }
+        let compiler = try await compiler()
+        guard compiler.topology.gateways.contains(where: { $0.peerID == id }) else { throw APIError.notFound("gateway \(id)") }
+        let plan = compiler.firewall(ofGateway: id, interface: iface, at: now)
+        switch format {
+        case "wg-quick": return compiler.gatewayConfig(for: id, interface: iface, at: now)?.render() ?? ""
+        case "nftables": return NFTablesRenderer.render(plan)
+        case "iptables": return IPTablesRenderer.render(plan, family: .ipv4) + "\n" + IPTablesRenderer.render(plan, family: .ipv6)
+        default: throw APIError.invalid("format", "must be one of wg-quick, nftables, iptables")
         }
     }
 }

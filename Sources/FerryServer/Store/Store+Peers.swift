@@ -249,24 +249,23 @@ extension FerryStore {
     public func config(peerID id: String, caller: Caller) async throws -> String {
         let now = clock.now()
         let iface = localGateway?.interface ?? "wg0"
-        return try await read { db in
-            let r = try FerryStore.requirePeer(db, id: id, caller: caller, write: false)
-            let compiler = PolicyCompiler(try FerryStore.topology(db))
-            if r.gateway != nil {
-                return compiler.gatewayConfig(for: id, interface: iface, at: now)?.render() ?? ""
-            }
-            return compiler.peerConfig(for: r.peer, at: now).render()
+        let r = try await read { db in try FerryStore.requirePeer(db, id: id, caller: caller, write: false) }
+        let compiler = try await compiler()
+        guard let peer = compiler.topology.peers.first(where: { $0.id == id }) else { throw APIError.notFound("peer \(id)") }
+        if r.gateway != nil {
+            return compiler.gatewayConfig(for: id, interface: iface, at: now)?.render() ?? ""
         }
+        return compiler.peerConfig(for: peer, at: now).render()
     }
 
     /// A peer's network map now.
     public func networkMap(peerID id: String, caller: Caller) async throws -> NetworkMap {
         let now = clock.now()
         let iface = localGateway?.interface ?? "wg0"
-        return try await read { db in
-            let r = try FerryStore.requirePeer(db, id: id, caller: caller, write: false)
-            return PolicyCompiler(try FerryStore.topology(db)).networkMap(for: r.peer, interface: iface, at: now)
-        }
+        _ = try await read { db in try FerryStore.requirePeer(db, id: id, caller: caller, write: false) }
+        let compiler = try await compiler()
+        guard let peer = compiler.topology.peers.first(where: { $0.id == id }) else { throw APIError.notFound("peer \(id)") }
+        return compiler.networkMap(for: peer, interface: iface, at: now)
     }
 
     /// Long poll: returns the map as soon as its version differs from `since`, or after

@@ -2,6 +2,7 @@ import FerryCore
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 import WireGuard
 
 /// One audit record, written in the same transaction as the change it describes.
@@ -35,6 +36,8 @@ public final class FerryStore: Sendable {
     let logger: Logger
     let localGateway: LocalGatewayKeys?
     let metrics: FerryMetrics
+    /// The compiled topology and the change-feed revision it was read at.
+    private let compiled = Mutex<(revision: UInt64, compiler: PolicyCompiler)?>(nil)
 
     public init(db: any DatabaseWriter, clock: any FerryClock, changes: ChangeFeed = ChangeFeed(),
                 localGateway: LocalGatewayKeys? = nil, metrics: FerryMetrics = FerryMetrics(), logger: Logger) {
@@ -171,6 +174,18 @@ public final class FerryStore: Sendable {
 
     /// A consistent snapshot of everything the policy compiler needs.
     public func topology() async throws -> Topology {
-        try await read { try FerryStore.topology($0) }
+        try await compiler().topology
+    }
+
+    /// The policy compiler over the current topology, reloaded only after a change: every
+    /// change goes through this store and bumps the change feed, so a snapshot read at
+    /// revision R is current while the revision is still R (the revision is read before
+    /// the snapshot, so a change racing the read makes the entry stale, never wrong).
+    public func compiler() async throws -> PolicyCompiler {
+        let revision = changes.revision
+        if let c = compiled.withLock({ $0 }), c.revision == revision { return c.compiler }
+        let c = PolicyCompiler(try await read { try FerryStore.topology($0) })
+        compiled.withLock { $0 = (revision, c) }
+        return c
     }
 }
