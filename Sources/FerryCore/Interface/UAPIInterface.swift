@@ -32,19 +32,27 @@ public struct UAPIInterface: InterfaceController {
 }
 
 /// Picks the backend per call: the UAPI socket when it exists, else wg(8) (kernel module).
+/// `FERRY_WG_BACKEND=wg` or `=uapi` forces one (the end-to-end test runs both).
 public struct SystemInterface: InterfaceController {
+    public enum Backend: String, Sendable { case auto, uapi, wg }
     public let name: String
     let uapi: UAPIInterface
     let tool: WGToolInterface
+    let choice: Backend
 
-    public init(name: String, scratch: URL, runner: any CommandRunner = ProcessRunner()) {
+    public init(name: String, scratch: URL, runner: any CommandRunner = ProcessRunner(), backend: Backend? = nil) {
         self.name = name
         uapi = UAPIInterface(name: name, scratch: scratch, runner: runner)
         tool = WGToolInterface(name: name, scratch: scratch, runner: runner)
+        choice = backend ?? ProcessInfo.processInfo.environment["FERRY_WG_BACKEND"].flatMap(Backend.init) ?? .auto
     }
 
     var backend: any InterfaceController {
-        FileManager.default.fileExists(atPath: uapi.socketPath) ? uapi : tool
+        switch choice {
+        case .uapi: uapi
+        case .wg: tool
+        case .auto: FileManager.default.fileExists(atPath: uapi.socketPath) ? uapi : tool
+        }
     }
 
     public func ensureUp(addresses: [IPPrefix], mtu: Int) async throws { try await tool.ensureUp(addresses: addresses, mtu: mtu) }
