@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "WireGuard", targets: ["WireGuard"]),
+        .library(name: "WireGuardLinux", targets: ["WireGuardLinux"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
@@ -21,6 +22,15 @@ let package = Package(
         .target(
             name: "WireGuard",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(name: "CFerryLinux"),
+        .target(
+            name: "WireGuardLinux",
+            dependencies: ["WireGuard", "CFerryLinux"]
+        ),
+        .testTarget(
+            name: "WireGuardLinuxTests",
+            dependencies: ["WireGuardLinux", "WireGuard", "CFerryLinux"]
         ),
         .testTarget(
             name: "WireGuardTests",
