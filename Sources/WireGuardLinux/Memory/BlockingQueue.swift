@@ -7,6 +7,7 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
     private var head = 0
     private var stored = 0
     private var closedReason: Closure?
+    private var deliverQueued = false
     private var droppedCount = 0
     private let lock = ConditionLock()
 
@@ -36,13 +37,13 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
     }
 
     /// Blocks until at least one element is queued (or the deadline passes: empty result),
-    /// then removes up to `max` elements. Throws the closure once closed, even if elements
-    /// remain (a closed interface delivers nothing more).
+    /// then removes up to `max` elements. Throws the closure once closed (after what was
+    /// queued, if the queue was closed with `deliveringQueued`).
     public func pop(max: Int, until deadline: MonotonicTime? = nil) throws(Closure) -> [Element] {
         try lock.withLock { () throws(Closure) -> [Element] in
             while true {
+                if stored > 0, closedReason == nil || deliverQueued { break }
                 if let closedReason { throw closedReason }
-                if stored > 0 { break }
                 if !lock.wait(until: deadline), stored == 0, closedReason == nil { return [] }
             }
             let n = min(max, stored)
@@ -63,10 +64,15 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
         (try? pop(max: 1, until: deadline))?.first
     }
 
-    /// Ends the queue: blocked and future reads throw `reason`, pushes are dropped.
-    public func close(_ reason: Closure = .closed) {
+    /// Ends the queue: pushes are dropped, and blocked and future reads throw `reason`,
+    /// at once (a closed interface delivers nothing more) or, with `deliveringQueued`,
+    /// once what is queued has been read.
+    public func close(_ reason: Closure = .closed, deliveringQueued: Bool = false) {
         lock.withLock {
-            if closedReason == nil { closedReason = reason }
+            if closedReason == nil {
+                closedReason = reason
+                deliverQueued = deliveringQueued
+            }
             lock.broadcast()
         }
     }
