@@ -28,30 +28,12 @@ public final class LinuxTUN: TUNDevice, @unchecked Sendable {
     public static func create(name: String, mtu: Int? = nil) throws(TUNError) -> LinuxTUN {
         guard TUNError.isValidInterfaceName(name) else { throw .invalidName(name) }
         let fd = Glibc.open(cloneDevicePath, O_RDWR | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else {
-            let e = errno
-            switch e {
-            case ENOENT, ENXIO, ENODEV: throw .noTUNDevice
-            case EACCES, EPERM: throw .permissionDenied
-            default: throw .system(SystemError("open \(cloneDevicePath)", errno: e))
-            }
-        }
+        guard fd >= 0 else { throw TUNError(opening: cloneDevicePath, errno: errno) }
         var chosen = [CChar](repeating: 0, count: Int(FERRY_IFNAMSIZ))
         let r = ferry_tun_set_iff(fd, name, UInt16(FERRY_IFF_TUN | FERRY_IFF_NO_PI), &chosen)
         guard r == 0 else {
             closeDescriptor(fd)
-            switch -r {
-            case EPERM, EACCES:
-                throw .permissionDenied
-            case EBUSY:
-                throw .nameInUse(name, detail: "another process has that TUN interface open")
-            case EINVAL where if_nametoindex(name) != 0:
-                throw .nameInUse(name, detail: "an interface that is not a TUN device has that name")
-            case EINVAL:
-                throw .invalidName(name)
-            default:
-                throw .system(SystemError("TUNSETIFF \(name)", result: r))
-            }
+            throw TUNError(attaching: name, errno: -r, nameExists: if_nametoindex(name) != 0)
         }
         let device: LinuxTUN
         do {

@@ -1,3 +1,5 @@
+import Glibc
+
 /// The device loop's view of the tunnel interface, batch-shaped. `LinuxTUN` is the real
 /// one; `MemoryTUN` is an in-memory double for tests.
 ///
@@ -78,6 +80,28 @@ public enum TUNError: Error, Equatable, Sendable, CustomStringConvertible {
             "the TUN device is closed"
         case .system(let error):
             error.description
+        }
+    }
+
+    /// The error for a failed open of /dev/net/tun.
+    init(opening path: String, errno e: Int32) {
+        switch e {
+        case ENOENT, ENXIO, ENODEV: self = .noTUNDevice
+        case EACCES, EPERM: self = .permissionDenied
+        default: self = .system(SystemError("open \(path)", errno: e))
+        }
+    }
+
+    /// The error for a failed TUNSETIFF. The kernel says EBUSY when another process has
+    /// the TUN open, and EINVAL both for a name it refuses and for an interface of another
+    /// kind with that name; `nameExists` tells the two apart.
+    init(attaching name: String, errno e: Int32, nameExists: Bool) {
+        switch e {
+        case EPERM, EACCES: self = .permissionDenied
+        case EBUSY: self = .nameInUse(name, detail: "that TUN interface is already open (another ferry-wg or wireguard-go?)")
+        case EINVAL where nameExists: self = .nameInUse(name, detail: "an interface that is not a TUN device has that name")
+        case EINVAL: self = .invalidName(name)
+        default: self = .system(SystemError("TUNSETIFF \(name)", errno: e))
         }
     }
 
