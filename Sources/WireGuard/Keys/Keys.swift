@@ -1,5 +1,3 @@
-import Crypto
-
 /// Why a key string was refused.
 public enum KeyError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Not 44 characters of base64 ending in one `=`, or a character outside the alphabet.
@@ -84,15 +82,7 @@ public struct PrivateKey: WireGuardKey {
     }
 
     /// The matching public key (X25519 with the base point).
-    public var publicKey: PublicKey {
-        // Curve25519 accepts any 32 bytes as a private scalar (it clamps internally),
-        // so this initializer cannot fail for a well-sized input.
-        let bytes = rawValue.bytes
-        guard let key = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: bytes),
-              let pub = Bytes32(bytes: key.publicKey.rawRepresentation)
-        else { return PublicKey(rawValue: .zero) }
-        return PublicKey(rawValue: pub)
-    }
+    public var publicKey: PublicKey { X25519.publicKey(for: self) }
 }
 
 /// A symmetric preshared key mixed into the handshake (Noise psk2). Never shown.
