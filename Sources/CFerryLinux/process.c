@@ -11,6 +11,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -57,6 +58,28 @@ int ferry_unix_connect(const char *path) {
         return -e;
     }
     return fd;
+}
+
+int ferry_accept(int fd) {
+    int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    return c < 0 ? -errno : c;
+}
+
+int ferry_inotify_watch_file(const char *path) {
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0) return -errno;
+    if (inotify_add_watch(fd, path, IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+void ferry_inotify_drain(int fd) {
+    char buffer[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    while (read(fd, buffer, sizeof buffer) > 0) {
+    }
 }
 
 int ferry_eventfd(void) {

@@ -128,6 +128,16 @@ int ferry_unix_listen(const char *path, unsigned int mode, int backlog);
 /// Connects to a unix stream socket (close-on-exec); returns the fd or -errno.
 int ferry_unix_connect(const char *path);
 
+/// accept4 with close-on-exec and non-blocking; the connection's fd or -errno.
+int ferry_accept(int fd);
+
+/// An inotify descriptor (non-blocking, close-on-exec) that becomes readable when the file
+/// at path changes links or goes away (IN_ATTRIB covers unlink of a file some socket still
+/// holds, which IN_DELETE_SELF would not report). Returns the fd or -errno.
+int ferry_inotify_watch_file(const char *path);
+/// Reads and discards the pending events of an inotify descriptor.
+void ferry_inotify_drain(int fd);
+
 // MARK: waking, signals, processes
 
 /// A non-blocking, close-on-exec eventfd.

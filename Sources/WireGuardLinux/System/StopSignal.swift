@@ -32,38 +32,50 @@ public final class StopSignal: @unchecked Sendable {
     public var isStopped: Bool { flag.withLock { stopped } }
 
     public enum Wake: Equatable, Sendable {
-        case readable, stopped, timedOut
+        /// This descriptor is readable (or writable), or has an error or hang-up that the
+        /// next call on it reports.
+        case ready(Int32)
+        case stopped, timedOut
     }
 
-    /// Blocks until `fd` is readable (or has an error or hang-up, which the next read
-    /// reports), the signal is stopped, or the deadline passes.
+    /// Blocks until `fd` is readable, the signal is stopped, or the deadline passes.
     public func wait(readable fd: Int32, until deadline: MonotonicTime? = nil) -> Wake {
-        wait(fd, events: Int16(POLLIN), until: deadline)
+        wait(fd, -1, events: Int16(POLLIN), until: deadline)
+    }
+
+    /// Blocks until `first` or `second` is readable (`.ready` names which), the signal is
+    /// stopped, or the deadline passes.
+    public func wait(readable first: Int32, or second: Int32, until deadline: MonotonicTime? = nil) -> Wake {
+        wait(first, second, events: Int16(POLLIN), until: deadline)
     }
 
     /// As `wait(readable:)` for writability.
     public func wait(writable fd: Int32, until deadline: MonotonicTime? = nil) -> Wake {
-        wait(fd, events: Int16(POLLOUT), until: deadline)
+        wait(fd, -1, events: Int16(POLLOUT), until: deadline)
     }
 
     /// Sleeps until the signal is stopped or the deadline passes; true when stopped.
     public func sleep(until deadline: MonotonicTime?) -> Bool {
-        wait(-1, events: 0, until: deadline) == .stopped
+        wait(-1, -1, events: 0, until: deadline) == .stopped
     }
 
-    private func wait(_ fd: Int32, events: Int16, until deadline: MonotonicTime?) -> Wake {
+    /// poll(2) ignores negative descriptors, which makes the unused places harmless.
+    private func wait(_ first: Int32, _ second: Int32, events: Int16, until deadline: MonotonicTime?) -> Wake {
         // A tuple, not an array: no heap allocation on the TUN reader's idle path.
-        var fds = (pollfd(fd: fd, events: events, revents: 0), pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0))
-        return withUnsafeMutablePointer(to: &fds) { pair in
-            pair.withMemoryRebound(to: pollfd.self, capacity: 2) { p in
+        var fds = (pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: first, events: events, revents: 0),
+                   pollfd(fd: second, events: events, revents: 0))
+        return withUnsafeMutablePointer(to: &fds) { triple in
+            triple.withMemoryRebound(to: pollfd.self, capacity: 3) { p in
                 while true {
-                    let r = poll(p, 2, deadline?.pollTimeout ?? -1)
+                    let r = poll(p, 3, deadline?.pollTimeout ?? -1)
                     if r < 0 {
                         if errno == EINTR { continue }
                         return .stopped  // poll itself failed (ENOMEM): nothing sensible left to wait for
                     }
-                    if p[1].revents != 0 { return .stopped }
-                    if p[0].revents != 0 { return .readable }
+                    if p[0].revents != 0 { return .stopped }
+                    if p[1].revents != 0 { return .ready(first) }
+                    if p[2].revents != 0 { return .ready(second) }
                     if r == 0, let deadline, MonotonicTime.now() >= deadline { return .timedOut }
                 }
             }
