@@ -117,6 +117,8 @@ void ferry_thread_set_name(const char *name) {
 
 int ferry_setns_net(int fd) { return setns(fd, CLONE_NEWNET) < 0 ? -errno : 0; }
 
+int ferry_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC) < 0 ? -errno : 0; }
+
 int ferry_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds,
                 int new_session) {
     posix_spawn_file_actions_t actions;

@@ -152,6 +152,9 @@ void ferry_thread_set_name(const char *name);
 /// Enters the network namespace of the file at path in the calling thread only.
 int ferry_setns_net(int fd);
 
+/// pipe2 with O_CLOEXEC: fds[0] reads, fds[1] writes. 0 or -errno.
+int ferry_pipe(int fds[2]);
+
 /// posix_spawn of `path` where fds[i] becomes descriptor i in the child (-1: /dev/null),
 /// nothing else is inherited, the signal mask is empty and SIGTERM, SIGINT, SIGHUP and
 /// SIGPIPE have their default action; with `new_session` the child gets its own session
