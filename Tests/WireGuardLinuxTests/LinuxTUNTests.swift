@@ -28,12 +28,9 @@ import WireGuard
 
         let pool = PacketBufferPool(slotCount: 64, slotSize: 2048)
         let batch = PacketBatch(pool: pool, capacity: 16)
+        var lastReply: [UInt8] = []
         for (target, bytes) in [("10.77.0.2", IPAddress("10.77.0.2")!.bytes), ("fd77::2", IPAddress("fd77::2")!.bytes)] {
-            let ping = Process()
-            ping.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            ping.arguments = ["ip", "netns", "exec", ns.name, "ping", "-c", "1", "-W", "10", target]
-            ping.standardOutput = FileHandle.nullDevice
-            try ping.run()
+            let ping = try startPing(in: ns, target)
             var answered = false
             while !answered {
                 batch.refill()
@@ -47,17 +44,44 @@ import WireGuard
                     #expect(try tun.write(out) == WriteOutcome(written: 1))
                     out.releaseAll()
                     answered = true
+                    lastReply = reply
                 }
             }
             ping.waitUntilExit()
             #expect(ping.terminationStatus == 0, "ping \(target) got no reply")
         }
+
         // The interface refuses garbage without failing the rest of the batch.
+        batch.releaseAll()
         batch.refill()
-        batch[0].setRange(offset: 0, count: 3)
-        batch[0].bytes.copyBytes(from: [0xff, 0xff, 0xff])
-        let outcome = try tun.write(PacketBatch(pool: pool, capacity: 1).appending(batch.detach(at: 0)))
-        #expect(outcome.written + outcome.failed == 1)
+        let out = PacketBatch(pool: pool, capacity: 2)
+        [UInt8]([0xff, 0xff, 0xff]).withUnsafeBytes { _ = batch[0].assign($0) }
+        lastReply.withUnsafeBytes { _ = batch[1].assign($0) }
+        out.append(batch.detach(at: 0))
+        out.append(batch.detach(at: 1))
+        #expect(try tun.write(out) == WriteOutcome(written: 1, failed: 1, firstError: EINVAL))
+        out.releaseAll()
+
+        // A packet longer than the room is reported empty, not cut.
+        let big = try startPing(in: ns, "10.77.0.2", size: 1000, wait: 1)
+        defer { big.waitUntilExit() }
+        var sawEmpty = false
+        while !sawEmpty {
+            batch.refill()
+            let n = try tun.read(into: batch, headroom: 16, tailroom: 2048 - 16 - 300)
+            for i in 0..<n where batch[i].count == 0 { sawEmpty = true }
+            for i in 0..<n { #expect(batch[i].count <= 300) }
+        }
+    }
+
+    func startPing(in ns: NetworkNamespace, _ target: String, size: Int = 56, wait: Int = 10) throws -> Process {
+        let ping = Process()
+        ping.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        ping.arguments = ["ip", "netns", "exec", ns.name, "ping", "-c", "1", "-s", "\(size)", "-W", "\(wait)", target]
+        ping.standardOutput = FileHandle.nullDevice
+        ping.standardError = FileHandle.nullDevice
+        try ping.run()
+        return ping
     }
 
     @Test func theLinkMonitorReportsMTUUpDownAndDeletion() throws {

@@ -30,8 +30,12 @@ public final class MemoryTUN: TUNDevice, @unchecked Sendable {
             throw error == .gone ? .interfaceGone(name) : .closed
         }
         for (i, packet) in packets.enumerated() {
-            // As a real TUN does, a packet longer than the room is cut short.
-            packet.withUnsafeBytes { _ = batch[i].assign(UnsafeRawBufferPointer(rebasing: $0.prefix(room)), headroom: headroom) }
+            // As LinuxTUN does, a packet longer than the room is reported empty.
+            if packet.count > room {
+                batch[i].setRange(offset: headroom, count: 0)
+            } else {
+                packet.withUnsafeBytes { _ = batch[i].assign($0, headroom: headroom) }
+            }
         }
         return packets.count
     }

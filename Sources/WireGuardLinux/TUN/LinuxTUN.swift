@@ -102,7 +102,10 @@ public final class LinuxTUN: TUNDevice, @unchecked Sendable {
                 let packet = batch[n]
                 let r = Glibc.read(descriptor, packet.record.pointee.data + headroom, room)
                 if r >= 0 {
-                    packet.record.pointee.length = UInt32(r)
+                    let data = packet.record.pointee.data + headroom
+                    // The kernel cuts a packet longer than the room and drops the rest:
+                    // report the stump as empty rather than as a malformed packet.
+                    packet.record.pointee.length = r == room && LinuxTUN.isCut(data, count: r) ? 0 : UInt32(r)
                     n += 1
                     continue
                 }
@@ -120,6 +123,16 @@ public final class LinuxTUN: TUNDevice, @unchecked Sendable {
                 }
             }
             return n
+        }
+    }
+
+    /// Whether the IP header claims more bytes than were read.
+    static func isCut(_ data: UnsafePointer<UInt8>, count: Int) -> Bool {
+        guard count >= 1 else { return false }
+        switch data[0] >> 4 {
+        case 4 where count >= 4: return Int(data[2]) << 8 | Int(data[3]) > count
+        case 6 where count >= 6: return 40 + (Int(data[4]) << 8 | Int(data[5])) > count
+        default: return false
         }
     }
 

@@ -12,8 +12,8 @@ public protocol TUNDevice: AnyObject, Sendable {
     /// Reads into the batch's buffers: blocks until at least one packet arrives, then
     /// takes whatever else is ready without blocking, up to `batch.count` packets. Each
     /// packet starts `headroom` bytes into its slot and leaves at least `tailroom` bytes
-    /// behind it (a longer packet is cut short, which IP would then reject). Returns n:
-    /// packets `0..<n` are filled.
+    /// behind it. Returns n: packets `0..<n` are filled. A packet longer than the room is
+    /// cut by the kernel; it is reported empty: skip empty packets.
     func read(into batch: PacketBatch, headroom: Int, tailroom: Int) throws(TUNError) -> Int
 
     /// Writes every packet of the batch. Packets the interface refuses (malformed, or the
