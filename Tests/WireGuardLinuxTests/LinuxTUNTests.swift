@@ -158,6 +158,12 @@ import WireGuard
 }
 
 @Suite struct TUNErrorTests {
+    @Test func withoutRootCreatingSaysSo() {
+        // Runs where the others skip: as a user without CAP_NET_ADMIN.
+        guard geteuid() != 0, access(LinuxTUN.cloneDevicePath, R_OK | W_OK) == 0 else { return }
+        #expect(throws: TUNError.permissionDenied) { try LinuxTUN.create(name: uniqueName("fn")) }
+    }
+
     @Test func errnosMapToTheMessagesUsersNeed() {
         #expect(TUNError(opening: "/dev/net/tun", errno: ENOENT) == .noTUNDevice)
         #expect(TUNError(opening: "/dev/net/tun", errno: ENODEV) == .noTUNDevice)
