@@ -77,7 +77,10 @@ public final class MemoryBind: UDPBind, @unchecked Sendable {
     private let lock = ConditionLock()
     private var addresses: [IPAddress]
     private var opening: (port: UInt16, queues: [BlockingQueue<MemoryNetwork.Datagram>])?
-    public private(set) var mark: UInt32 = 0
+    private var currentMark: UInt32 = 0
+
+    /// The last SO_MARK set.
+    public var mark: UInt32 { lock.withLock { currentMark } }
 
     init(network: MemoryNetwork, addresses: [IPAddress]) {
         self.network = network
@@ -108,7 +111,7 @@ public final class MemoryBind: UDPBind, @unchecked Sendable {
         }
     }
 
-    public func setMark(_ mark: UInt32) throws(BindError) { lock.withLock { self.mark = mark } }
+    public func setMark(_ mark: UInt32) throws(BindError) { lock.withLock { currentMark = mark } }
 
     @discardableResult
     public func send(_ batch: PacketBatch) throws(BindError) -> WriteOutcome {

@@ -61,12 +61,13 @@ public final class LinuxUDPBind: UDPBind, @unchecked Sendable {
         throw .addressInUse(port)
     }
 
+    /// Returns once the descriptors are closed, so an `open` on the same port right after
+    /// cannot find it still taken.
     public func close() {
-        let sockets = lock.withLock { () -> SocketSet? in
-            defer { current = nil }
-            return current
+        lock.withLock {
+            current?.close()
+            current = nil
         }
-        sockets?.close()
     }
 
     public func setMark(_ mark: UInt32) throws(BindError) {
