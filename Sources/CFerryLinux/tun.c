@@ -53,12 +53,17 @@ int ferry_tun_set_offload(int fd, unsigned int offloads) {
 
 int ferry_tun_set_vnet_hdr_size(int fd, int size) { return ioctl_result(ioctl(fd, TUNSETVNETHDRSZ, &size)); }
 
+/// An interface ioctl on `name`; the ifreq comes back filled in.
+static int if_ioctl(int ctl, const char *name, unsigned long request, struct ifreq *ifr) {
+    int r = ifreq_named(ifr, name);
+    if (r < 0) return r;
+    return ioctl_result(ioctl(ctl, request, ifr));
+}
+
 int ferry_if_get_mtu(int ctl, const char *name) {
     struct ifreq ifr;
-    int r = ifreq_named(&ifr, name);
-    if (r < 0) return r;
-    if (ioctl(ctl, SIOCGIFMTU, &ifr) < 0) return -errno;
-    return ifr.ifr_mtu;
+    int r = if_ioctl(ctl, name, SIOCGIFMTU, &ifr);
+    return r < 0 ? r : ifr.ifr_mtu;
 }
 
 int ferry_if_set_mtu(int ctl, const char *name, int mtu) {
@@ -71,18 +76,14 @@ int ferry_if_set_mtu(int ctl, const char *name, int mtu) {
 
 int ferry_if_get_index(int ctl, const char *name) {
     struct ifreq ifr;
-    int r = ifreq_named(&ifr, name);
-    if (r < 0) return r;
-    if (ioctl(ctl, SIOCGIFINDEX, &ifr) < 0) return -errno;
-    return ifr.ifr_ifindex;
+    int r = if_ioctl(ctl, name, SIOCGIFINDEX, &ifr);
+    return r < 0 ? r : ifr.ifr_ifindex;
 }
 
 int ferry_if_get_flags(int ctl, const char *name) {
     struct ifreq ifr;
-    int r = ifreq_named(&ifr, name);
-    if (r < 0) return r;
-    if (ioctl(ctl, SIOCGIFFLAGS, &ifr) < 0) return -errno;
-    return (unsigned short)ifr.ifr_flags;
+    int r = if_ioctl(ctl, name, SIOCGIFFLAGS, &ifr);
+    return r < 0 ? r : (unsigned short)ifr.ifr_flags;
 }
 
 int ferry_if_set_flags(int ctl, const char *name, int flags) {

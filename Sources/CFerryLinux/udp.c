@@ -180,39 +180,38 @@ static socklen_t encode_remote(const ferry_address *a, inet_address *out) {
     return sizeof out->v6;
 }
 
+/// One control message of `length` data bytes at the start of `out`; returns its space.
+static socklen_t put_control(control_buffer *out, int level, int type, const void *data, size_t length) {
+    memset(out, 0, sizeof *out);
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_control = out->bytes;
+    m.msg_controllen = CMSG_SPACE(length);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = level;
+    c->cmsg_type = type;
+    c->cmsg_len = CMSG_LEN(length);
+    memcpy(CMSG_DATA(c), data, length);
+    return (socklen_t)m.msg_controllen;
+}
+
 /// The packet-info message that picks the source address. IPv4 names the address only (as
 /// the kernel's WireGuard does), so a route change may move traffic to another interface;
 /// IPv6 names the interface too when the source is link-local, where the address alone is
 /// ambiguous.
 static socklen_t encode_local(const ferry_address *a, control_buffer *out) {
-    memset(out, 0, sizeof *out);
-    struct msghdr m;
-    memset(&m, 0, sizeof m);
-    m.msg_control = out->bytes;
     if (a->family == 4) {
-        m.msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
-        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-        c->cmsg_level = IPPROTO_IP;
-        c->cmsg_type = IP_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
         struct in_pktinfo info;
         memset(&info, 0, sizeof info);
         memcpy(&info.ipi_spec_dst, a->bytes, 4);
-        memcpy(CMSG_DATA(c), &info, sizeof info);
-        return (socklen_t)m.msg_controllen;
+        return put_control(out, IPPROTO_IP, IP_PKTINFO, &info, sizeof info);
     }
     if (a->family == 6) {
-        m.msg_controllen = CMSG_SPACE(sizeof(struct in6_pktinfo));
-        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-        c->cmsg_level = IPPROTO_IPV6;
-        c->cmsg_type = IPV6_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
         struct in6_pktinfo info;
         memset(&info, 0, sizeof info);
         memcpy(&info.ipi6_addr, a->bytes, 16);
         if (IN6_IS_ADDR_LINKLOCAL(&info.ipi6_addr)) info.ipi6_ifindex = a->scope;
-        memcpy(CMSG_DATA(c), &info, sizeof info);
-        return (socklen_t)m.msg_controllen;
+        return put_control(out, IPPROTO_IPV6, IPV6_PKTINFO, &info, sizeof info);
     }
     return 0;
 }

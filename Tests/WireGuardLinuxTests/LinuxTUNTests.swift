@@ -14,8 +14,8 @@ import WireGuard
         guard RootEnvironment.check() else { return }
         let ns = try NetworkNamespace()
         defer { ns.delete() }
-        let name = uniqueName("fp")
-        let tun = try ns.inside { try LinuxTUN.create(name: name, mtu: 1420) }
+        let tun = try ns.createTUN("fp", mtu: 1420)
+        let name = tun.name
         defer { tun.close() }
         #expect(tun.name == name)
         #expect(try tun.mtu() == 1420)
@@ -88,8 +88,8 @@ import WireGuard
         guard RootEnvironment.check() else { return }
         let ns = try NetworkNamespace()
         defer { ns.delete() }
-        let name = uniqueName("fm")
-        let tun = try ns.inside { try LinuxTUN.create(name: name, mtu: 1420) }
+        let tun = try ns.createTUN("fm", mtu: 1420)
+        let name = tun.name
         defer { tun.close() }
         let monitor = try ns.inside { try LinkMonitor(interfaceName: name) }
         defer { monitor.close() }
@@ -119,8 +119,8 @@ import WireGuard
         guard RootEnvironment.check() else { return }
         let ns = try NetworkNamespace()
         defer { ns.delete() }
-        let name = uniqueName("fc")
-        let tun = try ns.inside { try LinuxTUN.create(name: name) }
+        let tun = try ns.createTUN("fc")
+        let name = tun.name
         let results = BlockingQueue<String>()
         let pool = PacketBufferPool(slotCount: 4, slotSize: 2048)
         let reader = try IOThread(name: "tun-rx") {
@@ -140,8 +140,8 @@ import WireGuard
         guard RootEnvironment.check() else { return }
         let ns = try NetworkNamespace()
         defer { ns.delete() }
-        let name = uniqueName("fe")
-        let tun = try ns.inside { try LinuxTUN.create(name: name) }
+        let tun = try ns.createTUN("fe")
+        let name = tun.name
         defer { tun.close() }
         #expect(throws: TUNError.nameInUse(name, detail: "that TUN interface is already open (another ferry-wg or wireguard-go?)")) {
             try ns.inside { try LinuxTUN.create(name: name) }

@@ -102,6 +102,12 @@ final class NetworkNamespace: @unchecked Sendable {
         return try outcome.get()
     }
 
+    /// A TUN with a unique name made in the namespace.
+    func createTUN(_ prefix: String, mtu: Int? = nil) throws -> LinuxTUN {
+        let name = uniqueName(prefix)
+        return try inside { try LinuxTUN.create(name: name, mtu: mtu) }
+    }
+
     /// Deletes namespaces of earlier runs whose process is gone.
     private static func removeStale() {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/var/run/netns") else { return }
