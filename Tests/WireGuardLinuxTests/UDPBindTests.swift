@@ -154,3 +154,40 @@ import WireGuard
         }
     }
 }
+
+@Suite struct StickySourceTests {
+    /// Sends one datagram to `destination` from `local` and returns the source the receiver
+    /// saw, and the `local` left in the sent packet.
+    func sendFrom(_ local: LocalAddress?) throws -> (Endpoint?, LocalAddress?) {
+        let receiver = LinuxUDPBind(), sender = LinuxUDPBind()
+        defer { receiver.close(); sender.close() }
+        let rx = try receiver.open(port: 0)
+        _ = try sender.open(port: 0)
+        let pool = PacketBufferPool(slotCount: 4, slotSize: 256)
+        let batch = PacketBatch(pool: pool, capacity: 1)
+        batch.refill()
+        batch[0].setRange(offset: 0, count: 5)
+        batch[0].endpoint = Endpoint("127.0.0.1:\(rx.port)")
+        batch[0].local = local
+        #expect(try sender.send(batch) == WriteOutcome(written: 1))
+        let left = batch[0].local
+        batch.releaseAll()
+        batch.refill()
+        #expect(try rx.receivers[0].receive(into: batch, headroom: 0) == 1)
+        return (batch[0].endpoint, left)
+    }
+
+    @Test func aDatagramLeavesFromItsLocalAddress() throws {
+        let other = LocalAddress(address: IPAddress("127.0.0.2")!, interfaceIndex: 1)
+        let (source, left) = try sendFrom(other)
+        #expect(source?.address == IPAddress("127.0.0.2"))
+        #expect(left == other)
+    }
+
+    @Test func aLocalAddressThatIsGoneIsDroppedAndTheDatagramStillSent() throws {
+        let gone = LocalAddress(address: IPAddress("192.0.2.99")!, interfaceIndex: 1)
+        let (source, left) = try sendFrom(gone)
+        #expect(source?.address == IPAddress("127.0.0.1"))
+        #expect(left == nil)
+    }
+}
