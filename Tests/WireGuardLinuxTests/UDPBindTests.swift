@@ -191,3 +191,23 @@ import WireGuard
         #expect(left == nil)
     }
 }
+
+extension StickySourceTests {
+    @Test func anIPv4MappedEndpointGoesThroughTheIPv4Socket() throws {
+        let receiver = LinuxUDPBind(), sender = LinuxUDPBind()
+        defer { receiver.close(); sender.close() }
+        let rx = try receiver.open(port: 0)
+        let tx = try sender.open(port: 0)
+        let pool = PacketBufferPool(slotCount: 4, slotSize: 256)
+        let batch = PacketBatch(pool: pool, capacity: 1)
+        batch.refill()
+        batch[0].setRange(offset: 0, count: 3)
+        batch[0].endpoint = Endpoint("[::ffff:127.0.0.1]:\(rx.port)")
+        #expect(try sender.send(batch) == WriteOutcome(written: 1))
+        batch.releaseAll()
+        batch.refill()
+        let ipv4 = try #require(rx.receivers.first { $0.family == .ipv4 })
+        #expect(try ipv4.receive(into: batch, headroom: 0) == 1)
+        #expect(batch[0].endpoint == Endpoint("127.0.0.1:\(tx.port)"))
+    }
+}
