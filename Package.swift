@@ -8,12 +8,14 @@ import PackageDescription
 //   FerryServer     the coordinator
 //   FerryAgent      keeps one machine's interface in sync
 //   executables     thin mains
+//   QRCode          QR code encoder and renderers (no dependencies), for showing client configs
 let package = Package(
     name: "Ferry",
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "WireGuard", targets: ["WireGuard"]),
         .library(name: "WireGuardLinux", targets: ["WireGuardLinux"]),
+        .library(name: "QRCode", targets: ["QRCode"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
@@ -30,11 +32,28 @@ let package = Package(
         ),
         .testTarget(
             name: "WireGuardLinuxTests",
-            dependencies: ["WireGuardLinux", "WireGuard", "CFerryLinux"]
+            dependencies: ["WireGuardLinux", "WireGuard", "CFerryLinux", "FerryTestSupport"]
+        ),
+        // Release-build benchmark of the core: `swift run -c release core-benchmark`.
+        .executableTarget(
+            name: "core-benchmark",
+            dependencies: ["WireGuard", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Benchmarks/CoreBenchmark"
+        ),
+        // Helpers for tests that need root: namespaces, processes, waiting.
+        .target(
+            name: "FerryTestSupport",
+            path: "Tests/FerryTestSupport"
         ),
         .testTarget(
             name: "WireGuardTests",
-            dependencies: ["WireGuard"],
+            dependencies: ["WireGuard", "FerryTestSupport"],
+            resources: [.copy("Vectors")]
+        ),
+        .target(name: "QRCode"),
+        .testTarget(
+            name: "QRCodeTests",
+            dependencies: ["QRCode"],
             resources: [.copy("Vectors")]
         ),
     ]

@@ -1,4 +1,5 @@
 import CFerryLinux
+import FerryTestSupport
 import Glibc
 import Testing
 import WireGuard
@@ -62,9 +63,9 @@ import WireGuard
     }
 
     @Test func tunsAndLinkMonitors() throws {
-        guard RootEnvironment.check() else { return }
+        guard requireRoot() else { return }
         let ns = try NetworkNamespace()
-        defer { ns.delete() }
+        defer { ns.close() }
         let name = uniqueName("fl")
         try expectNoLeak("TUN") {
             let (tun, monitor) = try ns.inside { () -> (LinuxTUN, LinkMonitor) in

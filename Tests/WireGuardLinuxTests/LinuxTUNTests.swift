@@ -1,3 +1,4 @@
+import FerryTestSupport
 import Foundation
 import Glibc
 import Testing
@@ -11,9 +12,9 @@ import WireGuard
 /// with `ip netns exec`.
 @Suite struct LinuxTUNTests {
     @Test func aPingIsReadFromTheTUNAndAnsweredThroughIt() throws {
-        guard RootEnvironment.check() else { return }
+        guard requireRoot() else { return }
         let ns = try NetworkNamespace()
-        defer { ns.delete() }
+        defer { ns.close() }
         let tun = try ns.createTUN("fp", mtu: 1420)
         let name = tun.name
         defer { tun.close() }
@@ -85,9 +86,9 @@ import WireGuard
     }
 
     @Test func theLinkMonitorReportsMTUUpDownAndDeletion() throws {
-        guard RootEnvironment.check() else { return }
+        guard requireRoot() else { return }
         let ns = try NetworkNamespace()
-        defer { ns.delete() }
+        defer { ns.close() }
         let tun = try ns.createTUN("fm", mtu: 1420)
         let name = tun.name
         defer { tun.close() }
@@ -116,9 +117,9 @@ import WireGuard
     }
 
     @Test func closingWakesABlockedReader() throws {
-        guard RootEnvironment.check() else { return }
+        guard requireRoot() else { return }
         let ns = try NetworkNamespace()
-        defer { ns.delete() }
+        defer { ns.close() }
         let tun = try ns.createTUN("fc")
         let name = tun.name
         let results = BlockingQueue<String>()
@@ -137,9 +138,9 @@ import WireGuard
     }
 
     @Test func creationErrorsSayWhatIsWrong() throws {
-        guard RootEnvironment.check() else { return }
+        guard requireRoot() else { return }
         let ns = try NetworkNamespace()
-        defer { ns.delete() }
+        defer { ns.close() }
         let tun = try ns.createTUN("fe")
         let name = tun.name
         defer { tun.close() }
