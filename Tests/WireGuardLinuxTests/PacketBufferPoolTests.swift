@@ -103,6 +103,19 @@ import WireGuard
         pool.release(p)
     }
 
+    @Test func theWindowForTheCoreStartsInTheHeadroomAndRunsToTheSlotEnd() throws {
+        let pool = PacketBufferPool(slotCount: 1, slotSize: 128)
+        let p = try #require(pool.take())
+        p.setRange(offset: 16, count: 60)
+        let window = try #require(p.window(front: 16))
+        #expect(window.baseAddress == p.slotBytes.baseAddress && window.count == 128)
+        #expect(p.window(front: 4)?.count == 116)
+        #expect(p.window(front: 17) == nil)
+        // What the device does after sealing n bytes in place.
+        #expect(p.setRange(offset: p.offset - 16, count: 60 + 16 + 16))
+        pool.release(p)
+    }
+
     @Test func endpointsRoundTripAndMappedIPv4IsStoredAsIPv4() throws {
         let pool = PacketBufferPool(slotCount: 1, slotSize: 64)
         let p = try #require(pool.take())

@@ -34,6 +34,14 @@ public struct PacketBuffer: @unchecked Sendable, Equatable {
         UnsafeMutableRawBufferPointer(start: record.pointee.data, count: capacity)
     }
 
+    /// The slot from `front` bytes before the packet to the slot's end: the buffer the
+    /// core's in-place calls take (`Device.prepareSend(packetIn:length:)` wants the packet
+    /// 16 bytes in and the padding and tag room behind it). nil when the headroom is smaller.
+    @inlinable public func window(front: Int) -> UnsafeMutableRawBufferPointer? {
+        guard front >= 0, front <= offset else { return nil }
+        return UnsafeMutableRawBufferPointer(start: record.pointee.data + (offset - front), count: capacity - offset + front)
+    }
+
     /// Makes the packet `slot[offset..<offset+count]`. Returns false and changes nothing
     /// when that is not inside the slot.
     @inlinable @discardableResult
