@@ -5,6 +5,7 @@ import Glibc
 /// packets the device wrote. Thread-safe; reads block and wake on close or delete.
 public final class MemoryTUN: TUNDevice, @unchecked Sendable {
     public let name: String
+    public let interfaceIndex: Int32
     private let inbound: BlockingQueue<[UInt8]>
     private let outbound: BlockingQueue<[UInt8]>
     private let events = MemoryLinkEvents()
@@ -12,8 +13,9 @@ public final class MemoryTUN: TUNDevice, @unchecked Sendable {
     private var currentMTU: Int
     private var state: BlockingQueue<[UInt8]>.Closure?
 
-    public init(name: String = "mem0", mtu: Int = 1420, queueLimit: Int = 4096) {
+    public init(name: String = "mem0", interfaceIndex: Int32 = 1000, mtu: Int = 1420, queueLimit: Int = 4096) {
         self.name = name
+        self.interfaceIndex = interfaceIndex
         currentMTU = mtu
         inbound = BlockingQueue(limit: queueLimit)
         outbound = BlockingQueue(limit: queueLimit)

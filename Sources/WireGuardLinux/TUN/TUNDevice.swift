@@ -9,6 +9,9 @@ public protocol TUNDevice: AnyObject, Sendable {
     /// The interface name (the kernel's, if it picked one from a `%d` pattern).
     var name: String { get }
 
+    /// The interface index (what link events and IPV6_PKTINFO name it by).
+    var interfaceIndex: Int32 { get }
+
     /// Reads into the batch's buffers: blocks until at least one packet arrives, then
     /// takes whatever else is ready without blocking, up to `batch.count` packets. Each
     /// packet starts `headroom` bytes into its slot and leaves at least `tailroom` bytes
