@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "WireGuard", targets: ["WireGuard"]),
         .library(name: "WireGuardLinux", targets: ["WireGuardLinux"]),
         .library(name: "QRCode", targets: ["QRCode"]),
+        .executable(name: "ferry-wg", targets: ["ferry-wg"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
@@ -29,6 +30,11 @@ let package = Package(
         .target(
             name: "WireGuardLinux",
             dependencies: ["WireGuard", "CFerryLinux"]
+        ),
+        // The userspace daemon: a drop-in for wireguard-go.
+        .executableTarget(
+            name: "ferry-wg",
+            dependencies: ["WireGuardLinux", "WireGuard"]
         ),
         .testTarget(
             name: "WireGuardLinuxTests",
