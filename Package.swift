@@ -14,10 +14,12 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "WireGuard", targets: ["WireGuard"]),
+        .library(name: "WireGuardLinux", targets: ["WireGuardLinux"]),
         .library(name: "FerryCore", targets: ["FerryCore"]),
         .library(name: "FerryServer", targets: ["FerryServer"]),
         .executable(name: "ferryd", targets: ["ferryd"]),
         .library(name: "QRCode", targets: ["QRCode"]),
+        .executable(name: "ferry-wg", targets: ["ferry-wg"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
@@ -62,6 +64,20 @@ let package = Package(
                 "FerryServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .target(name: "CFerryLinux"),
+        .target(
+            name: "WireGuardLinux",
+            dependencies: ["WireGuard", "CFerryLinux"]
+        ),
+        // The userspace daemon: a drop-in for wireguard-go.
+        .executableTarget(
+            name: "ferry-wg",
+            dependencies: ["WireGuardLinux", "WireGuard"]
+        ),
+        .testTarget(
+            name: "WireGuardLinuxTests",
+            dependencies: ["WireGuardLinux", "WireGuard", "CFerryLinux", "FerryTestSupport"]
         ),
         // Release-build benchmark of the core: `swift run -c release core-benchmark`.
         .executableTarget(

@@ -123,3 +123,8 @@ public struct Device: ~Copyable {
         for kp in peer.keypairs.removeAll() { release(kp) }
     }
 }
+
+/// A `Device` is non-copyable, so exactly one owner holds it; its peers are reachable only
+/// through it, and the keypairs it lends to crypto workers touch only their thread-safe keys
+/// there. Moving it to another thread (behind a lock, in the I/O layer) is therefore safe.
+extension Device: @unchecked Sendable {}

@@ -1,0 +1,283 @@
+// UDP sockets, recvmmsg/sendmmsg and packet-info control messages (struct mmsghdr and the
+// CMSG_* macros are out of Swift's reach).
+#define _GNU_SOURCE
+#include "CFerryLinux.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+_Static_assert(FERRY_MSG_WAITFORONE == MSG_WAITFORONE && FERRY_MSG_DONTWAIT == MSG_DONTWAIT, "flags");
+
+/// Room for one IPv4 or IPv6 packet-info message, with space left for UDP_GRO later.
+#define CONTROL_SIZE 64
+_Static_assert(CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int)) <= CONTROL_SIZE, "control");
+
+typedef union {
+    char bytes[CONTROL_SIZE];
+    struct cmsghdr align;
+} control_buffer;
+
+typedef union {
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+} inet_address;
+
+static void set_int_option(int fd, int level, int name, int value) {
+    (void)setsockopt(fd, level, name, &value, sizeof value);
+}
+
+int ferry_udp_open(int family, uint16_t port, uint32_t mark, int buffer_size, uint16_t *bound_port) {
+    int af = family == 4 ? AF_INET : family == 6 ? AF_INET6 : -1;
+    if (af < 0) return -EAFNOSUPPORT;
+    int fd = socket(af, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (fd < 0) return -errno;
+
+    // Up to rmem_max/wmem_max first; past them when CAP_NET_ADMIN allows (as wireguard-go).
+    set_int_option(fd, SOL_SOCKET, SO_RCVBUF, buffer_size);
+    set_int_option(fd, SOL_SOCKET, SO_SNDBUF, buffer_size);
+    set_int_option(fd, SOL_SOCKET, SO_RCVBUFFORCE, buffer_size);
+    set_int_option(fd, SOL_SOCKET, SO_SNDBUFFORCE, buffer_size);
+
+    int one = 1;
+    int r;
+    inet_address addr;
+    memset(&addr, 0, sizeof addr);
+    socklen_t addr_len;
+    if (af == AF_INET) {
+        r = setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+        addr.v4.sin_family = AF_INET;
+        addr.v4.sin_port = htons(port);
+        addr_len = sizeof addr.v4;
+    } else {
+        r = setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+        // IPv4 goes through the IPv4 socket; without V6ONLY the IPv6 socket could not
+        // share the port with it.
+        if (r == 0) r = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        addr.v6.sin6_family = AF_INET6;
+        addr.v6.sin6_port = htons(port);
+        addr_len = sizeof addr.v6;
+    }
+    if (r == 0 && mark != 0) r = setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark);
+    if (r == 0) r = bind(fd, (struct sockaddr *)&addr, addr_len);
+    if (r == 0) {
+        addr_len = sizeof addr;
+        r = getsockname(fd, (struct sockaddr *)&addr, &addr_len);
+    }
+    if (r != 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    *bound_port = ntohs(af == AF_INET ? addr.v4.sin_port : addr.v6.sin6_port);
+    return fd;
+}
+
+int ferry_udp_set_mark(int fd, uint32_t mark) {
+    return setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0 ? -errno : 0;
+}
+
+int ferry_socket_buffer_sizes(int fd, int *receive, int *send) {
+    socklen_t n = sizeof(int);
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, receive, &n) < 0) return -errno;
+    n = sizeof(int);
+    if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, send, &n) < 0) return -errno;
+    return 0;
+}
+
+static void decode_remote(const inet_address *a, ferry_address *out) {
+    memset(out, 0, sizeof *out);
+    if (a->v4.sin_family == AF_INET) {
+        out->family = 4;
+        out->port = ntohs(a->v4.sin_port);
+        memcpy(out->bytes, &a->v4.sin_addr, 4);
+    } else if (a->v6.sin6_family == AF_INET6) {
+        out->port = ntohs(a->v6.sin6_port);
+        if (IN6_IS_ADDR_V4MAPPED(&a->v6.sin6_addr)) {
+            out->family = 4;
+            memcpy(out->bytes, &a->v6.sin6_addr.s6_addr[12], 4);
+        } else {
+            out->family = 6;
+            out->scope = a->v6.sin6_scope_id;
+            memcpy(out->bytes, &a->v6.sin6_addr, 16);
+        }
+    }
+}
+
+static void decode_local(struct msghdr *m, ferry_address *out) {
+    memset(out, 0, sizeof *out);
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+            c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+            struct in_pktinfo info;
+            memcpy(&info, CMSG_DATA(c), sizeof info);
+            out->family = 4;
+            out->scope = (uint32_t)info.ipi_ifindex;
+            memcpy(out->bytes, &info.ipi_spec_dst, 4);
+            return;
+        }
+        if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+            c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+            struct in6_pktinfo info;
+            memcpy(&info, CMSG_DATA(c), sizeof info);
+            out->family = 6;
+            out->scope = info.ipi6_ifindex;
+            memcpy(out->bytes, &info.ipi6_addr, 16);
+            return;
+        }
+    }
+}
+
+int ferry_udp_recv(int fd, ferry_packet *packets, const uint32_t *slots, unsigned count, int flags) {
+    if (count > FERRY_BATCH_MAX) count = FERRY_BATCH_MAX;
+    if (count == 0) return 0;
+    struct mmsghdr msgs[FERRY_BATCH_MAX];
+    struct iovec iov[FERRY_BATCH_MAX];
+    inet_address names[FERRY_BATCH_MAX];
+    control_buffer control[FERRY_BATCH_MAX];
+    for (unsigned i = 0; i < count; i++) {
+        ferry_packet *p = &packets[slots[i]];
+        iov[i].iov_base = p->data + p->offset;
+        iov[i].iov_len = p->length;
+        memset(&msgs[i], 0, sizeof msgs[i]);
+        msgs[i].msg_hdr.msg_name = &names[i];
+        msgs[i].msg_hdr.msg_namelen = sizeof names[i];
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+        msgs[i].msg_hdr.msg_control = control[i].bytes;
+        msgs[i].msg_hdr.msg_controllen = CONTROL_SIZE;
+    }
+    int n;
+    do {
+        n = recvmmsg(fd, msgs, count, flags, NULL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return -errno;
+    for (int i = 0; i < n; i++) {
+        ferry_packet *p = &packets[slots[i]];
+        // A datagram larger than the room is of no use to WireGuard: report it empty.
+        p->length = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : msgs[i].msg_len;
+        decode_remote(&names[i], &p->remote);
+        decode_local(&msgs[i].msg_hdr, &p->local);
+    }
+    return n;
+}
+
+static socklen_t encode_remote(const ferry_address *a, inet_address *out) {
+    memset(out, 0, sizeof *out);
+    if (a->family == 4) {
+        out->v4.sin_family = AF_INET;
+        out->v4.sin_port = htons(a->port);
+        memcpy(&out->v4.sin_addr, a->bytes, 4);
+        return sizeof out->v4;
+    }
+    out->v6.sin6_family = AF_INET6;
+    out->v6.sin6_port = htons(a->port);
+    out->v6.sin6_scope_id = a->scope;
+    memcpy(&out->v6.sin6_addr, a->bytes, 16);
+    return sizeof out->v6;
+}
+
+/// One control message of `length` data bytes at the start of `out`; returns its space.
+static socklen_t put_control(control_buffer *out, int level, int type, const void *data, size_t length) {
+    memset(out, 0, sizeof *out);
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_control = out->bytes;
+    m.msg_controllen = CMSG_SPACE(length);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = level;
+    c->cmsg_type = type;
+    c->cmsg_len = CMSG_LEN(length);
+    memcpy(CMSG_DATA(c), data, length);
+    return (socklen_t)m.msg_controllen;
+}
+
+/// The packet-info message that picks the source address. IPv4 names the address only (as
+/// the kernel's WireGuard does), so a route change may move traffic to another interface;
+/// IPv6 names the interface too when the source is link-local, where the address alone is
+/// ambiguous.
+static socklen_t encode_local(const ferry_address *a, control_buffer *out) {
+    if (a->family == 4) {
+        struct in_pktinfo info;
+        memset(&info, 0, sizeof info);
+        memcpy(&info.ipi_spec_dst, a->bytes, 4);
+        return put_control(out, IPPROTO_IP, IP_PKTINFO, &info, sizeof info);
+    }
+    if (a->family == 6) {
+        struct in6_pktinfo info;
+        memset(&info, 0, sizeof info);
+        memcpy(&info.ipi6_addr, a->bytes, 16);
+        if (IN6_IS_ADDR_LINKLOCAL(&info.ipi6_addr)) info.ipi6_ifindex = a->scope;
+        return put_control(out, IPPROTO_IPV6, IPV6_PKTINFO, &info, sizeof info);
+    }
+    return 0;
+}
+
+/// Whether a send error may come from a sticky source that no longer exists.
+static int source_may_be_stale(int e) { return e == EINVAL || e == EADDRNOTAVAIL || e == ENETUNREACH; }
+
+/// Sends msgs[0..<k]; see ferry_udp_send.
+static int send_all(int fd, struct mmsghdr *msgs, ferry_packet **owners, unsigned k, int *first_error) {
+    int sent = 0;
+    unsigned start = 0;
+    int retried = -1;
+    while (start < k) {
+        int r = sendmmsg(fd, msgs + start, k - start, 0);
+        if (r > 0) {
+            sent += r;
+            start += (unsigned)r;
+            continue;
+        }
+        int e = r < 0 ? errno : EIO;
+        if (e == EINTR) continue;
+        struct msghdr *h = &msgs[start].msg_hdr;
+        if (h->msg_controllen != 0 && source_may_be_stale(e) && retried != (int)start) {
+            owners[start]->local.family = 0;
+            h->msg_control = NULL;
+            h->msg_controllen = 0;
+            retried = (int)start;
+            continue;
+        }
+        if (*first_error == 0) *first_error = e;
+        // A closed or shut-down socket refuses the rest as well.
+        if (e == EBADF || e == EPIPE || e == ENOTSOCK) break;
+        start++;
+    }
+    return sent;
+}
+
+int ferry_udp_send(int fd, int family, ferry_packet *packets, const uint32_t *slots, unsigned count,
+                   int *first_error) {
+    struct mmsghdr msgs[FERRY_BATCH_MAX];
+    struct iovec iov[FERRY_BATCH_MAX];
+    inet_address names[FERRY_BATCH_MAX];
+    control_buffer control[FERRY_BATCH_MAX];
+    ferry_packet *owners[FERRY_BATCH_MAX];
+    *first_error = 0;
+    int sent = 0;
+    unsigned k = 0;
+    for (unsigned i = 0; i < count; i++) {
+        ferry_packet *p = &packets[slots[i]];
+        if (p->remote.family != family) continue;
+        owners[k] = p;
+        iov[k].iov_base = p->data + p->offset;
+        iov[k].iov_len = p->length;
+        memset(&msgs[k], 0, sizeof msgs[k]);
+        msgs[k].msg_hdr.msg_name = &names[k];
+        msgs[k].msg_hdr.msg_namelen = encode_remote(&p->remote, &names[k]);
+        msgs[k].msg_hdr.msg_iov = &iov[k];
+        msgs[k].msg_hdr.msg_iovlen = 1;
+        socklen_t cl = p->local.family == family ? encode_local(&p->local, &control[k]) : 0;
+        msgs[k].msg_hdr.msg_control = cl ? control[k].bytes : NULL;
+        msgs[k].msg_hdr.msg_controllen = cl;
+        if (++k == FERRY_BATCH_MAX) {
+            sent += send_all(fd, msgs, owners, k, first_error);
+            k = 0;
+        }
+    }
+    if (k > 0) sent += send_all(fd, msgs, owners, k, first_error);
+    return sent;
+}

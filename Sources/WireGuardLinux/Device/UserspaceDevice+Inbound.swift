@@ -1,0 +1,120 @@
+import WireGuard
+
+extension UserspaceDevice {
+    /// UDP → TUN for one socket: receive a batch, match transport messages to their sessions
+    /// under the lock (handshake messages go to the handshake queue), open them in place (in
+    /// parallel when many), check replay, roaming and allowed IPs under the lock, write the
+    /// batch of inner packets to the TUN.
+    func runInbound(_ receiver: any UDPReceiver) {
+        let batch = PacketBatch(pool: pool, capacity: configuration.batchSize)
+        let toTUN = PacketBatch(pool: pool, capacity: configuration.batchSize)
+        let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize)
+        let send = outbox.sender
+        var jobs: [(job: InboundJob, index: Int)] = []
+        var opened: [Int?] = []
+        var handshakeIndices: [Int] = []
+        var delivered: [(index: Int, range: Range<Int>)] = []
+        jobs.reserveCapacity(configuration.batchSize)
+        opened.reserveCapacity(configuration.batchSize)
+        while !stopSignal.isStopped {
+            guard batch.refill(wait: true) > 0 else { return }
+            let n: Int
+            do {
+                n = try receiver.receive(into: batch, headroom: 0)
+            } catch {
+                return  // closed: a rebind started new receivers, or the device stops
+            }
+            let now = self.now()
+            jobs.removeAll(keepingCapacity: true)
+            handshakeIndices.removeAll(keepingCapacity: true)
+            delivered.removeAll(keepingCapacity: true)
+            core.withLock { device in
+                for i in 0..<n {
+                    let datagram = batch[i]
+                    guard datagram.count > 0, let source = datagram.endpoint else { continue }
+                    let first = datagram.bytes[0]
+                    if first == UInt8(MessageType.handshakeInitiation.rawValue) || first == UInt8(MessageType.handshakeResponse.rawValue) {
+                        handshakeIndices.append(i)
+                        continue
+                    }
+                    if case .job(let job) = device.prepareReceive(datagram.bytes, from: source, now: now, send: send) {
+                        jobs.append((job, i))
+                    }
+                }
+            }
+            for i in handshakeIndices {
+                let datagram = batch.detach(at: i)
+                if !handshakes.push(datagram) { pool.release(datagram) }
+            }
+            if !jobs.isEmpty {
+                opened.removeAll(keepingCapacity: true)
+                opened.append(contentsOf: repeatElement(nil, count: jobs.count))
+                jobs.withUnsafeBufferPointer { all in
+                    opened.withUnsafeMutableBufferPointer { results in
+                        fanOut.run(all.count) { k in results[k] = all[k].job.open(batch[all[k].index].bytes) }
+                    }
+                }
+                core.withLock { device in
+                    for (k, entry) in jobs.enumerated() {
+                        let datagram = batch[entry.index].bytes
+                        if case .packet(_, let range) = device.completeReceive(entry.job, plaintextLength: opened[k], datagram: datagram,
+                                                                               now: now, send: send) {
+                            delivered.append((entry.index, range))
+                        }
+                    }
+                }
+                for entry in delivered {
+                    let packet = batch.detach(at: entry.index)
+                    _ = packet.setRange(offset: packet.offset + entry.range.lowerBound, count: entry.range.count)
+                    toTUN.append(packet)
+                }
+                if !toTUN.isEmpty {
+                    do {
+                        try tun.write(toTUN)
+                    } catch .interfaceGone {
+                        toTUN.releaseAll()
+                        fail("Interface \(name) deleted")
+                        return
+                    } catch {}
+                    toTUN.releaseAll()
+                }
+            }
+            outbox.flush()
+        }
+    }
+
+    /// Handshake messages, one at a time under the lock, with the queue's depth as the
+    /// device's "under load" signal.
+    func runHandshakes() {
+        let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize)
+        let send = outbox.sender
+        while let messages = try? handshakes.pop(max: 16), !stopSignal.isStopped {
+            let backlog = handshakes.count
+            for message in messages {
+                guard let source = message.endpoint else {
+                    pool.release(message)
+                    continue
+                }
+                let now = self.now()
+                let (outcome, peer) = core.withLock { device -> (ReceiveOutcome, PublicKey?) in
+                    device.handshakeBacklog = backlog + messages.count
+                    let outcome = device.receive(message.bytes, from: source, now: now, send: send)
+                    if case .handshake(let id) = outcome { return (outcome, device.publicKey(of: id)) }
+                    return (outcome, nil)
+                }
+                pool.release(message)
+                switch outcome {
+                case .handshake:
+                    log.verbose("\(peer?.logName ?? "peer") - Handshake message from \(source) consumed")
+                case .cookieReplySent:
+                    log.verbose("Under load: sent cookie reply to \(source)")
+                case .dropped(let reason):
+                    log.verbose("Dropped handshake message from \(source): \(reason)")
+                default:
+                    break
+                }
+            }
+            outbox.flush()
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Glibc
+import WireGuard
+
+extension UserspaceDevice {
+    /// Answers one UAPI request (the `UAPIServer`'s handler). A `set` that cannot be carried
+    /// out changes nothing: parsing has validated it whole, and a new listen port is bound
+    /// before anything else is applied.
+    public func handle(_ request: UAPIRequest) -> String {
+        switch request {
+        case .get:
+            let status = core.withLock { $0.uapiStatus(now: now()) }
+            return UAPI.render(status)
+        case .set(let set):
+            return UAPI.response(errno: Int64(apply(set)))
+        }
+    }
+
+    /// Applies a set request; returns 0 or a negative errno.
+    func apply(_ set: UAPISetRequest) -> Int32 {
+        var port: UInt16?
+        var mark: UInt32?
+        for change in set.device {
+            if case .listenPort(let p) = change { port = p }
+            if case .fwmark(let m) = change { mark = m }
+        }
+        if let port, port == 0 || port != listenPort {
+            do {
+                try rebind(port: port)
+            } catch {
+                log.error("Failed to bind port \(port): \(error)")
+                return -EADDRINUSE
+            }
+        }
+        if let mark {
+            do { try bind.setMark(mark) } catch {
+                log.error("Failed to set fwmark \(mark): \(error)")
+                return -EPERM
+            }
+        }
+        let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize)
+        let send = outbox.sender
+        let actualPort = listenPort
+        core.withLock { device in
+            device.apply(set, now: now(), send: send)
+            device.listenPort = actualPort
+        }
+        outbox.flush()
+        log.verbose("UAPI: configuration updated (\(set.peers.count) peer changes)")
+        return 0
+    }
+}

@@ -1,0 +1,179 @@
+import Glibc
+import Synchronization
+import WireGuard
+
+/// A running WireGuard interface: the sans-IO core (`WireGuard.Device`) driven by threads over
+/// a TUN device, a UDP bind and the UAPI. The core sits behind one lock that each stage takes
+/// only for its sequential steps (routing, counters, replay checks, timers); sealing and
+/// opening happen outside it, fanned out over the cores for large batches.
+///
+/// Threads: one TUN reader (TUN → seal → UDP), one receiver per UDP socket (UDP → open →
+/// TUN), one handshake worker fed by a bounded queue (so a flood of initiations cannot
+/// starve transport data, and its depth is the "under load" signal), one timer thread, the
+/// link monitor, and the UAPI server's.
+public final class UserspaceDevice: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        /// Packets per system call (recvmmsg/sendmmsg, TUN reads).
+        public var batchSize = 128
+        /// Buffers in the pool: the bound on memory held by packets in flight.
+        public var poolSlots = 1024
+        /// Bytes per buffer: headroom 16 + an MTU up to 9,000 + tailroom 32, rounded up.
+        public var slotSize = 9216
+        /// Handshake messages waiting; beyond it they are dropped.
+        public var handshakeQueueLimit = 1024
+        /// How often timers run.
+        public var timerInterval = Interval.milliseconds(100)
+        public var cryptoWorkers = CryptoFanOut.defaultWorkers
+        public init() {}
+    }
+
+    public let name: String
+    let configuration: Configuration
+    let log: DeviceLog
+    let tun: any TUNDevice
+    let bind: any UDPBind
+    let links: (any LinkEventSource)?
+    let pool: PacketBufferPool
+    let core: Mutex<Device>
+    let stopSignal: StopSignal
+    let handshakes: BlockingQueue<PacketBuffer>
+    let fanOut: CryptoFanOut
+    /// Wall-clock nanoseconds at monotonic zero, for TAI64N and last-handshake times.
+    let wallClockOffset: Int64
+    let bindLock = Mutex<BindState>(BindState())
+    private let threads = Mutex<[IOThread]>([])
+    private let closed = Mutex(false)
+
+    struct BindState {
+        var port: UInt16 = 0
+        var generation = 0
+    }
+
+    /// Called once when the device stops by itself (interface deleted): the daemon exits.
+    public var onStop: (@Sendable (String) -> Void)?
+
+    public init(name: String, tun: any TUNDevice, bind: any UDPBind, links: (any LinkEventSource)?,
+                log: DeviceLog, configuration: Configuration = Configuration()) throws(SystemError) {
+        self.name = name
+        self.configuration = configuration
+        self.log = log
+        self.tun = tun
+        self.bind = bind
+        self.links = links
+        pool = PacketBufferPool(slotCount: configuration.poolSlots, slotSize: configuration.slotSize)
+        stopSignal = try StopSignal()
+        handshakes = BlockingQueue(limit: configuration.handshakeQueueLimit)
+        fanOut = CryptoFanOut(workers: configuration.cryptoWorkers)
+        let monotonic = MonotonicTime.now().nanoseconds
+        var wall = timespec()
+        clock_gettime(CLOCK_REALTIME, &wall)
+        wallClockOffset = Int64(wall.tv_sec) * 1_000_000_000 + Int64(wall.tv_nsec) - monotonic
+        var device = Device(rng: SystemRandomNumberGenerator())
+        device.wallClockOffset = wallClockOffset
+        if let mtu = try? tun.mtu() { device.mtu = mtu }
+        core = Mutex(device)
+    }
+
+    /// The core's clock.
+    func now() -> Instant { Instant(nanoseconds: MonotonicTime.now().nanoseconds) }
+
+    /// Opens the UDP sockets on a random port and starts every thread.
+    public func start() throws {
+        try rebind(port: 0)
+        try spawn("tun-reader") { [self] in runOutbound() }
+        try spawn("handshakes") { [self] in runHandshakes() }
+        try spawn("timers") { [self] in runTimers() }
+        if links != nil { try spawn("link-events") { [self] in runLinkEvents() } }
+        log.verbose("Device started, listening on port \(bindLock.withLock { $0.port })")
+    }
+
+    func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) throws {
+        let thread = try IOThread(name: name, body)
+        threads.withLock { $0.append(thread) }
+    }
+
+    public var isStopped: Bool { stopSignal.isStopped }
+
+    /// Stops every thread and releases the interface and sockets. Idempotent.
+    public func close() {
+        guard closed.withLock({ c in defer { c = true }; return !c }) else { return }
+        stopSignal.stop()
+        links?.close()
+        handshakes.close()
+        bind.close()
+        tun.close()
+        pool.close()
+        let all = threads.withLock { t in defer { t.removeAll() } ; return t }
+        for t in all { t.join() }
+        log.verbose("Device closed")
+    }
+
+    /// Stops because the interface went away (or another fatal condition), telling `onStop`.
+    func fail(_ reason: String) {
+        guard !stopSignal.isStopped else { return }
+        log.verbose(reason)
+        stopSignal.stop()
+        onStop?(reason)
+    }
+
+    // MARK: UDP sockets
+
+    /// Closes and reopens the sockets on `port` (0 = any), starting a receiver thread per
+    /// socket. On failure the previous port is reopened and the error rethrown.
+    func rebind(port: UInt16) throws {
+        let previous = bindLock.withLock { $0.port }
+        bind.close()
+        let opening: BindOpening
+        do {
+            opening = try bind.open(port: port)
+        } catch {
+            if let back = try? bind.open(port: previous) { startReceivers(back) }
+            throw error
+        }
+        startReceivers(opening)
+    }
+
+    private func startReceivers(_ opening: BindOpening) {
+        let generation = bindLock.withLock { state in
+            state.port = opening.port
+            state.generation += 1
+            return state.generation
+        }
+        core.withLock { $0.listenPort = opening.port }
+        for receiver in opening.receivers {
+            try? spawn("udp-rx-\(receiver.family)-\(generation)") { [self] in runInbound(receiver) }
+        }
+    }
+
+    public var listenPort: UInt16 { bindLock.withLock { $0.port } }
+
+    // MARK: Timers and link events
+
+    private func runTimers() {
+        let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize)
+        while !stopSignal.sleep(until: MonotonicTime(nanoseconds: MonotonicTime.now().nanoseconds + configuration.timerInterval.nanoseconds)) {
+            let now = self.now()
+            let send = outbox.sender
+            core.withLock { $0.updateTimers(now: now, send: send) }
+            outbox.flush()
+        }
+    }
+
+    private func runLinkEvents() {
+        guard let links else { return }
+        while let event = links.next() {
+            switch event {
+            case .mtuChanged(let mtu):
+                log.verbose("MTU updated: \(mtu)")
+                core.withLock { $0.mtu = mtu }
+            case .deleted:
+                fail("Interface \(name) deleted")
+                return
+            case .up:
+                log.verbose("Interface up")
+            case .down:
+                log.verbose("Interface down")
+            }
+        }
+    }
+}

@@ -1,0 +1,214 @@
+import CFerryLinux
+import Glibc
+import Synchronization
+
+/// A Linux TUN interface (IFF_TUN | IFF_NO_PI: bare IP packets, no offloads yet).
+///
+/// The descriptor is non-blocking: a read takes packets while there are any and only
+/// polls (together with a stop signal) when there are none, so `close()` wakes a blocked
+/// reader at once. Interface ioctls go through a datagram socket opened when the device is,
+/// so they act in the interface's network namespace whatever thread calls them.
+///
+/// When the interface is deleted (`ip link del`), reads and writes fail with EBADFD,
+/// reported as `TUNError.interfaceGone`; the `LinkMonitor` reports it as well.
+public final class LinuxTUN: TUNDevice, @unchecked Sendable {
+    public let name: String
+    public let interfaceIndex: Int32
+    /// The TUN descriptor, for handing to a re-executed daemon (`WG_TUN_FD`).
+    public let descriptor: Int32
+    private let control: Int32
+    private let stopSignal: StopSignal
+    private let descriptorLock = DescriptorLock()
+    private let closed = Atomic<Bool>(false)
+
+    public static let cloneDevicePath = "/dev/net/tun"
+
+    /// Creates the interface `name` (or attaches to a persistent TUN of that name) and, when
+    /// given, sets its MTU. The interface starts down, without addresses.
+    public static func create(name: String, mtu: Int? = nil) throws(TUNError) -> LinuxTUN {
+        guard TUNError.isValidInterfaceName(name) else { throw .invalidName(name) }
+        let fd = Glibc.open(cloneDevicePath, O_RDWR | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw TUNError(opening: cloneDevicePath, errno: errno) }
+        var chosen = [CChar](repeating: 0, count: Int(FERRY_IFNAMSIZ))
+        let r = ferry_tun_set_iff(fd, name, UInt16(FERRY_IFF_TUN | FERRY_IFF_NO_PI), &chosen)
+        guard r == 0 else {
+            closeDescriptor(fd)
+            throw TUNError(attaching: name, errno: -r, nameExists: if_nametoindex(name) != 0)
+        }
+        let device: LinuxTUN
+        do {
+            device = try LinuxTUN(adopting: fd)
+        } catch {
+            closeDescriptor(fd)
+            throw error
+        }
+        if let mtu {
+            do {
+                try device.setMTU(mtu)
+            } catch {
+                device.close()
+                throw error
+            }
+        }
+        return device
+    }
+
+    /// Takes over an open TUN descriptor (the daemon's re-executed child gets one in
+    /// `WG_TUN_FD`). The device owns it from now on, also when this throws.
+    public init(adopting fd: Int32) throws(TUNError) {
+        var owned = fd
+        defer { if owned >= 0 { closeDescriptor(owned) } }
+        let flags = fcntl(fd, F_GETFL)
+        guard flags >= 0, fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0, fcntl(fd, F_SETFD, FD_CLOEXEC) == 0 else {
+            throw .system(SystemError("fcntl TUN descriptor", errno: errno))
+        }
+        var raw = [CChar](repeating: 0, count: Int(FERRY_IFNAMSIZ))
+        var tunFlags: UInt16 = 0
+        let r = ferry_tun_get_iff(fd, &raw, &tunFlags)
+        guard r == 0 else {
+            throw -r == EBADFD ? .interfaceGone("?") : .system(SystemError("TUNGETIFF", result: r))
+        }
+        let name = String(decoding: raw.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let control = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard control >= 0 else { throw .system(SystemError("socket for interface ioctls", errno: errno)) }
+        let index = ferry_if_get_index(control, name)
+        guard index > 0 else {
+            closeDescriptor(control)
+            throw .system(SystemError("SIOCGIFINDEX \(name)", result: index))
+        }
+        let stopSignal: StopSignal
+        do {
+            stopSignal = try StopSignal()
+        } catch {
+            closeDescriptor(control)
+            throw .system(error)
+        }
+        self.name = name
+        self.interfaceIndex = index
+        self.descriptor = fd
+        self.control = control
+        self.stopSignal = stopSignal
+        owned = -1
+    }
+
+    deinit { close() }
+
+    public func read(into batch: PacketBatch, headroom: Int, tailroom: Int) throws(TUNError) -> Int {
+        let room = batch.prepareForReading(headroom: headroom, tailroom: tailroom)
+        return try descriptorLock.withReading { () throws(TUNError) -> Int in
+            guard !closed.load(ordering: .acquiring) else { throw .closed }
+            var n = 0
+            while n < batch.count {
+                let packet = batch[n]
+                let r = Glibc.read(descriptor, packet.record.pointee.data + headroom, room)
+                if r >= 0 {
+                    let data = packet.record.pointee.data + headroom
+                    // The kernel cuts a packet longer than the room and drops the rest:
+                    // report the stump as empty rather than as a malformed packet.
+                    packet.record.pointee.length = r == room && LinuxTUN.isCut(data, count: r) ? 0 : UInt32(r)
+                    n += 1
+                    continue
+                }
+                let e = errno
+                if e == EINTR { continue }
+                // Whatever came before an error is delivered; the error shows again next time.
+                if n > 0 { return n }
+                switch e {
+                case EAGAIN:
+                    if stopSignal.wait(readable: descriptor) == .stopped { throw .closed }
+                case EBADFD:
+                    throw .interfaceGone(name)
+                default:
+                    throw .system(SystemError("read \(name)", errno: e))
+                }
+            }
+            return n
+        }
+    }
+
+    /// Whether the IP header claims more bytes than were read.
+    static func isCut(_ data: UnsafePointer<UInt8>, count: Int) -> Bool {
+        guard count >= 1 else { return false }
+        switch data[0] >> 4 {
+        case 4 where count >= 4: return Int(data[2]) << 8 | Int(data[3]) > count
+        case 6 where count >= 6: return 40 + (Int(data[4]) << 8 | Int(data[5])) > count
+        default: return false
+        }
+    }
+
+    @discardableResult
+    public func write(_ batch: PacketBatch) throws(TUNError) -> WriteOutcome {
+        try descriptorLock.withReading { () throws(TUNError) -> WriteOutcome in
+            guard !closed.load(ordering: .acquiring) else { throw .closed }
+            var outcome = WriteOutcome()
+            let count = batch.count
+            var i = 0
+            while i < count {
+                let packet = batch[i]
+                let r = Glibc.write(descriptor, packet.record.pointee.data + packet.offset, packet.count)
+                if r >= 0 {
+                    outcome.written += 1
+                    i += 1
+                    continue
+                }
+                let e = errno
+                switch e {
+                case EINTR:
+                    continue
+                case EAGAIN:
+                    if stopSignal.wait(writable: descriptor) == .stopped { throw .closed }
+                    continue
+                case EBADFD:
+                    throw .interfaceGone(name)
+                default:
+                    // EIO: the interface is down; EINVAL: not an IP packet. Drop this one.
+                    outcome.recordFailure(e)
+                    i += 1
+                }
+            }
+            return outcome
+        }
+    }
+
+    public func mtu() throws(TUNError) -> Int {
+        try interfaceCall("SIOCGIFMTU") { ferry_if_get_mtu(control, $0) }
+    }
+
+    public func setMTU(_ mtu: Int) throws(TUNError) {
+        guard let value = Int32(exactly: mtu) else { throw .system(SystemError("SIOCSIFMTU \(name)", errno: EINVAL)) }
+        _ = try interfaceCall("SIOCSIFMTU") { ferry_if_set_mtu(control, $0, value) }
+    }
+
+    /// IFF_* flags of the interface (IFF_UP, IFF_RUNNING, ...).
+    public func flags() throws(TUNError) -> Int32 {
+        Int32(try interfaceCall("SIOCGIFFLAGS") { ferry_if_get_flags(control, $0) })
+    }
+
+    /// Brings the interface up or down (what `ip link set up` does).
+    public func setUp(_ up: Bool) throws(TUNError) {
+        let current = try flags()
+        let wanted = up ? current | FERRY_IFF_UP : current & ~FERRY_IFF_UP
+        guard wanted != current else { return }
+        _ = try interfaceCall("SIOCSIFFLAGS") { ferry_if_set_flags(control, $0, wanted) }
+    }
+
+    private func interfaceCall(_ operation: String, _ body: (UnsafePointer<CChar>) -> Int32) throws(TUNError) -> Int {
+        try descriptorLock.withReading { () throws(TUNError) -> Int in
+            guard !closed.load(ordering: .acquiring) else { throw .closed }
+            let r = name.withCString(body)
+            guard r >= 0 else {
+                throw -r == ENODEV ? .interfaceGone(name) : .system(SystemError("\(operation) \(name)", result: r))
+            }
+            return Int(r)
+        }
+    }
+
+    public func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        stopSignal.stop()
+        descriptorLock.withWriting {
+            closeDescriptor(descriptor)
+            closeDescriptor(control)
+        }
+    }
+}
