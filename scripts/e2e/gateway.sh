@@ -9,9 +9,10 @@
 # also after adding the route itself; an ephemeral CI peer works, then stops after its TTL
 # (and is gone from the API, its removal audited); a disabled peer loses access.
 #
-# Usage: [FERRY_WG_BACKEND=uapi|wg] gateway.sh FERRYD_BINARY. Exit 0 pass, 1 fail, 77 skipped
+# Usage: [FERRY_WG_BACKEND=uapi|wg] [GATEWAY_WG=wireguard-go|PATH/ferry-wg] gateway.sh FERRYD_BINARY. Exit 0 pass, 1 fail, 77 skipped
 # (not root / no tun). The backend is how ferryd drives the interface: the UAPI socket
-# (default with wireguard-go) or wg(8) (what it uses over the kernel module).
+# (default with wireguard-go) or wg(8) (what it uses over the kernel module). GATEWAY_WG is
+# the userspace WireGuard on the gateway (clients always run wireguard-go).
 set -uo pipefail
 FERRYD=${1:?usage: gateway.sh FERRYD_BINARY}
 if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/net/tun ]; then
@@ -21,6 +22,7 @@ for c in ip wg wg-quick wireguard-go nft ncat curl; do
   command -v $c >/dev/null || { echo "SKIPPED (missing $c; run scripts/install-test-deps.sh): gateway end-to-end"; exit 77; }
 done
 
+GATEWAY_WG=${GATEWAY_WG:-wireguard-go}
 S=$(printf '%04x' $(( (RANDOM << 1 ^ $$) & 0xffff )))
 GW=ferry-gw-$S IN=ferry-in-$S DEV=ferry-dev-$S OTH=ferry-oth-$S CI=ferry-ci-$S
 WGIF=fgw$S
@@ -73,7 +75,7 @@ inns $IN ip route add 10.10.0.0/16 via 172.31.$SUB.1
 inns $IN ncat -lk 8080 --sh-exec 'echo hello-from-internal' &
 
 # --- ferryd on the gateway host
-inns $GW env WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go FERRY_WG_BACKEND=${FERRY_WG_BACKEND:-auto} "$FERRYD" serve --data $TMP/data \
+inns $GW env WG_QUICK_USERSPACE_IMPLEMENTATION=$GATEWAY_WG FERRY_WG_BACKEND=${FERRY_WG_BACKEND:-auto} "$FERRYD" serve --data $TMP/data \
   --listen 127.0.0.1:$PORT --gateway $WGIF --gateway-name gw1 --reaper-period 1s >$TMP/ferryd.out 2>$TMP/ferryd.err &
 for _ in $(seq 100); do grep -q 'listening on' $TMP/ferryd.out 2>/dev/null && break; sleep 0.1; done
 TOKEN=$(grep -o 'ferry_[A-Za-z0-9_-]*' $TMP/ferryd.out | head -1)
@@ -187,4 +189,4 @@ ok "gateway key rotated on the interface and in rendered configs; key file 0600"
 
 inns $GW curl -sf http://127.0.0.1:$PORT/metrics | grep -q '^wireguard_latest_handshake_seconds{' || fail "no wireguard metrics"
 ok "metrics expose the interface's peers"
-echo "PASS: gateway end-to-end (backend ${FERRY_WG_BACKEND:-auto})"
+echo "PASS: gateway end-to-end (backend ${FERRY_WG_BACKEND:-auto}, gateway $(basename $GATEWAY_WG))"
