@@ -1,6 +1,7 @@
 import FerryCore
 @testable import FerryServer
 import Foundation
+import Synchronization
 import Testing
 
 @Suite("Durability", .serialized)
@@ -19,23 +20,26 @@ struct DurabilityTests {
         let seg = try await HTTPClient.request("POST", "\(base)/v1/segments", token: String(token), json: #"{"name":"load","prefixLength":20}"#)
         #expect(seg.0 == 201)
 
-        // Four writers, each creating peers one after another; the process dies under them.
+        // Four writers, each creating peers one after another; the process dies under them
+        // once 200 writes have been acknowledged (a count, not a time: the test process may
+        // be starved by other suites running in parallel).
+        let acked = AckCounter()
         let acknowledged = try await withThrowingTaskGroup(of: [String].self) { group in
             for w in 0..<4 {
                 group.addTask {
-                    var acked: [String] = []
-                    for i in 0..<10_000 {
+                    var mine: [String] = []
+                    for i in 0..<100_000 {
                         let name = "w\(w)-\(i)"
                         guard let (status, _) = try? await HTTPClient.request(
                             "POST", "\(base)/v1/peers", token: String(token),
                             json: #"{"name":"\#(name)","segment":"load","publicKey":"\#(newPublicKey())"}"#) else { break }
-                        if status == 201 { acked.append(name) } else { break }
+                        if status == 201 { mine.append(name); acked.add() } else { break }
                     }
-                    return acked
+                    return mine
                 }
             }
             group.addTask {
-                try await Task.sleep(for: .milliseconds(1500))
+                for _ in 0..<6000 where acked.value < 200 { try await Task.sleep(for: .milliseconds(10)) }
                 first.kill9()
                 return []
             }
@@ -59,4 +63,10 @@ struct DurabilityTests {
         let created = audit.split(separator: "\n").filter { $0.contains("\"peer.create\"") }.count
         #expect(created == names.count, "every stored peer has its audit record (same transaction)")
     }
+}
+
+final class AckCounter: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }

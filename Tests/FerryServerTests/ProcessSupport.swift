@@ -55,7 +55,7 @@ final class FerrydProcess: @unchecked Sendable {
 
     /// Waits until /health answers.
     func waitUntilUp() async throws {
-        for _ in 0..<300 {
+        for _ in 0..<1200 {
             if (try? await HTTPClient.request("GET", "http://127.0.0.1:\(port)/health", token: nil).0) == 200 { return }
             try await Task.sleep(for: .milliseconds(50))
         }

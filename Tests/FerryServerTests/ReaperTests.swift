@@ -23,7 +23,7 @@ struct ReaperTests {
         }
 
         func settle() async throws {
-            for _ in 0..<5000 where clock.sleeperCount == 0 { try await Task.sleep(for: .milliseconds(1)) }
+            for _ in 0..<30_000 where clock.sleeperCount == 0 { try await Task.sleep(for: .milliseconds(1)) }
             #expect(clock.sleeperCount == 1)
         }
 

@@ -120,15 +120,30 @@ reach() {  # reach NS TRIES -> 0 when the service answers
   done
   return 1
 }
-newpeer() {  # newpeer TOKEN NAME SEGMENT [EXTRA_JSON] -> sets PID_ KEY_
+now_ms() { date +%s%3N; }
+# on_gateway PUBKEY present|absent T0 -> milliseconds from T0 until the gateway's interface
+# agrees (fails the test past one second: ferryd applies changes within one)
+on_gateway() {
+  local pub=$1 want=$2 t0=$3 ms
+  for _ in $(seq 400); do
+    if inns $GW wg show $WGIF peers | grep -qF "$pub"; then [ $want = present ] && break; else [ $want = absent ] && break; fi
+    sleep 0.005
+  done
+  ms=$(( $(now_ms) - t0 ))
+  [ $ms -le 1000 ] || fail "gateway interface took $ms ms to have the peer $want (limit 1000)"
+  echo $ms
+}
+newpeer() {  # newpeer TOKEN NAME SEGMENT [EXTRA_JSON] -> sets PID_ KEY_ PUB_ T0_
   local tok=$1 name=$2 seg=$3 extra=${4:-}
-  KEY_=$(wg genkey); local pub=$(echo "$KEY_" | wg pubkey)
+  KEY_=$(wg genkey); PUB_=$(echo "$KEY_" | wg pubkey); local pub=$PUB_
+  T0_=$(now_ms)
   PID_=$(api $tok POST /v1/peers "{\"name\":\"$name\",\"segment\":\"$seg\",\"publicKey\":\"$pub\"$extra}" | field id)
   [ "$(code)" = 201 ] || fail "peer $name: $(cat $TMP/body)"
 }
 
 # --- a developer reaches the internal service through the split tunnel
-newpeer $TOKEN dev1 developers; DEVID=$PID_
+newpeer $TOKEN dev1 developers; DEVID=$PID_ DEVPUB=$PUB_
+ok "created peer on the gateway interface after $(on_gateway $DEVPUB present $T0_) ms"
 up $DEV fd$S $DEVID "$KEY_" $TOKEN
 grep -q "AllowedIPs = .*$INTERNAL" $TMP/fd$S.conf || fail "split tunnel config lacks the internal subnet"
 reach $DEV 20 || { inns $GW wg show; inns $GW nft list ruleset; fail "developer cannot reach the internal service"; }
@@ -169,8 +184,10 @@ inns $GW wg show $WGIF peers | grep -q "$(echo "$KEY_" | wg pubkey)" && fail "ex
 ok "ephemeral CI peer lost access after its TTL; removed from the store, the interface and audited"
 
 # --- a disabled peer loses access within seconds
+T0=$(now_ms)
 api $TOKEN PATCH /v1/peers/$DEVID '{"enabled":false}' >/dev/null; [ "$(code)" = 200 ] || fail "disable: $(cat $TMP/body)"
-sleep 1.5
+ok "disabled peer off the gateway interface after $(on_gateway $DEVPUB absent $T0) ms"
+sleep 0.5
 reach $DEV 2 && fail "disabled peer still reaches the service"
 api $TOKEN PATCH /v1/peers/$DEVID '{"enabled":true}' >/dev/null
 reach $DEV 20 || fail "re-enabled peer cannot reach the service"
@@ -186,6 +203,11 @@ NEWPUB=$(inns $GW wg show $WGIF public-key)
 api $TOKEN GET /v1/peers/$DEVID/config | grep -q "PublicKey = $NEWPUB" || fail "peer config does not follow the new gateway key"
 [ "$(stat -c %a $TMP/data/gateway-$WGIF.key)" = 600 ] || fail "gateway key file not 0600"
 ok "gateway key rotated on the interface and in rendered configs; key file 0600"
+
+T0=$(now_ms)
+api $TOKEN DELETE /v1/peers/$OTHID >/dev/null; [ "$(code)" = 204 ] || fail "delete: $(code)"
+OTHPUB=$(inns $OTH wg show fo$S public-key)
+ok "deleted peer off the gateway interface after $(on_gateway $OTHPUB absent $T0) ms"
 
 inns $GW curl -sf http://127.0.0.1:$PORT/metrics | grep -q '^wireguard_latest_handshake_seconds{' || fail "no wireguard metrics"
 ok "metrics expose the interface's peers"

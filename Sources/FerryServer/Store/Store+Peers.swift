@@ -154,11 +154,11 @@ extension FerryStore {
                     && (segment == nil || c.segments[r.peer.segmentID]?.name == segment)
                     && (kind == nil || r.peer.kind.rawValue == kind) && (owner == nil || r.peer.owner == owner)
             }.map { Views.peer($0, segments: c.segments, plan: c.plan) }
-        }
+        }.map(withObserved)
     }
 
     public func peer(id: String, caller: Caller) async throws -> PeerView {
-        try await read { db in try FerryStore.peerView(db, try FerryStore.requirePeer(db, id: id, caller: caller, write: false)) }
+        withObserved(try await read { db in try FerryStore.peerView(db, try FerryStore.requirePeer(db, id: id, caller: caller, write: false)) })
     }
 
     public func createPeer(_ req: CreatePeerRequest, caller: Caller) async throws -> PeerCreated {
@@ -304,23 +304,37 @@ extension FerryStore {
         }
     }
 
-    /// Endpoints and counters the local gateway sees; not audited (observations, not changes).
+    /// What the local gateway sees. Counters and handshake times stay in memory (they
+    /// change every second for every active peer; the API shows them, metrics export them);
+    /// only a changed endpoint is written, since mesh maps use it. Not audited:
+    /// observations, not changes.
     func recordObserved(_ observed: [InterfacePeerStatus]) async throws {
-        let changed = try await db.write { db -> Bool in
-            var changed = false
-            for o in observed {
-                guard let row = try Row.fetchOne(db, sql: "SELECT id, seen_endpoint FROM peers WHERE public_key = ?",
-                                                 arguments: [o.publicKey.base64]) else { continue }
-                let seen = o.endpoint?.description
-                if seen != nil, seen != (row["seen_endpoint"] as String?) { changed = true }
-                try db.execute(sql: """
-                    UPDATE peers SET seen_endpoint = COALESCE(?, seen_endpoint), rx_bytes = ?, tx_bytes = ?, latest_handshake = ?
-                    WHERE id = ?
-                    """, arguments: [seen, o.rxBytes, o.txBytes, o.latestHandshake, row["id"] as String])
-            }
-            return changed
+        self.observed.withLock { o in
+            o = Dictionary(observed.map { ($0.publicKey.base64, $0) }, uniquingKeysWith: { a, _ in a })
         }
-        if changed { changes.notify() }
+        let topology = try await compiler().topology
+        let known = Dictionary(topology.peers.map { ($0.publicKey.base64, $0) }, uniquingKeysWith: { a, _ in a })
+        let moved = observed.compactMap { o -> (String, String)? in
+            guard let e = o.endpoint, let p = known[o.publicKey.base64], p.seenEndpoint != e else { return nil }
+            return (p.id, e.description)
+        }
+        guard !moved.isEmpty else { return }
+        try await db.write { db in
+            for (id, endpoint) in moved {
+                try db.execute(sql: "UPDATE peers SET seen_endpoint = ? WHERE id = ?", arguments: [endpoint, id])
+            }
+        }
+        changes.notify()
+    }
+
+    /// A view with the local gateway's live counters when it has seen the peer.
+    func withObserved(_ v: PeerView) -> PeerView {
+        guard let o = observed.withLock({ $0[v.publicKey] }) else { return v }
+        var v = v
+        v.rxBytes = o.rxBytes
+        v.txBytes = o.txBytes
+        if o.latestHandshake > 0 { v.latestHandshake = Views.date(o.latestHandshake * 1000) }
+        return v
     }
 
     /// Counts for the peers gauge: (kind, state) → number.

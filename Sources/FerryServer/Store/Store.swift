@@ -38,6 +38,8 @@ public final class FerryStore: Sendable {
     let metrics: FerryMetrics
     /// The compiled topology and the change-feed revision it was read at.
     private let compiled = Mutex<(revision: UInt64, compiler: PolicyCompiler)?>(nil)
+    /// The local gateway interface's peers as last read, by public key (base64).
+    let observed = Mutex<[String: InterfacePeerStatus]>([:])
 
     public init(db: any DatabaseWriter, clock: any FerryClock, changes: ChangeFeed = ChangeFeed(),
                 localGateway: LocalGatewayKeys? = nil, metrics: FerryMetrics = FerryMetrics(), logger: Logger) {
