@@ -179,13 +179,6 @@ struct EndpointTests {
         try await h.withClient { client in
             try await h.seed(client)
             let p = try await h.peer(client, name: "laptop")
-            let qr = try await client.execute(uri: "/v1/peers/\(p.id)/config?format=qr-png", method: .get, headers: [.authorization: "Bearer \(h.admin)"])
-            #expect(qr.status == .ok && qr.headers[.contentType] == "image/png")
-            #expect(Array(qr.body.readableBytesView.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
-            let qrText = try await client.call(.get, "/v1/peers/\(p.id)/config?format=qr-text", token: h.admin)
-            #expect(qrText.body.contains("▀") || qrText.body.contains("▄"))
-            #expect(try await client.call(.get, "/v1/peers/\(p.id)/config?format=gif", token: h.admin).errorField == "format")
-
             let map = try await client.call(.get, "/v1/peers/\(p.id)/netmap", token: h.admin).decode(NetworkMap.self)
             let unchanged = try await client.call(.get, "/v1/peers/\(p.id)/netmap?since=\(map.version)&wait=1", token: h.admin)
             #expect(unchanged.status == 304)
