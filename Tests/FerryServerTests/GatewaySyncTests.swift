@@ -85,3 +85,36 @@ struct GatewaySyncTests {
         #expect(try await h.store.gateway(id: gw.id).publicKey == keys.publicKey.base64)
     }
 }
+
+@Suite("Gateway key rotation on a cadence")
+struct KeyRotationTests {
+    /// With a 1-hour cadence checked every minute of virtual time: no rotation before the
+    /// hour, one after it, audited as system:key-rotation; the key file holds the new key.
+    @Test func rotatesWhenDue() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-rot-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let h = try await Harness.make(data: dir) { $0.gatewayInterface = "wgrot0"; $0.gatewayName = "gw" }
+        let keys = try #require(h.services.localGateway)
+        let gw = try await h.store.createGateway(CreateGatewayRequest(name: "gw", endpoint: "203.0.113.1:51820"), caller: .system("t"))
+        let first = keys.publicKey
+        let service = KeyRotationService(store: h.store, clock: h.clock, cadenceSeconds: 3600, checkMs: 60_000, logger: Logger(label: "t"))
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+        func settle() async throws {
+            for _ in 0..<30_000 where h.clock.sleeperCount == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        try await settle()
+        for _ in 0..<59 {
+            h.clock.advance(by: 60_000)
+            try await settle()
+        }
+        #expect(keys.publicKey == first, "rotated before the cadence")
+        h.clock.advance(by: 61_000)
+        try await settle()
+        #expect(keys.publicKey != first)
+        #expect(try await h.store.gateway(id: gw.id).publicKey == keys.publicKey.base64)
+        let text = try String(contentsOf: dir.appendingPathComponent("gateway-wgrot0.key"), encoding: .utf8)
+        #expect(try PrivateKey(base64: text.trimmingCharacters(in: .whitespacesAndNewlines)).publicKey == keys.publicKey)
+        #expect(try await h.store.audit(.init(actor: "system:key-rotation")).map(\.action) == ["gateway.rotate-key"])
+    }
+}
