@@ -31,6 +31,8 @@ PORT=$(( 20000 + RANDOM % 20000 ))
 SUB=$(( RANDOM % 200 + 20 ))        # internal subnet 172.31.SUB.0/24
 INTERNAL=172.31.$SUB.0/24
 SERVICE=172.31.$SUB.2
+INTERNAL6=fd99:$S::/64
+SERVICE6=fd99:$S::2
 FAILED=0
 
 cleanup() {
@@ -54,7 +56,6 @@ inns() { local ns=$1; shift; ip netns exec $ns "$@"; }
 
 # --- the namespaces and links
 for ns in $GW $IN $DEV $OTH $CI; do ip netns add $ns || fail "ip netns add $ns"; inns $ns ip link set lo up; done
-inns $GW sysctl -q -w net.ipv4.ip_forward=1
 inns $GW ip addr add 192.168.77.1/32 dev lo
 n=1
 for ns in $DEV $OTH $CI; do
@@ -72,6 +73,8 @@ inns $GW ip link set i$S up
 inns $IN ip addr add $SERVICE/24 dev eth0
 inns $IN ip link set eth0 up
 inns $IN ip route add 10.10.0.0/16 via 172.31.$SUB.1
+inns $GW ip -6 addr add fd99:$S::1/64 dev i$S nodad
+inns $IN ip -6 addr add $SERVICE6/64 dev eth0 nodad
 inns $IN ncat -lk 8080 --sh-exec 'echo hello-from-internal' &
 
 # --- ferryd on the gateway host
@@ -94,8 +97,12 @@ field() { grep -o "\"$1\":\"[^\"]*\"" | head -1 | cut -d'"' -f4; }
 for seg in developers ci others; do
   api $TOKEN POST /v1/segments "{\"name\":\"$seg\"}" >/dev/null; [ "$(code)" = 201 ] || fail "segment $seg: $(cat $TMP/body)"
 done
-api $TOKEN POST /v1/gateways "{\"name\":\"gw1\",\"endpoint\":\"192.168.77.1:51820\",\"subnets\":[\"$INTERNAL\"]}" >/dev/null
+api $TOKEN POST /v1/gateways "{\"name\":\"gw1\",\"endpoint\":\"192.168.77.1:51820\",\"subnets\":[\"$INTERNAL\",\"$INTERNAL6\"]}" >/dev/null
 [ "$(code)" = 201 ] || fail "gateway: $(cat $TMP/body)"
+OVERLAY6=$(api $TOKEN GET /v1/network | field ipv6)
+inns $IN ip -6 route add $OVERLAY6 via fd99:$S::1
+api $TOKEN POST /v1/policy/rules "{\"from\":\"developers\",\"toSubnet\":\"$INTERNAL6\"}" >/dev/null
+[ "$(code)" = 201 ] || fail "rule v6: $(cat $TMP/body)"
 for seg in developers ci; do
   api $TOKEN POST /v1/policy/rules "{\"from\":\"$seg\",\"toSubnet\":\"$INTERNAL\"}" >/dev/null
   [ "$(code)" = 201 ] || fail "rule: $(cat $TMP/body)"
@@ -112,10 +119,10 @@ up() {
   inns $ns env WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go wg-quick up $TMP/$ifname.conf >$TMP/$ifname.up 2>&1 \
     || { cat $TMP/$ifname.up; fail "wg-quick up $ifname"; }
 }
-reach() {  # reach NS TRIES -> 0 when the service answers
-  local ns=$1 tries=${2:-10}
+reach() {  # reach NS TRIES [ADDRESS] -> 0 when the service answers
+  local ns=$1 tries=${2:-10} addr=${3:-$SERVICE}
   for _ in $(seq $tries); do
-    [ "$(inns $ns ncat -w 1 --recv-only $SERVICE 8080 2>/dev/null)" = hello-from-internal ] && return 0
+    [ "$(inns $ns ncat -w 1 --recv-only $addr 8080 2>/dev/null)" = hello-from-internal ] && return 0
     sleep 0.5
   done
   return 1
@@ -148,12 +155,15 @@ up $DEV fd$S $DEVID "$KEY_" $TOKEN
 grep -q "AllowedIPs = .*$INTERNAL" $TMP/fd$S.conf || fail "split tunnel config lacks the internal subnet"
 reach $DEV 20 || { inns $GW wg show; inns $GW nft list ruleset; fail "developer cannot reach the internal service"; }
 ok "developer reaches $SERVICE:8080 through the gateway (split tunnel)"
+reach $DEV 10 $SERVICE6 || fail "developer cannot reach the internal service over IPv6"
+ok "developer reaches [$SERVICE6]:8080 over IPv6 (mirrored overlay address)"
 
 # --- a peer whose segment has no rule cannot reach it, even with its own route
 newpeer $TOKEN other1 others; OTHID=$PID_
 up $OTH fo$S $OTHID "$KEY_" $TOKEN
 grep -q "$INTERNAL" $TMP/fo$S.conf && fail "the config of a segment without a rule routes the internal subnet"
 reach $OTH 2 && fail "peer without a rule reached the internal service"
+reach $OTH 2 $SERVICE6 && fail "peer without a rule reached the internal service over IPv6"
 GWPUB=$(inns $OTH wg show fo$S peers | head -1)
 inns $OTH wg set fo$S peer $GWPUB allowed-ips 0.0.0.0/0
 inns $OTH ip route add $INTERNAL dev fo$S
