@@ -109,6 +109,13 @@ struct Serve: AsyncParsableCommand {
         if let keys = services.localGateway {
             say("ferryd: gateway interface \(keys.interface), public key \(keys.publicKey.base64) (record name \(keys.gatewayName))")
         }
+        let loopback = hp.host == "localhost" || hp.host.hasPrefix("127.") || hp.host == "::1"
+        if !loopback, services.tls == nil {
+            say("ferryd: WARNING: listening on \(hp.host) without TLS: bearer tokens cross the network in clear; use --tls auto or --tls-cert/--tls-key")
+        }
+        if !loopback {
+            say("ferryd: note: /health, /metrics and /openapi.yaml need no token; /metrics names peers and their public keys")
+        }
         let scheme = services.tls == nil ? "http" : "https"
         say("ferryd: listening on \(scheme)://\(hp)")
         let app = try buildApplication(config, services: services)
