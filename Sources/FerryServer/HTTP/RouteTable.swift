@@ -19,11 +19,11 @@ public struct RouteSpec: Sendable, Hashable {
 final class RouteTable: @unchecked Sendable {
     private(set) var specs: [RouteSpec] = []
     let router: Router<FerryContext>
-    let store: FerryStore
+    let store: any FerryRepository
     let metrics: FerryMetrics
     let logger: Logger
 
-    init(router: Router<FerryContext>, store: FerryStore, metrics: FerryMetrics, logger: Logger) {
+    init(router: Router<FerryContext>, store: any FerryRepository, metrics: FerryMetrics, logger: Logger) {
         self.router = router
         self.store = store
         self.metrics = metrics
@@ -59,7 +59,7 @@ final class RouteTable: @unchecked Sendable {
         }
     }
 
-    static func authenticate(_ request: Request, store: FerryStore) async throws -> Caller {
+    static func authenticate(_ request: Request, store: any FerryRepository) async throws -> Caller {
         guard let header = request.headers[.authorization] else { throw APIError.unauthorized("missing bearer token") }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw APIError.unauthorized("malformed Authorization header") }

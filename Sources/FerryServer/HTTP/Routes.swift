@@ -143,8 +143,8 @@ extension RouteTable {
 
     func registerAudit() {
         let store = self.store
-        @Sendable func query(_ req: Request, limit: Bool) throws -> FerryStore.AuditQuery {
-            FerryStore.AuditQuery(since: try HTTP.queryDate(req, "since"), until: try HTTP.queryDate(req, "until"),
+        @Sendable func query(_ req: Request, limit: Bool) throws -> AuditQuery {
+            AuditQuery(since: try HTTP.queryDate(req, "since"), until: try HTTP.queryDate(req, "until"),
                                   peer: HTTP.query(req, "peer"), actor: HTTP.query(req, "actor"),
                                   afterSeq: try HTTP.queryInt(req, "after", 0...Int64.max),
                                   limit: limit ? Int(try HTTP.queryInt(req, "limit", 1...1000) ?? 100) : nil)

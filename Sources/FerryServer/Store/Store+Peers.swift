@@ -145,7 +145,7 @@ extension FerryStore {
 
     // MARK: Operations
 
-    public func peers(caller: Caller, segment: String? = nil, kind: String? = nil, owner: String? = nil) async throws -> [PeerView] {
+    public func peers(caller: Caller, segment: String?, kind: String?, owner: String?) async throws -> [PeerView] {
         try await read { db in
             let c = try FerryStore.context(db)
             return try FerryStore.loadPeers(db, where: "ORDER BY p.created_at, p.id").filter { r in

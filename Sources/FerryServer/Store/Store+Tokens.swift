@@ -140,18 +140,6 @@ extension FerryStore {
 
     // MARK: Audit
 
-    public struct AuditQuery: Sendable {
-        public var since: Date?
-        public var until: Date?
-        public var peer: String?
-        public var actor: String?
-        public var afterSeq: Int64?
-        public var limit: Int?
-        public init(since: Date? = nil, until: Date? = nil, peer: String? = nil, actor: String? = nil, afterSeq: Int64? = nil, limit: Int? = nil) {
-            self.since = since; self.until = until; self.peer = peer; self.actor = actor; self.afterSeq = afterSeq; self.limit = limit
-        }
-    }
-
     public func audit(_ q: AuditQuery) async throws -> [AuditEventView] {
         try await read { db in
             var clauses: [String] = [], args: [any DatabaseValueConvertible] = []
@@ -176,5 +164,18 @@ extension FerryStore {
     /// How many audit records there are (tests check that refused requests add none).
     public func auditCount() async throws -> Int {
         try await read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM audit") ?? 0 }
+    }
+}
+
+/// Filters of the audit log: time range, peer, actor, records after a sequence number.
+public struct AuditQuery: Sendable {
+    public var since: Date?
+    public var until: Date?
+    public var peer: String?
+    public var actor: String?
+    public var afterSeq: Int64?
+    public var limit: Int?
+    public init(since: Date? = nil, until: Date? = nil, peer: String? = nil, actor: String? = nil, afterSeq: Int64? = nil, limit: Int? = nil) {
+        self.since = since; self.until = until; self.peer = peer; self.actor = actor; self.afterSeq = afterSeq; self.limit = limit
     }
 }
