@@ -1,0 +1,23 @@
+import FerryTestSupport
+import Testing
+
+/// ferry-wg against wireguard-go, each side initiating (only the initiator knows the other's
+/// endpoint, so the other learns it from the handshake): ping over IPv4 and IPv6 inside the
+/// tunnel, with IPv4 and IPv6 outside.
+@Suite(.serialized, .enabled(if: RootEnvironment.available && FerryWGBinary.available,
+                              "SKIPPED (needs root, /dev/net/tun, wireguard-go and the built ferry-wg)"))
+struct InteropPingTests {
+    @Test(arguments: Implementation.allCases, Outer.allCases)
+    func pingBothFamiliesBothWays(initiator: Implementation, outer: Outer) throws {
+        let tunnel = try Tunnel(initiator, initiator.other, outer: outer, endpointsKnownBy: [.a])
+        defer { tunnel.close() }
+        for family in 0..<2 {
+            try tunnel.ping(from: .a, family: family)
+            try tunnel.ping(from: .b, family: family)
+        }
+        // The responder learnt the initiator's endpoint from the handshake.
+        let learnt = try #require(try tunnel.b.peer(tunnel.a.publicKey))
+        #expect(learnt.endpoint == Tunnel.endpoint(Tunnel.outerA, outer))
+        #expect(learnt.latestHandshake > 0)
+    }
+}
