@@ -49,6 +49,21 @@ import WireGuardLinux
         }
     }
 
+    /// Two configured hosts on one memory network.
+    static func pair(outerIPv6: Bool) throws -> (Host, Host) {
+        let network = MemoryNetwork()
+        let a = try Host("mema", network: network, outer: ["192.0.2.1", "2001:db8::1"], inner: ["10.9.0.1", "fd09::1"])
+        let b = try Host("memb", network: network, outer: ["192.0.2.2", "2001:db8::2"], inner: ["10.9.0.2", "fd09::2"])
+        do {
+            try configure(a, b, port: (51820, 51821), v6: outerIPv6)
+        } catch {
+            a.device.close()
+            b.device.close()
+            throw error
+        }
+        return (a, b)
+    }
+
     /// Injects an echo request into `from`'s TUN; expects it unchanged out of `to`'s, answers
     /// it there and expects the reply out of `from`'s.
     static func ping(from: Host, to: Host, family: Int, sequence: UInt16) throws {
@@ -64,14 +79,11 @@ import WireGuardLinux
 
     @Test(arguments: [false, true])
     func devicesPingEachOtherOverIPv4AndIPv6(outerIPv6: Bool) throws {
-        let network = MemoryNetwork()
-        let a = try Host("mema", network: network, outer: ["192.0.2.1", "2001:db8::1"], inner: ["10.9.0.1", "fd09::1"])
-        let b = try Host("memb", network: network, outer: ["192.0.2.2", "2001:db8::2"], inner: ["10.9.0.2", "fd09::2"])
+        let (a, b) = try MemoryDevicesTests.pair(outerIPv6: outerIPv6)
         defer {
             a.device.close()
             b.device.close()
         }
-        try MemoryDevicesTests.configure(a, b, port: (51820, 51821), v6: outerIPv6)
         var sequence: UInt16 = 0
         for _ in 0..<3 {
             for family in 0..<2 {
@@ -90,14 +102,11 @@ import WireGuardLinux
     }
 
     @Test func packetToAnAddressOfNoPeerIsDropped() throws {
-        let network = MemoryNetwork()
-        let a = try Host("mema", network: network, outer: ["192.0.2.1", "2001:db8::1"], inner: ["10.9.0.1", "fd09::1"])
-        let b = try Host("memb", network: network, outer: ["192.0.2.2", "2001:db8::2"], inner: ["10.9.0.2", "fd09::2"])
+        let (a, b) = try MemoryDevicesTests.pair(outerIPv6: false)
         defer {
             a.device.close()
             b.device.close()
         }
-        try MemoryDevicesTests.configure(a, b, port: (51820, 51821), v6: false)
         try MemoryDevicesTests.ping(from: a, to: b, family: 0, sequence: 1)
         // A source b may not use: a's device drops it after decryption.
         let spoofed = ICMP.packet(ICMP.Echo(isRequest: true, source: [10, 9, 0, 99], destination: a.inner[0],
