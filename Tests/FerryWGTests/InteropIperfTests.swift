@@ -16,7 +16,7 @@ struct InteropIperfTests {
             let tcp = try Iperf.run(server: server, address: address, client: client, reverse: reverse)
             print("iperf3 TCP ferry-wg \(ferryIsServer != reverse ? "receives" : "sends"): \(tcp)")
             #expect(tcp.receivedBytes > 1_000_000 && tcp.receivedBytes <= tcp.sentBytes, "TCP reverse=\(reverse): \(tcp)")
-            let udp = try Iperf.run(server: server, address: address, client: client, udpRate: "10M", reverse: reverse)
+            let udp = try Iperf.run(server: server, address: address, client: client, udp: true, rate: "10M", reverse: reverse)
             print("iperf3 UDP ferry-wg \(ferryIsServer != reverse ? "receives" : "sends"): \(udp)")
             // Some loss is UDP's right on a busy 2-core machine; most must arrive.
             #expect(udp.receivedBytes > 1_000_000 && udp.lostPercent < 25, "UDP reverse=\(reverse): \(udp)")
