@@ -3,8 +3,7 @@ import Testing
 
 /// Cryptokey routing on receive (whitepaper §2): a packet that decrypts fine but whose inner
 /// source is outside the sending peer's allowed IPs is dropped, not written to the TUN.
-@Suite(.serialized, .enabled(if: RootEnvironment.available && FerryWGBinary.available,
-                              "SKIPPED (needs root, /dev/net/tun, wireguard-go and the built ferry-wg)"))
+@Suite(.serialized, .needsRootAndFerryWG)
 struct AllowedIPsFilterTests {
     @Test(arguments: Implementation.allCases)
     func spoofedInnerSourceIsDropped(receiver: Implementation) throws {

@@ -28,7 +28,7 @@ struct CLITests {
 }
 
 /// The CLI cases that need root and namespaces.
-@Suite(.enabled(if: RootEnvironment.available && FerryWGBinary.available, "SKIPPED (needs root, /dev/net/tun and the built ferry-wg)"))
+@Suite(.needsRootAndFerryWG)
 struct CLIRootTests {
     static let ferry = FerryWGBinary.path
 

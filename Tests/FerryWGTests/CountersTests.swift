@@ -3,8 +3,7 @@ import Testing
 
 /// `wg show` transfer counters: once traffic stops, what one side received is what the
 /// other sent, both ways.
-@Suite(.serialized, .enabled(if: RootEnvironment.available && FerryWGBinary.available,
-                              "SKIPPED (needs root, /dev/net/tun, wireguard-go and the built ferry-wg)"))
+@Suite(.serialized, .needsRootAndFerryWG)
 struct CountersTests {
     @Test(arguments: Implementation.allCases)
     func transferCountersAgreeOnBothSides(initiator: Implementation) throws {

@@ -2,8 +2,7 @@ import FerryTestSupport
 import Testing
 
 /// iperf3 TCP and UDP through a ferry-wg ↔ wireguard-go tunnel, in both directions.
-@Suite(.serialized, .enabled(if: RootEnvironment.available && FerryWGBinary.available,
-                              "SKIPPED (needs root, /dev/net/tun, wireguard-go, iperf3 and the built ferry-wg)"))
+@Suite(.serialized, .needsRootAndFerryWG)
 struct InteropIperfTests {
     @Test(arguments: [false, true])
     func tcpAndUDPBothDirections(ferryIsServer: Bool) throws {

@@ -4,8 +4,7 @@ import Testing
 /// ferry-wg against wireguard-go, each side initiating (only the initiator knows the other's
 /// endpoint, so the other learns it from the handshake): ping over IPv4 and IPv6 inside the
 /// tunnel, with IPv4 and IPv6 outside.
-@Suite(.serialized, .enabled(if: RootEnvironment.available && FerryWGBinary.available,
-                              "SKIPPED (needs root, /dev/net/tun, wireguard-go and the built ferry-wg)"))
+@Suite(.serialized, .needsRootAndFerryWG)
 struct InteropPingTests {
     @Test(arguments: Implementation.allCases, Outer.allCases)
     func pingBothFamiliesBothWays(initiator: Implementation, outer: Outer) throws {

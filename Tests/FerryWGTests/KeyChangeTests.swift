@@ -5,8 +5,7 @@ import WireGuard
 
 /// A private key change (`wg set IF private-key`), the peer reconfigured with the new
 /// public key, then a new handshake and traffic.
-@Suite(.serialized, .enabled(if: RootEnvironment.available && FerryWGBinary.available,
-                              "SKIPPED (needs root, /dev/net/tun, wireguard-go and the built ferry-wg)"))
+@Suite(.serialized, .needsRootAndFerryWG)
 struct KeyChangeTests {
     @Test(arguments: Implementation.allCases)
     func newPrivateKeyThenNewHandshake(changer: Implementation) throws {

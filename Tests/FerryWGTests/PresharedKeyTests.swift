@@ -4,8 +4,7 @@ import WireGuard
 
 /// Preshared keys (the psk of Noise_IKpsk2): equal keys carry traffic whoever initiates,
 /// different keys never complete a handshake.
-@Suite(.serialized, .enabled(if: RootEnvironment.available && FerryWGBinary.available,
-                              "SKIPPED (needs root, /dev/net/tun, wireguard-go and the built ferry-wg)"))
+@Suite(.serialized, .needsRootAndFerryWG)
 struct PresharedKeyTests {
     @Test(arguments: Implementation.allCases)
     func samePresharedKeyCarriesTraffic(initiator: Implementation) throws {

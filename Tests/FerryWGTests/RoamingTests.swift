@@ -5,8 +5,7 @@ import Testing
 /// Roaming (whitepaper §2.1): one side's outer address changes while iperf3 runs through
 /// the tunnel; the other side follows the newest authenticated source address and the
 /// transfer goes on.
-@Suite(.serialized, .enabled(if: RootEnvironment.available && FerryWGBinary.available,
-                              "SKIPPED (needs root, /dev/net/tun, wireguard-go, iperf3 and the built ferry-wg)"))
+@Suite(.serialized, .needsRootAndFerryWG)
 struct RoamingTests {
     @Test(arguments: Implementation.allCases)
     func transferContinuesWhenOneSideMoves(roamer: Implementation) throws {
