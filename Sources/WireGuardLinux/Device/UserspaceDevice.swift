@@ -42,6 +42,8 @@ public final class UserspaceDevice: @unchecked Sendable {
     let wallClockOffset: Int64
     let bindLock = Mutex<BindState>(BindState())
     private let threads = Mutex<[IOThread]>([])
+    /// The current sockets' receiver threads, joined when a rebind or `close` ends them.
+    private let receivers = Mutex<[IOThread]>([])
     private let closed = Mutex(false)
 
     struct BindState {
@@ -104,7 +106,7 @@ public final class UserspaceDevice: @unchecked Sendable {
         tun.close()
         pool.close()
         let all = threads.withLock { t in defer { t.removeAll() } ; return t }
-        for t in all { t.join() }
+        for t in all + takeReceivers() { t.join() }
         log.verbose("Device closed")
     }
 
@@ -123,6 +125,9 @@ public final class UserspaceDevice: @unchecked Sendable {
     func rebind(port: UInt16) throws {
         let previous = bindLock.withLock { $0.port }
         bind.close()
+        // The closed sockets' receivers are returning: join them, or every rebind would leave
+        // two exited but unjoined threads holding their stacks.
+        for t in takeReceivers() { t.join() }
         let opening: BindOpening
         do {
             opening = try bind.open(port: port)
@@ -141,8 +146,14 @@ public final class UserspaceDevice: @unchecked Sendable {
         }
         core.withLock { $0.listenPort = opening.port }
         for receiver in opening.receivers {
-            try? spawn("udp-rx-\(receiver.family)-\(generation)") { [self] in runInbound(receiver) }
+            guard let thread = try? IOThread(name: "udp-rx-\(receiver.family)-\(generation)", { [self] in runInbound(receiver) })
+            else { continue }
+            receivers.withLock { $0.append(thread) }
         }
+    }
+
+    private func takeReceivers() -> [IOThread] {
+        receivers.withLock { r in defer { r.removeAll() }; return r }
     }
 
     public var listenPort: UInt16 { bindLock.withLock { $0.port } }

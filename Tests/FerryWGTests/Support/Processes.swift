@@ -14,7 +14,13 @@ enum Processes {
         }
     }
 
-    static func isAlive(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno != ESRCH }
+    /// Whether the process still runs. A daemon that went to the background is reparented to
+    /// PID 1, which may take a while to reap it: a zombie counts as gone.
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let end = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: end)...].trimmingCharacters(in: .whitespaces).first != "Z"
+    }
 
     /// Open descriptors and threads of a process.
     static func resources(of pid: Int32) -> (descriptors: Int, threads: Int) {
