@@ -19,8 +19,11 @@ public final class UserspaceDevice: @unchecked Sendable {
         public var poolSlots = 1024
         /// Bytes per buffer: headroom 16 + an MTU up to 9,000 + tailroom 32, rounded up.
         public var slotSize = 9216
-        /// Handshake messages waiting; beyond it they are dropped.
-        public var handshakeQueueLimit = 1024
+        /// Handshake messages waiting; beyond it they are dropped. They wait in pool buffers,
+        /// so this is kept to a quarter of the pool: a flood of initiations must leave the
+        /// rest to transport data (with the whole pool queued, the TUN reader and the UDP
+        /// receivers starve waiting for buffers and established sessions stall).
+        public var handshakeQueueLimit = 256
         /// How often timers run.
         public var timerInterval = Interval.milliseconds(100)
         public var cryptoWorkers = CryptoFanOut.defaultWorkers
@@ -64,7 +67,7 @@ public final class UserspaceDevice: @unchecked Sendable {
         self.links = links
         pool = PacketBufferPool(slotCount: configuration.poolSlots, slotSize: configuration.slotSize)
         stopSignal = try StopSignal()
-        handshakes = BlockingQueue(limit: configuration.handshakeQueueLimit)
+        handshakes = BlockingQueue(limit: max(1, min(configuration.handshakeQueueLimit, configuration.poolSlots / 4)))
         fanOut = CryptoFanOut(workers: configuration.cryptoWorkers)
         let monotonic = MonotonicTime.now().nanoseconds
         var wall = timespec()
