@@ -13,7 +13,7 @@ struct RoamingTests {
         defer { tunnel.close() }
         try tunnel.ping(from: .a, family: 0, count: 1)
         // a (the roamer) sends; b follows it.
-        let transfer = try Iperf(server: tunnel.right, address: Tunnel.innerB[0], client: tunnel.left, seconds: 4)
+        let transfer = try Iperf(server: tunnel.right, address: Tunnel.innerB[0], client: tunnel.left, seconds: 6)
         usleep(1_500_000)
         let moved = "192.168.50.11"
         // Keep the new (secondary) address when the old primary one goes.
@@ -31,7 +31,11 @@ struct RoamingTests {
         let result = try transfer.finish()
         print("iperf3 across the move (\(roamer) roams): \(result)")
         #expect(result.receivedBytes > 0)
-        #expect((result.intervalBytes.last ?? 0) > 0, "no traffic after the move: \(result)")
+        // Data again by the end (a loaded machine may stall TCP for a retransmission timeout
+        // or two around the move; a daemon that does not follow never recovers).
+        #expect((result.intervalBytes.last ?? 0) > 0,
+                "no traffic after the move: \(result); b's peers: \((try? tunnel.b.peers()) ?? []); "
+                    + "a says: \(tunnel.a.process.output.suffix(1500)); b says: \(tunnel.b.process.output.suffix(1500))")
         let followed = try #require(try tunnel.b.peer(tunnel.a.publicKey))
         #expect(followed.endpoint == "\(moved):\(port)")
         try tunnel.ping(from: .b, family: 1)
