@@ -33,9 +33,9 @@ struct RoamingTests {
         #expect(result.receivedBytes > 0)
         // Data again by the end (a loaded machine may stall TCP for a retransmission timeout
         // or two around the move; a daemon that does not follow never recovers).
-        #expect((result.intervalBytes.last ?? 0) > 0,
-                "no traffic after the move: \(result); b's peers: \((try? tunnel.b.peers()) ?? []); "
-                    + "a says: \(tunnel.a.process.output.suffix(1500)); b says: \(tunnel.b.process.output.suffix(1500))")
+        let diagnosis = "b's peers: \((try? tunnel.b.peers()) ?? []); a says: \(tunnel.a.process.output.suffix(1500)); "
+            + "b says: \(tunnel.b.process.output.suffix(1500))"
+        #expect((result.intervalBytes.last ?? 0) > 0, "no traffic after the move: \(result); \(diagnosis)")
         let followed = try #require(try tunnel.b.peer(tunnel.a.publicKey))
         #expect(followed.endpoint == "\(moved):\(port)")
         try tunnel.ping(from: .b, family: 1)
