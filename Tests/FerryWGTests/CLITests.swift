@@ -33,8 +33,9 @@ struct CLIRootTests {
     static let ferry = FerryWGBinary.path
 
     /// Starts `ferry-wg -f NAME` in `ns` and waits for its socket.
-    static func foreground(in ns: NetworkNamespace, _ name: String = uniqueName("fc")) throws -> (BackgroundProcess, String) {
-        let daemon = try ns.spawn([ferry, "-f", name], environment: ["LOG_LEVEL": "verbose"])
+    static func foreground(in ns: NetworkNamespace, _ name: String = uniqueName("fc"), arguments: [String] = ["-f"],
+                           environment: [String: String] = ["LOG_LEVEL": "verbose"]) throws -> (BackgroundProcess, String) {
+        let daemon = try ns.spawn([ferry] + arguments + [name], environment: environment)
         #expect(waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: uapiSocketPath(name)) }, "\(daemon.output)")
         return (daemon, name)
     }
@@ -89,6 +90,25 @@ struct CLIRootTests {
         try ns.exec(["ip", "link", "del", name])
         #expect(waitUntil(timeout: 10) { pids.allSatisfy { !Processes.isAlive($0) } })
         #expect(!FileManager.default.fileExists(atPath: uapiSocketPath(name)))
+    }
+
+    @Test func foregroundByEnvironmentAndLogLevels() throws {
+        let ns = try NetworkNamespace(prefix: "fcl")
+        defer { ns.close() }
+        // WG_PROCESS_FOREGROUND=1 without -f: the process we started is the daemon.
+        let (verbose, name) = try CLIRootTests.foreground(in: ns, arguments: [],
+                                                          environment: ["WG_PROCESS_FOREGROUND": "1", "LOG_LEVEL": "verbose"])
+        #expect(verbose.isRunning)
+        try ns.exec(["wg", "set", name, "listen-port", "0"])
+        verbose.signal(SIGTERM)
+        CLIRootTests.expectGone(verbose, name, in: ns)
+        #expect(verbose.output.contains("DEBUG: (\(name))") && verbose.output.contains("UAPI"), "\(verbose.output)")
+        // LOG_LEVEL=error: a normal life prints nothing.
+        let (quiet, other) = try CLIRootTests.foreground(in: ns, environment: ["LOG_LEVEL": "error"])
+        try ns.exec(["wg", "set", other, "listen-port", "0"])
+        quiet.signal(SIGTERM)
+        CLIRootTests.expectGone(quiet, other, in: ns)
+        #expect(quiet.output.isEmpty, "\(quiet.output)")
     }
 
     @Test func takenInterfaceNameIsRefused() throws {

@@ -1,4 +1,5 @@
 import FerryTestSupport
+import Synchronization
 import Testing
 import WireGuard
 import WireGuardLinux
@@ -11,6 +12,7 @@ import WireGuardLinux
     final class Host {
         let tun: MemoryTUN
         let bind: MemoryBind
+        let network: MemoryNetwork
         let device: UserspaceDevice
         let key = PrivateKey.generate()
         let outer: [IPAddress]
@@ -22,6 +24,7 @@ import WireGuardLinux
             self.inner = inner.compactMap { IPAddress($0)?.bytes }
             innerPrefixes = inner.map { $0 + ($0.contains(":") ? "/128" : "/32") }
             tun = MemoryTUN(name: name)
+            self.network = network
             bind = network.bind(addresses: self.outer)
             device = try UserspaceDevice(name: name, tun: tun, bind: bind, links: tun.linkEvents,
                                          log: DeviceLog(level: .silent, interface: name))
@@ -114,5 +117,39 @@ import WireGuardLinux
         #expect(b.tun.inject(spoofed))
         #expect(a.tun.takeWritten(until: .after(seconds: 1)) == nil)
         try MemoryDevicesTests.ping(from: b, to: a, family: 0, sequence: 3)
+    }
+
+    /// Padding goes up to a multiple of 16 but never beyond the MTU, and the MTU follows the
+    /// interface's changes (link events): a 1,378-byte packet is padded to 1,392 under the
+    /// default 1,420 and to 1,379 once the interface's MTU is 1,379.
+    @Test func paddingFollowsTheInterfacesMTU() throws {
+        let (a, b) = try MemoryDevicesTests.pair(outerIPv6: false)
+        defer {
+            a.device.close()
+            b.device.close()
+        }
+        let sizes = Mutex<[Int]>([])
+        let network = a.network
+        network.setFilter { _, destination, bytes in
+            if destination.port == 51821, bytes.first == 4 { sizes.withLock { $0.append(bytes.count) } }
+            return true
+        }
+        try MemoryDevicesTests.ping(from: a, to: b, family: 0, sequence: 1)
+        func sendLarge(_ sequence: UInt16) -> Int? {
+            sizes.withLock { $0.removeAll() }
+            let packet = ICMP.packet(ICMP.Echo(isRequest: true, source: a.inner[0], destination: b.inner[0], id: 7, sequence: sequence,
+                                               payload: [UInt8](repeating: 0x5a, count: 1378 - 28)))
+            a.tun.inject(packet)
+            guard b.tun.takeWritten(until: .after(seconds: 5)) == packet else { return nil }
+            return sizes.withLock { $0.last }
+        }
+        #expect(sendLarge(2) == 16 + 1392 + 16)
+        a.tun.setMTU(1379)
+        var sequence: UInt16 = 3
+        let followed = waitUntil(timeout: 5) {
+            sequence += 1
+            return sendLarge(sequence) == 16 + 1379 + 16
+        }
+        #expect(followed, "the device still pads for the old MTU")
     }
 }
