@@ -81,8 +81,10 @@ struct LeakTests {
               + "threads \(before.threads) → \(after.threads), VmSize \(vmBefore) → \(vmAfter) kB, "
               + "VmRSS \(Processes.memory(of: pid, "VmRSS")) kB")
         #expect(settled, "descriptors or threads leaked: \(before) → \(after)")
-        // Address space: an unjoined exited thread keeps its stack (8 MiB) mapped.
-        #expect(vmAfter - vmBefore < 32 * 1024, "VmSize grew by \(vmAfter - vmBefore) kB")
+        // Address space: an unjoined exited thread keeps its stack (8 MiB) mapped, and every
+        // cycle rebinds (two receiver threads), so a leak shows as 1.6 GB; the margin leaves
+        // room for a few new malloc arenas (64 MiB of address space each).
+        #expect(vmAfter - vmBefore < 256 * 1024, "VmSize grew by \(vmAfter - vmBefore) kB")
         #expect(ferry.process.isRunning)
     }
 }
