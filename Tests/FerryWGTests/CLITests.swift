@@ -77,13 +77,21 @@ struct CLIRootTests {
         let ns = try NetworkNamespace(prefix: "fcb")
         defer { ns.close() }
         let name = uniqueName("fb")
-        try ns.exec([CLIRootTests.ferry, name])
+        // Started with an extra descriptor open (9, not close-on-exec), as a shell or a test
+        // harness may leave one: the daemon must not keep it (wireguard-go does).
+        try ns.exec(["bash", "-c", "exec 9</etc/hostname; exec \"$0\" \"$1\"", CLIRootTests.ferry, name])
         // No waiting: both exist when the command has returned.
         #expect(FileManager.default.fileExists(atPath: uapiSocketPath(name)))
         #expect(ns.hasInterface(name))
         let pids = Processes.daemons(interface: name)
         #expect(pids.count == 1, "daemons for \(name): \(pids)")
         defer { for pid in pids where Processes.isAlive(pid) { kill(pid, SIGKILL) } }
+        let inherited = pids.flatMap { pid in
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []).compactMap {
+                try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")
+            }
+        }
+        #expect(!inherited.contains("/etc/hostname") && !inherited.contains { $0.hasPrefix("pipe:") }, "\(inherited)")
         // The interface starts with wireguard-go's MTU, and wg talks to the daemon.
         #expect(try ns.exec(["ip", "link", "show", "dev", name]).contains("mtu 1420"))
         #expect(try ns.exec(["wg", "show", name, "listen-port"]).trimmingCharacters(in: .whitespacesAndNewlines) != "")
