@@ -60,12 +60,21 @@ public enum ICMP {
     }
 
     /// The echo reply to an echo request addressed to `target` (4 or 16 address bytes), or
-    /// nil when `packet` is something else.
+    /// nil when `packet` is something else. The request's header is kept (its TTL, flow
+    /// label, options), with the addresses swapped and the checksums redone.
     public static func reply(to packet: [UInt8], target: [UInt8]) -> [UInt8]? {
-        guard var echo = parse(packet), echo.isRequest, echo.destination == target else { return nil }
-        echo.isRequest = false
-        swap(&echo.source, &echo.destination)
-        return self.packet(echo)
+        guard let echo = parse(packet), echo.isRequest, echo.destination == target else { return nil }
+        var reply = packet
+        let v4 = packet[0] >> 4 == 4
+        let (source, destination) = v4 ? (12..<16, 16..<20) : (8..<24, 24..<40)
+        reply.replaceSubrange(source, with: packet[destination])
+        reply.replaceSubrange(destination, with: packet[source])
+        let h = v4 ? Int(packet[0] & 0x0f) * 4 : 40
+        reply[h] = v4 ? 0 : 129
+        if v4 { store(0, in: &reply, at: 10) }
+        store(0, in: &reply, at: h + 2)
+        setChecksums(&reply)
+        return reply
     }
 
     /// Fills in the IPv4 header checksum and the ICMP (or ICMPv6) checksum.
