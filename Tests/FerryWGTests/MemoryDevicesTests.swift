@@ -119,6 +119,27 @@ import WireGuardLinux
         try MemoryDevicesTests.ping(from: b, to: a, family: 0, sequence: 3)
     }
 
+    /// A listen port that is taken: EADDRINUSE, and the device goes on receiving on its old
+    /// port (the rebind reopened it and started new receivers).
+    @Test func takenListenPortKeepsTheOldOneWorking() throws {
+        let (a, b) = try MemoryDevicesTests.pair(outerIPv6: false)
+        defer {
+            a.device.close()
+            b.device.close()
+        }
+        try MemoryDevicesTests.ping(from: a, to: b, family: 0, sequence: 1)
+        let squatter = a.network.bind(addresses: a.outer)
+        _ = try squatter.open(port: 40000)
+        defer { squatter.close() }
+        #expect(try b.set(["listen_port=40000"]) == "errno=0\n\n")  // b's addresses differ: free for b
+        #expect(try a.set(["listen_port=40000"]) == "errno=-98\n\n")
+        let shown = try a.get().listenPort
+        #expect(a.device.listenPort == 51820 && shown == 51820)
+        // b moved: it tells a with its next packet, and a answers on its old port.
+        try MemoryDevicesTests.ping(from: b, to: a, family: 0, sequence: 2)
+        try MemoryDevicesTests.ping(from: a, to: b, family: 1, sequence: 3)
+    }
+
     /// Padding goes up to a multiple of 16 but never beyond the MTU, and the MTU follows the
     /// interface's changes (link events): a 1,378-byte packet is padded to 1,392 under the
     /// default 1,420 and to 1,379 once the interface's MTU is 1,379.
