@@ -59,7 +59,8 @@ struct BadUAPITests {
         try #require(try UAPIClient(path: interface.socketPath).request("get=1\n\n"))
     }
 
-    @Test func badRequestsGetWireguardGosErrnoAndChangeNothing() throws {
+    /// ferry-wg on port 51820 and wireguard-go on 51821 in one namespace, both with the peer.
+    static func withDaemons(_ body: (NetworkNamespace, WGInterface, WGInterface) throws -> Void) throws {
         let ns = try NetworkNamespace(prefix: "fbu")
         let ferry = try WGInterface(.ferry, in: ns, listenPort: 51820)
         let reference = try WGInterface(.wireguardGo, in: ns, listenPort: 51821)
@@ -68,47 +69,46 @@ struct BadUAPITests {
             reference.close()
             ns.close()
         }
-        try BadUAPITests.configure(ferry)
-        try BadUAPITests.configure(reference)
-        let before = try BadUAPITests.get(ferry)
-        #expect(before.contains("public_key=\(BadUAPITests.peer)") && before.hasSuffix("errno=0\n\n"))
-        for (what, request, expected) in BadUAPITests.cases {
-            let client = try UAPIClient(path: ferry.socketPath)
-            let answer = client.request(request)
-            let goAnswer = try UAPIClient(path: reference.socketPath).request(request)
-            if let expected {
-                #expect(answer == "errno=\(expected)\n\n", "\(what): ferry-wg answered \(answer ?? "nothing")")
-            } else {
-                #expect(answer == nil && client.isClosedByServer(), "\(what): ferry-wg answered \(answer ?? "nothing")")
+        try configure(ferry)
+        try configure(reference)
+        try body(ns, ferry, reference)
+    }
+
+    @Test func badRequestsGetWireguardGosErrnoAndChangeNothing() throws {
+        try BadUAPITests.withDaemons { _, ferry, reference in
+            let before = try BadUAPITests.get(ferry)
+            #expect(before.contains("public_key=\(BadUAPITests.peer)") && before.hasSuffix("errno=0\n\n"))
+            for (what, request, expected) in BadUAPITests.cases {
+                let client = try UAPIClient(path: ferry.socketPath)
+                let answer = client.request(request)
+                let goAnswer = try UAPIClient(path: reference.socketPath).request(request)
+                if let expected {
+                    #expect(answer == "errno=\(expected)\n\n", "\(what): ferry-wg answered \(answer ?? "nothing")")
+                } else {
+                    #expect(answer == nil && client.isClosedByServer(), "\(what): ferry-wg answered \(answer ?? "nothing")")
+                }
+                #expect(answer == goAnswer, "\(what): ferry-wg \(answer ?? "closed"), wireguard-go \(goAnswer ?? "closed")")
+                #expect(try BadUAPITests.get(ferry) == before, "\(what) changed the configuration")
             }
-            #expect(answer == goAnswer, "\(what): ferry-wg \(answer ?? "closed"), wireguard-go \(goAnswer ?? "closed")")
-            #expect(try BadUAPITests.get(ferry) == before, "\(what) changed the configuration")
+            // The socket still serves good requests.
+            #expect(try UAPIClient(path: ferry.socketPath).request("set=1\nlisten_port=4001\n\n") == "errno=0\n\n")
+            #expect(try ferry.wg(["show", ferry.name, "listen-port"]).trimmingCharacters(in: .whitespacesAndNewlines) == "4001")
         }
-        // The socket still serves good requests.
-        #expect(try UAPIClient(path: ferry.socketPath).request("set=1\nlisten_port=4001\n\n") == "errno=0\n\n")
-        #expect(try ferry.wg(["show", ferry.name, "listen-port"]).trimmingCharacters(in: .whitespacesAndNewlines) == "4001")
     }
 
     /// A listen port another socket holds: EADDRINUSE (as wireguard-go answers), the rest of
     /// the request not applied, and the daemon still on its old port.
     @Test func portInUseIsRefusedAndTheOldPortKept() throws {
-        let ns = try NetworkNamespace(prefix: "fbp")
-        let ferry = try WGInterface(.ferry, in: ns, listenPort: 51820)
-        let reference = try WGInterface(.wireguardGo, in: ns, listenPort: 51821)
-        defer {
-            ferry.close()
-            reference.close()
-            ns.close()
+        try BadUAPITests.withDaemons { ns, ferry, reference in
+            try ns.exec(["ip", "link", "set", reference.name, "up"])  // wireguard-go binds when up
+            #expect(waitUntil(timeout: 5) { ((try? ns.exec(["ss", "-Hlun", "sport", "=", ":51821"])) ?? "").contains(":51821") })
+            let before = try BadUAPITests.get(ferry)
+            let request = "set=1\nlisten_port=51821\npublic_key=\(BadUAPITests.other)\nallowed_ip=10.9.0.0/16\n\n"
+            #expect(try UAPIClient(path: ferry.socketPath).request(request) == "errno=-98\n\n")
+            #expect(try UAPIClient(path: reference.socketPath).request("set=1\nlisten_port=51820\n\n") == "errno=-98\n\n")
+            #expect(try BadUAPITests.get(ferry) == before)
+            let bound = try ns.exec(["ss", "-Hlunp", "sport", "=", ":51820"])
+            #expect(bound.contains("ferry-wg") && bound.contains("0.0.0.0:51820") && bound.contains("[::]:51820"), "\(bound)")
         }
-        try BadUAPITests.configure(ferry)
-        try ns.exec(["ip", "link", "set", reference.name, "up"])  // wireguard-go binds when up
-        #expect(waitUntil(timeout: 5) { ((try? ns.exec(["ss", "-Hlun", "sport", "=", ":51821"])) ?? "").contains(":51821") })
-        let before = try BadUAPITests.get(ferry)
-        let request = "set=1\nlisten_port=51821\npublic_key=\(BadUAPITests.other)\nallowed_ip=10.9.0.0/16\n\n"
-        #expect(try UAPIClient(path: ferry.socketPath).request(request) == "errno=-98\n\n")
-        #expect(try UAPIClient(path: reference.socketPath).request("set=1\nlisten_port=51820\n\n") == "errno=-98\n\n")
-        #expect(try BadUAPITests.get(ferry) == before)
-        let bound = try ns.exec(["ss", "-Hlunp", "sport", "=", ":51820"])
-        #expect(bound.contains("ferry-wg") && bound.contains("0.0.0.0:51820") && bound.contains("[::]:51820"), "\(bound)")
     }
 }
