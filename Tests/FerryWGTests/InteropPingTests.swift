@@ -1,4 +1,5 @@
 import FerryTestSupport
+import Foundation
 import Testing
 
 /// ferry-wg against wireguard-go, each side initiating (only the initiator knows the other's
@@ -17,6 +18,11 @@ struct InteropPingTests {
         // The responder learnt the initiator's endpoint from the handshake.
         let learnt = try #require(try tunnel.b.peer(tunnel.a.publicKey))
         #expect(learnt.endpoint == Tunnel.endpoint(Tunnel.outerA, outer))
-        #expect(learnt.latestHandshake > 0)
+        // Both report the handshake at the wall-clock time it happened.
+        let now = Int(Date().timeIntervalSince1970)
+        for (side, other) in [(tunnel.a, tunnel.b), (tunnel.b, tunnel.a)] {
+            let handshake = try #require(try side.peer(other.publicKey)).latestHandshake
+            #expect(abs(now - handshake) < 30, "\(side.implementation) reports the handshake at \(handshake), now is \(now)")
+        }
     }
 }
