@@ -69,9 +69,6 @@ final class Tunnel: @unchecked Sendable {
 
     func interface(_ side: Side) -> WGInterface { side == .a ? a : b }
 
-    /// The interface run by `implementation` (the first if both are).
-    func interface(_ implementation: Implementation) -> WGInterface { a.implementation == implementation ? a : b }
-
     /// Pings from one side to the other's inner address (`family` 0: IPv4, 1: IPv6) and
     /// returns ping's output; throws when no reply came.
     @discardableResult
