@@ -28,7 +28,8 @@ final class Iperf {
         }
         guard listening else { throw CommandFailure(command: ["iperf3", "-s"], status: -1, output: server.output) }
         var args = ["iperf3", "-c", address, "-p", "\(port)", "-t", "\(seconds)", "-i", "1", "-J", "--connect-timeout", "5000"]
-        if udp { args.append("-u") }
+        // UDP: large socket buffers, so a reader the busy machine delays does not count as loss.
+        if udp { args += ["-u", "-w", "4M"] }
         if let rate { args += ["-b", rate] }
         if reverse { args.append("-R") }
         client = try clientNamespace.spawn(args)
