@@ -96,6 +96,12 @@ let package = Package(
             name: "FerryTestSupport",
             path: "Tests/FerryTestSupport"
         ),
+        // ferry-wg as a whole: two devices over the in-memory doubles, and the built
+        // executable against wireguard-go, wg and wg-quick in network namespaces (root).
+        .testTarget(
+            name: "FerryWGTests",
+            dependencies: ["WireGuardLinux", "WireGuard", "FerryTestSupport"]
+        ),
         .testTarget(
             name: "WireGuardTests",
             dependencies: ["WireGuard", "FerryTestSupport"],

@@ -66,7 +66,8 @@ do { signals = try ShutdownSignals() } catch { fail("cannot set up signal handli
 // created them, in the background child) so the usual failures reach the user directly.
 func openTUN() throws(TUNError) -> LinuxTUN {
     if let fd = inherited.tun { return try LinuxTUN(adopting: fd) }
-    return try LinuxTUN.create(name: name)
+    // wireguard-go's MTU: with the kernel's 1500, full-size packets would not fit the outer MTU.
+    return try LinuxTUN.create(name: name, mtu: WireGuardConstants.defaultMTU)
 }
 let tun: LinuxTUN
 do {

@@ -1,3 +1,4 @@
+import FerryTestSupport
 import Glibc
 import Testing
 import WireGuard
@@ -69,16 +70,8 @@ final class PlainRelay: @unchecked Sendable {
 }
 
 @Suite struct RelayLoopTests {
-    static let echoRequest: [UInt8] = {
-        // IPv4 10.0.0.1 -> 10.0.0.2, ICMP echo request id 1 seq 1, 8 bytes of payload.
-        var p: [UInt8] = [0x45, 0, 0, 36, 0, 0, 0x40, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
-                          8, 0, 0, 0, 0, 1, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8]
-        let ip = ICMP.checksum(p[0..<20])
-        p[10] = UInt8(ip >> 8); p[11] = UInt8(ip & 0xff)
-        let icmp = ICMP.checksum(p[20...])
-        p[22] = UInt8(icmp >> 8); p[23] = UInt8(icmp & 0xff)
-        return p
-    }()
+    static let echoRequest = ICMP.packet(ICMP.Echo(isRequest: true, source: [10, 0, 0, 1], destination: [10, 0, 0, 2],
+                                                   id: 1, sequence: 1, payload: [1, 2, 3, 4, 5, 6, 7, 8]))
 
     func ping(a: (any UDPBind, Endpoint), b: (any UDPBind, Endpoint)) throws {
         let tunA = MemoryTUN(name: "ra"), tunB = MemoryTUN(name: "rb")

@@ -1,4 +1,5 @@
 import CFerryLinux
+import FerryTestSupport
 import Foundation
 import Glibc
 import Synchronization
@@ -17,58 +18,6 @@ final class TemporaryDirectory {
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
-/// A UAPI client on a unix socket, with time-outs so a broken server fails the test.
-final class UAPIClient {
-    let fd: Int32
-    private var received: [UInt8] = []
-
-    init(path: String) throws {
-        let fd = ferry_unix_connect(path)
-        guard fd >= 0 else { throw SystemError("connect \(path)", result: fd) }
-        self.fd = fd
-    }
-
-    deinit { close(fd) }
-
-    func send(_ text: String) {
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { return }
-            offset += n
-        }
-    }
-
-    /// The next complete answer, or nil when the server closed the connection first (or
-    /// nothing came within the time-out).
-    func answer(timeout: Double = 5) -> String? {
-        let deadline = MonotonicTime.after(seconds: timeout)
-        while true {
-            if let length = UAPI.answerLength(received) {
-                defer { received.removeFirst(length) }
-                return String(decoding: received[0..<length], as: UTF8.self)
-            }
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&p, 1, deadline.pollTimeout) > 0 else { return nil }
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let n = recv(fd, &chunk, chunk.count, 0)
-            guard n > 0 else { return nil }
-            received += chunk[0..<n]
-        }
-    }
-
-    /// True when the server closed the connection within the time-out: EOF, or a reset
-    /// when it closed with bytes of ours still unread.
-    func isClosedByServer(timeout: Double = 5) -> Bool {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&p, 1, MonotonicTime.after(seconds: timeout).pollTimeout) > 0 else { return false }
-        var byte: UInt8 = 0
-        let n = recv(fd, &byte, 1, 0)
-        return n == 0 || (n < 0 && errno == ECONNRESET)
-    }
 }
 
 /// A stand-in for the device: a listen port that `set` changes and `get` reports.

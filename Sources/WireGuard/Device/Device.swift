@@ -24,7 +24,7 @@ public struct Device: ~Copyable {
     let scratch: UnsafeMutableRawBufferPointer
 
     /// Plaintext is padded up to a multiple of 16 but never beyond this (the TUN's MTU).
-    public var mtu: Int = 1420
+    public var mtu: Int = WireGuardConstants.defaultMTU
     /// Wall-clock time at `Instant.zero`, nanoseconds since 1970: TAI64N timestamps and
     /// last-handshake times are `offset + now`.
     public var wallClockOffset: Int64 = 0

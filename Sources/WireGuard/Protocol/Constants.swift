@@ -42,4 +42,7 @@ public enum WireGuardConstants {
     /// Packets waiting for a session, per peer; the oldest are dropped beyond this.
     public static let maxStagedPackets = 128
     public static let maxPeers = 1 << 16
+    /// The interface MTU a daemon starts with (wireguard-go's DefaultMTU, wg-quick's default):
+    /// 1500 less the largest overhead, IPv6 (40) + UDP (8) + WireGuard (32).
+    public static let defaultMTU = 1420
 }

@@ -19,8 +19,11 @@ public final class UserspaceDevice: @unchecked Sendable {
         public var poolSlots = 1024
         /// Bytes per buffer: headroom 16 + an MTU up to 9,000 + tailroom 32, rounded up.
         public var slotSize = 9216
-        /// Handshake messages waiting; beyond it they are dropped.
-        public var handshakeQueueLimit = 1024
+        /// Handshake messages waiting; beyond it they are dropped. They wait in pool buffers,
+        /// so this is kept to a quarter of the pool: a flood of initiations must leave the
+        /// rest to transport data (with the whole pool queued, the TUN reader and the UDP
+        /// receivers starve waiting for buffers and established sessions stall).
+        public var handshakeQueueLimit = 256
         /// How often timers run.
         public var timerInterval = Interval.milliseconds(100)
         public var cryptoWorkers = CryptoFanOut.defaultWorkers
@@ -42,6 +45,8 @@ public final class UserspaceDevice: @unchecked Sendable {
     let wallClockOffset: Int64
     let bindLock = Mutex<BindState>(BindState())
     private let threads = Mutex<[IOThread]>([])
+    /// The current sockets' receiver threads, joined when a rebind or `close` ends them.
+    private let receivers = Mutex<[IOThread]>([])
     private let closed = Mutex(false)
 
     struct BindState {
@@ -62,7 +67,7 @@ public final class UserspaceDevice: @unchecked Sendable {
         self.links = links
         pool = PacketBufferPool(slotCount: configuration.poolSlots, slotSize: configuration.slotSize)
         stopSignal = try StopSignal()
-        handshakes = BlockingQueue(limit: configuration.handshakeQueueLimit)
+        handshakes = BlockingQueue(limit: max(1, min(configuration.handshakeQueueLimit, configuration.poolSlots / 4)))
         fanOut = CryptoFanOut(workers: configuration.cryptoWorkers)
         let monotonic = MonotonicTime.now().nanoseconds
         var wall = timespec()
@@ -104,7 +109,7 @@ public final class UserspaceDevice: @unchecked Sendable {
         tun.close()
         pool.close()
         let all = threads.withLock { t in defer { t.removeAll() } ; return t }
-        for t in all { t.join() }
+        for t in all + takeReceivers() { t.join() }
         log.verbose("Device closed")
     }
 
@@ -123,6 +128,9 @@ public final class UserspaceDevice: @unchecked Sendable {
     func rebind(port: UInt16) throws {
         let previous = bindLock.withLock { $0.port }
         bind.close()
+        // The closed sockets' receivers are returning: join them, or every rebind would leave
+        // two exited but unjoined threads holding their stacks.
+        for t in takeReceivers() { t.join() }
         let opening: BindOpening
         do {
             opening = try bind.open(port: port)
@@ -141,8 +149,14 @@ public final class UserspaceDevice: @unchecked Sendable {
         }
         core.withLock { $0.listenPort = opening.port }
         for receiver in opening.receivers {
-            try? spawn("udp-rx-\(receiver.family)-\(generation)") { [self] in runInbound(receiver) }
+            guard let thread = try? IOThread(name: "udp-rx-\(receiver.family)-\(generation)", { [self] in runInbound(receiver) })
+            else { continue }
+            receivers.withLock { $0.append(thread) }
         }
+    }
+
+    private func takeReceivers() -> [IOThread] {
+        receivers.withLock { r in defer { r.removeAll() }; return r }
     }
 
     public var listenPort: UInt16 { bindLock.withLock { $0.port } }
