@@ -82,7 +82,8 @@ inns $IN ncat -lk 8080 --sh-exec 'echo hello-from-internal' &
 
 # --- ferryd with TLS, hosting the gateway interface on ferry-wg
 start_ferryd() {
-  inns $GW env WG_QUICK_USERSPACE_IMPLEMENTATION=$FERRY_WG "$FERRYD" serve --data $TMP/data --listen 192.168.77.1:$PORT \
+  # Not through inns (a function runs in a subshell): $! must be ferryd itself (ip and env exec it).
+  ip netns exec $GW env WG_QUICK_USERSPACE_IMPLEMENTATION=$FERRY_WG "$FERRYD" serve --data $TMP/data --listen 192.168.77.1:$PORT \
     --tls auto --gateway $WGIF --gateway-name gw1 --reaper-period 1s >>$TMP/ferryd.out 2>>$TMP/ferryd.err &
   FERRYD_PID=$!
   for _ in $(seq 150); do [ "$(grep -c 'listening on' $TMP/ferryd.out 2>/dev/null)" -ge "$1" ] && break; sleep 0.1; done
@@ -134,6 +135,7 @@ DEV2=$(admin peers ls --json | tr -d '\n' | grep -o '{[^{}]*"name" : "dev2"[^{}]
 inns $D1 ping -c 1 -W 1 $DEV2 >/dev/null 2>&1 && fail "dev1 reached dev2 without a policy rule"
 GWKEY=$(inns $D1 wg show $IF1 peers | head -1)
 HS1=$(inns $D1 wg show $IF1 latest-handshakes | awk '{print $2}')
+ALLOWED_BEFORE=$(inns $D1 wg show $IF1 allowed-ips)
 RULE=$(admin policy add developers --to-segment developers | grep -o 'rule_[a-z0-9]*' | head -1)
 [ -n "$RULE" ] || fail "rule developers -> developers"
 T0=$(now_ms)
@@ -157,7 +159,7 @@ CIPUB=$(inns $CI wg show $IFC public-key)
 ok "ferry ci up: $(cat $TMP/ci.out)"
 
 # a second job ends early with ferry ci down
-ci up --ttl 5m --interface $IFC2 --state $TMP/ci2 --userspace $FERRY_WG >/dev/null 2>&1 || fail "second ci up"
+ci up --ttl 50s --interface $IFC2 --state $TMP/ci2 --userspace $FERRY_WG >/dev/null 2>$TMP/ci2up.err || { cat $TMP/ci2up.err; fail "second ci up"; }
 CI2PUB=$(inns $CI wg show $IFC2 public-key)
 ci down --state $TMP/ci2 >/dev/null 2>$TMP/ci2.err || { cat $TMP/ci2.err; fail "ferry ci down"; }
 inns $CI ip link show $IFC2 >/dev/null 2>&1 && fail "ci down left the interface"
@@ -192,7 +194,10 @@ for _ in $(seq 150); do
   sleep 0.1
 done
 inns $D1 ping -c 1 -W 1 $DEV2 >/dev/null 2>&1 && fail "dev1 still reaches dev2 after the rule was removed post-restart"
-ok "after ferryd's restart a change reached the agents ($(( $(now_ms) - T0 )) ms): dev1 no longer reaches dev2"
+for _ in $(seq 150); do [ "$(inns $D1 wg show $IF1 allowed-ips)" = "$ALLOWED_BEFORE" ] && break; sleep 0.1; done
+[ "$(inns $D1 wg show $IF1 allowed-ips)" = "$ALLOWED_BEFORE" ] || fail "dev1's interface did not get the map made after the restart"
+grep -q 'coordinator reachable again' $TMP/d1/agent.log || fail "dev1's agent did not log the coordinator's return"
+ok "after ferryd's restart a change reached the agents ($(( $(now_ms) - T0 )) ms): dev1's allowed IPs are back, it no longer reaches dev2"
 reach $D1 10 || fail "dev1 lost the service after the resync"
 
 # --- status, with names, roles, segments (admin token at hand)
