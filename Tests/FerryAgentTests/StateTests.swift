@@ -104,3 +104,35 @@ struct StateTests {
         #expect(DurationText.milliseconds("20s") == 20000 && DurationText.milliseconds("x") == nil)
     }
 }
+
+@Suite("Mesh directions on the device")
+struct MeshFirewallTests {
+    @Test func onlyRestrictedDirectionsAreDropped() throws {
+        var map = StateTests.map()
+        // peer2 may connect to us (inbound) but we may not connect to it (outbound false).
+        #expect(MeshFirewall.render(interface: "ferry0", map: map).map { rules in
+            rules.contains("iifname \"ferry0\"") == false
+                && rules.contains("oifname \"ferry0\" ip daddr { 10.10.1.6/32, 172.20.0.0/24 } ct state new counter drop")
+        } == true)
+        map.peers[1].outbound = true
+        #expect(MeshFirewall.render(interface: "ferry0", map: map) == nil, "nothing restricted: no table")
+        map.peers[1].inbound = nil
+        let rules = try #require(MeshFirewall.render(interface: "ferry0", map: map))
+        #expect(rules.contains("iifname \"ferry0\" ip saddr { 10.10.1.6/32, 172.20.0.0/24 } ct state new counter drop"))
+        #expect(!rules.contains("oifname \"ferry0\" ip"))
+        // The gateway's entry never counts: the gateway's own firewall decides there.
+        #expect(!rules.contains("10.10.0.1"))
+        map.enabled = false
+        #expect(MeshFirewall.render(interface: "ferry0", map: map) == nil)
+    }
+
+    static let canCheck = getuid() == 0 && (try? CLI.tool(["nft", "--version"]).status) == 0
+
+    @Test(.enabled(if: canCheck, "needs root and nft")) func nftAcceptsTheRuleset() throws {
+        var map = StateTests.map()
+        map.peers[1].allowedIPs.append("fd00:1::106/128")
+        let rules = try #require(MeshFirewall.render(interface: "ferry0", map: map))
+        let r = try CLI.tool(["nft", "-c", "-f", "-"], input: rules)
+        #expect(r.status == 0, "\(r.stderr)\n\(rules)")
+    }
+}

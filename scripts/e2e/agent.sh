@@ -26,8 +26,8 @@ for c in ip wg nft ncat ping; do
 done
 
 S=$(printf '%04x' $(( (RANDOM << 1 ^ $$) & 0xffff )))
-GW=fa-gw-$S IN=fa-in-$S D1=fa-d1-$S D2=fa-d2-$S CI=fa-ci-$S
-WGIF=fgw$S IF1=fda$S IF2=fdb$S IFC=fci$S IFC2=fcj$S
+GW=fa-gw-$S IN=fa-in-$S D1=fa-d1-$S D2=fa-d2-$S CI=fa-ci-$S D3=fa-d3-$S
+WGIF=fgw$S IF1=fda$S IF2=fdb$S IF3=fdc$S IFC=fci$S IFC2=fcj$S
 TMP=$(mktemp -d /tmp/ferry-agent-e2e-$S.XXXX)
 PORT=$(( 20000 + RANDOM % 20000 ))
 SUB=$(( RANDOM % 200 + 20 ))
@@ -37,18 +37,18 @@ FAILED=0
 export FERRY_URL= FERRY_TOKEN= FERRY_STATE= FERRY_FINGERPRINT= FERRY_CI_TOKEN=
 
 cleanup() {
-  for ns in $D1 $D2 $CI $IN $GW; do
+  for ns in $D1 $D2 $D3 $CI $IN $GW; do
     for pid in $(ip netns pids $ns 2>/dev/null); do kill $pid 2>/dev/null; done
   done
   sleep 0.3
-  for ns in $D1 $D2 $CI $IN $GW; do
+  for ns in $D1 $D2 $D3 $CI $IN $GW; do
     for pid in $(ip netns pids $ns 2>/dev/null); do kill -9 $pid 2>/dev/null; done
     ip netns del $ns 2>/dev/null
   done
-  for i in $WGIF $IF1 $IF2 $IFC $IFC2; do rm -f /var/run/wireguard/$i.sock; done
+  for i in $WGIF $IF1 $IF2 $IF3 $IFC $IFC2; do rm -f /var/run/wireguard/$i.sock; done
   if [ $FAILED -ne 0 ]; then
     echo "--- ferryd log"; tail -n 30 $TMP/ferryd.err 2>/dev/null
-    for d in d1 d2; do echo "--- agent $d log"; tail -n 30 $TMP/$d/agent.log 2>/dev/null; done
+    for d in d1 d2 d3; do echo "--- agent $d log"; tail -n 30 $TMP/$d/agent.log 2>/dev/null; done
   fi
   rm -rf $TMP
 }
@@ -60,10 +60,10 @@ inns() { local ns=$1; shift; ip netns exec $ns "$@"; }
 now_ms() { date +%s%3N; }
 
 # --- namespaces and links (as scripts/e2e/gateway.sh)
-for ns in $GW $IN $D1 $D2 $CI; do ip netns add $ns || fail "ip netns add $ns"; inns $ns ip link set lo up; done
+for ns in $GW $IN $D1 $D2 $CI $D3; do ip netns add $ns || fail "ip netns add $ns"; inns $ns ip link set lo up; done
 inns $GW ip addr add 192.168.77.1/32 dev lo
 n=1
-for ns in $D1 $D2 $CI; do
+for ns in $D1 $D2 $CI $D3; do
   ip link add v$S-$n netns $GW type veth peer name eth0 netns $ns || fail "veth"
   inns $GW ip addr add 192.168.8$n.1/30 dev v$S-$n
   inns $GW ip link set v$S-$n up
@@ -109,13 +109,13 @@ ok "network set up with ferry's admin commands (TLS pinned by fingerprint)"
 for d in 1 2; do
   ns=$([ $d = 1 ] && echo $D1 || echo $D2); ifn=$([ $d = 1 ] && echo $IF1 || echo $IF2)
   E=$(admin tokens add enrol-$d --scope enroll --segment developers --owner dev$d 2>/dev/null) || fail "enrol token"
-  inns $ns "$FERRY" join $URL --token $E --fingerprint $FP --name dev$d --interface $ifn --state $TMP/d$d >/dev/null \
+  inns $ns "$FERRY" join $URL --token $E --fingerprint $FP --name dev$d --interface $ifn --state $TMP/d$d $([ $d = 1 ] && echo --mesh) >/dev/null \
     || fail "ferry join dev$d"
   [ "$(stat -c %a $TMP/d$d)" = 700 ] && [ "$(stat -c %a $TMP/d$d/private.key)" = 600 ] || fail "state modes"
   inns $ns "$FERRY" up --state $TMP/d$d --userspace $FERRY_WG --background --report-interval 2s 2>$TMP/up$d.err \
     || { cat $TMP/up$d.err; fail "ferry up dev$d"; }
 done
-ok "dev1 and dev2 joined and are up (agents in the background)"
+ok "dev1 (mesh) and dev2 joined and are up (agents in the background)"
 
 reach() {  # reach NS TRIES -> 0 when the service answers
   local ns=$1 tries=${2:-10}
@@ -131,20 +131,41 @@ ok "both developers reach $SERVICE:8080 through the gateway"
 
 # --- developer to developer: refused until policy allows it, then through the hub
 DEV2=$(admin peers ls --json | tr -d '\n' | grep -o '{[^{}]*"name" : "dev2"[^{}]*}' | json_field ipv4)
+DEV1=$(admin peers ls --json | tr -d '\n' | grep -o '{[^{}]*"name" : "dev1"[^{}]*}' | json_field ipv4)
 [ -n "$DEV2" ] || fail "no address for dev2"
 inns $D1 ping -c 1 -W 1 $DEV2 >/dev/null 2>&1 && fail "dev1 reached dev2 without a policy rule"
 GWKEY=$(inns $D1 wg show $IF1 peers | head -1)
 HS1=$(inns $D1 wg show $IF1 latest-handshakes | awk '{print $2}')
-ALLOWED_BEFORE=$(inns $D1 wg show $IF1 allowed-ips)
 RULE=$(admin policy add developers --to-segment developers | grep -o 'rule_[a-z0-9]*' | head -1)
 [ -n "$RULE" ] || fail "rule developers -> developers"
 T0=$(now_ms)
 for _ in $(seq 50); do inns $D1 ping -c 1 -W 1 $DEV2 >/dev/null 2>&1 && break; sleep 0.2; done
 inns $D1 ping -c 1 -W 1 $DEV2 >/dev/null 2>&1 || { tail $TMP/d1/agent.log; fail "dev1 cannot reach dev2 after the rule"; }
 ok "dev1 reaches dev2 ($DEV2) $(( $(now_ms) - T0 )) ms after the rule (agents applied the new map)"
+DEVSEG=$(admin segments ls --json | tr -d '\n' | grep -o '{[^{}]*"name" : "developers"[^{}]*}' | json_field ipv4)
+inns $D1 wg show $IF1 allowed-ips | grep -qF "$DEVSEG" \
+  || fail "dev1's gateway entry does not route the developers segment $DEVSEG"
 [ "$(inns $D1 wg show $IF1 latest-handshakes | awk '{print $2}')" = "$HS1" ] || fail "applying the map restarted the gateway session"
 [ "$(inns $D1 wg show $IF1 peers | head -1)" = "$GWKEY" ] || fail "gateway peer replaced"
 ok "the live session to the gateway survived the change (same handshake)"
+
+# --- mesh: dev3 (segment ops) and dev1 link directly; policy lets developers open
+# connections to ops, not the other way, and the agents enforce that on the direct link
+admin segments add ops >/dev/null || fail "segment ops"
+E=$(admin tokens add enrol-3 --scope enroll --segment ops --owner dev3 2>/dev/null) || fail "enrol token 3"
+inns $D3 "$FERRY" join $URL --token $E --fingerprint $FP --name dev3 --interface $IF3 --state $TMP/d3 --mesh >/dev/null || fail "join dev3"
+inns $D3 "$FERRY" up --state $TMP/d3 --userspace $FERRY_WG --background 2>/dev/null || fail "ferry up dev3"
+for ns in $D3 $D1; do inns $ns ping -c 1 -W 5 10.10.0.1 >/dev/null 2>&1; done   # the gateway learns their endpoints
+admin policy add developers --to-segment ops >/dev/null || fail "rule developers -> ops"
+DEV3=$(admin peers ls --json | tr -d '\n' | grep -o '{[^{}]*"name" : "dev3"[^{}]*}' | json_field ipv4)
+for _ in $(seq 100); do inns $D1 wg show $IF1 allowed-ips | grep -q "$DEV3/32" && break; sleep 0.1; done
+inns $D1 wg show $IF1 allowed-ips | grep -q "$DEV3/32" || { tail $TMP/d1/agent.log; fail "dev1 has no direct mesh entry for dev3"; }
+inns $D1 ping -c 2 -W 2 $DEV3 >/dev/null || fail "dev1 cannot reach dev3 over the mesh link"
+M3=$(inns $D1 wg show $IF1 allowed-ips | grep "$DEV3/32" | cut -f1)
+[ "$(inns $D1 wg show $IF1 latest-handshakes | grep "$M3" | cut -f2)" != 0 ] || fail "no direct handshake between dev1 and dev3"
+inns $D3 ping -c 1 -W 1 $DEV1 >/dev/null 2>&1 && fail "dev3 opened a connection to dev1 against policy"
+inns $D1 nft list table inet ferry_mesh_$IF1 >/dev/null 2>&1 || fail "dev1's agent loaded no mesh firewall"
+ok "mesh: dev1 -> dev3 directly (own handshake), dev3 -> dev1 refused by the agents' local firewall"
 
 # --- a CI job: ephemeral peer with a 20 s TTL
 CITOK=$(admin tokens add runner --scope ci --segment ci --max-ttl 60s 2>/dev/null) || fail "ci token"
@@ -194,10 +215,10 @@ for _ in $(seq 150); do
   sleep 0.1
 done
 inns $D1 ping -c 1 -W 1 $DEV2 >/dev/null 2>&1 && fail "dev1 still reaches dev2 after the rule was removed post-restart"
-for _ in $(seq 150); do [ "$(inns $D1 wg show $IF1 allowed-ips)" = "$ALLOWED_BEFORE" ] && break; sleep 0.1; done
-[ "$(inns $D1 wg show $IF1 allowed-ips)" = "$ALLOWED_BEFORE" ] || fail "dev1's interface did not get the map made after the restart"
+for _ in $(seq 150); do inns $D1 wg show $IF1 allowed-ips | grep -qF "$DEVSEG" || break; sleep 0.1; done
+inns $D1 wg show $IF1 allowed-ips | grep -qF "$DEVSEG" && fail "dev1's interface did not get the map made after the restart"
 grep -q 'coordinator reachable again' $TMP/d1/agent.log || fail "dev1's agent did not log the coordinator's return"
-ok "after ferryd's restart a change reached the agents ($(( $(now_ms) - T0 )) ms): dev1's allowed IPs are back, it no longer reaches dev2"
+ok "after ferryd's restart a change reached the agents ($(( $(now_ms) - T0 )) ms): dev1 no longer routes $DEVSEG nor reaches dev2"
 reach $D1 10 || fail "dev1 lost the service after the resync"
 
 # --- status, with names, roles, segments (admin token at hand)

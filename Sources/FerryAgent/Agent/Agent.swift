@@ -29,6 +29,7 @@ public actor Agent {
     let key: PrivateKey
     let client: CoordinatorClient
     public let driver: InterfaceDriver
+    let runner: any CommandRunner
     let options: Options
     public private(set) var current: NetworkMap?
     private var unreachableSince: Date?
@@ -40,6 +41,7 @@ public actor Agent {
         self.key = try directory.loadPrivateKey()
         self.client = client
         self.options = options
+        self.runner = runner
         driver = InterfaceDriver(name: state.interface, scratch: URL(fileURLWithPath: directory.file("wg")), runner: runner)
     }
 
@@ -70,6 +72,7 @@ public actor Agent {
         guard force || previous?.version != map.version || previous == nil else { return }
         let plan = InterfacePlan.make(map, privateKey: key, listenPort: options.listenPort)
         try await driver.apply(plan)
+        if let warning = await MeshFirewall.apply(interface: state.interface, map: map, runner: runner) { log(warning) }
         current = map
         try? directory.saveNetmap(map)
         log(Self.describe(map, plan: plan, previous: previous))

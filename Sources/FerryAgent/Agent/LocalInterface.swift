@@ -67,7 +67,9 @@ public struct LocalInterface: Sendable {
         }
     }
 
+    /// Deletes the interface (and the agent's mesh firewall table for it).
     public func delete() async throws(FerryError) {
+        _ = try? await runner.run(["nft", "delete", "table", "inet", MeshFirewall.tableName(name)], stdin: nil)
         guard await exists() else { return }
         try await check(["ip", "link", "del", "dev", name])
     }
