@@ -160,7 +160,10 @@ admin policy add developers --to-segment ops >/dev/null || fail "rule developers
 DEV3=$(admin peers ls --json | tr -d '\n' | grep -o '{[^{}]*"name" : "dev3"[^{}]*}' | json_field ipv4)
 for _ in $(seq 100); do inns $D1 wg show $IF1 allowed-ips | grep -q "$DEV3/32" && break; sleep 0.1; done
 inns $D1 wg show $IF1 allowed-ips | grep -q "$DEV3/32" || { tail $TMP/d1/agent.log; fail "dev1 has no direct mesh entry for dev3"; }
-inns $D1 ping -c 2 -W 2 $DEV3 >/dev/null || fail "dev1 cannot reach dev3 over the mesh link"
+for _ in $(seq 100); do inns $D3 wg show $IF3 allowed-ips | grep -q "$DEV1/32" && break; sleep 0.1; done
+inns $D3 wg show $IF3 allowed-ips | grep -q "$DEV1/32" || { tail $TMP/d3/agent.log; fail "dev3 has no direct mesh entry for dev1"; }
+for _ in $(seq 10); do inns $D1 ping -c 1 -W 1 $DEV3 >/dev/null && break; done
+inns $D1 ping -c 1 -W 2 $DEV3 >/dev/null || fail "dev1 cannot reach dev3 over the mesh link"
 M3=$(inns $D1 wg show $IF1 allowed-ips | grep "$DEV3/32" | cut -f1)
 [ "$(inns $D1 wg show $IF1 latest-handshakes | grep "$M3" | cut -f2)" != 0 ] || fail "no direct handshake between dev1 and dev3"
 inns $D3 ping -c 1 -W 1 $DEV1 >/dev/null 2>&1 && fail "dev3 opened a connection to dev1 against policy"
@@ -177,7 +180,10 @@ ci up --ttl 20s --route $INTERNAL --name job-$S --interface $IFC --state $TMP/ci
 grep -q "job-$S" $TMP/ci.out || fail "status line names no peer: $(cat $TMP/ci.out)"
 reach $CI 20 || fail "the CI job cannot reach the internal service"
 CIPUB=$(inns $CI wg show $IFC public-key)
+inns $CI "$FERRY" status --state $TMP/ci >$TMP/cistatus.txt 2>&1 || { cat $TMP/cistatus.txt; fail "ferry status of the CI peer"; }
+grep -q "expires in: 1[0-9]s (ephemeral)\|expires in: 20s (ephemeral)\|expires in: [0-9]s (ephemeral)" $TMP/cistatus.txt || { cat $TMP/cistatus.txt; fail "status shows no TTL"; }
 ok "ferry ci up: $(cat $TMP/ci.out)"
+ok "ferry status of the CI peer: $(grep 'expires in' $TMP/cistatus.txt | head -1 | sed 's/^ *//')"
 
 # a second job ends early with ferry ci down
 ci up --ttl 50s --interface $IFC2 --state $TMP/ci2 --userspace $FERRY_WG >/dev/null 2>$TMP/ci2up.err || { cat $TMP/ci2up.err; fail "second ci up"; }
@@ -245,4 +251,12 @@ inns $D1 ip link show $IF1 >/dev/null 2>&1 && fail "ferry down left the interfac
 for _ in $(seq 30); do [ -e /var/run/wireguard/$IF1.sock ] || break; sleep 0.1; done
 [ -e /var/run/wireguard/$IF1.sock ] && fail "ferry-wg still runs after ferry down"
 ok "ferry down removed the interface and stopped the agent and ferry-wg"
+
+# --- an agent started while the coordinator is down comes up from the last map
+kill -9 $FERRYD_PID; wait $FERRYD_PID 2>/dev/null
+inns $D1 "$FERRY" up --state $TMP/d1 --userspace $FERRY_WG --background 2>/dev/null || { tail -5 $TMP/d1/agent.log; fail "ferry up with ferryd down"; }
+grep -q 'starting from the last map saved' $TMP/d1/agent.log || fail "the agent did not say it started from the saved map"
+reach $D1 30 || fail "dev1 brought up from the saved map cannot reach the service"
+inns $D1 "$FERRY" down --state $TMP/d1 >/dev/null || fail "ferry down (2)"
+ok "with ferryd down, ferry up brings the interface up from the last saved map; the service answers"
 echo "PASS: agent end-to-end"
