@@ -16,6 +16,7 @@ struct Join: AsyncParsableCommand {
     @Option(help: "This machine's peer name (default: the host name).") var name: String?
     @Option(name: .customLong("interface"), help: "The WireGuard interface 'ferry up' brings up.") var interfaceName = "ferry0"
     @Flag(help: "Ask for direct mesh links to other mesh peers.") var mesh = false
+    @Flag(name: .customLong("full-tunnel"), help: "Send all traffic through the network's egress gateway.") var fullTunnel = false
     @OptionGroup var state: StateOptions
 
     func validate() throws {
@@ -41,7 +42,8 @@ struct Join: AsyncParsableCommand {
             let client = try CoordinatorClient(url: url, token: token, pinnedCertificatePEM: pem)
             Console.progress("enrolling '\(peerName)' with \(client.baseURL)")
             let enrolled = try await CoordinatorClient.with(client) { c in
-                try await c.enroll(EnrollRequest(name: peerName, publicKey: key.publicKey.base64, mesh: mesh ? true : nil))
+                try await c.enroll(EnrollRequest(name: peerName, publicKey: key.publicKey.base64, mesh: mesh ? true : nil,
+                                                tunnel: fullTunnel ? "full" : nil))
             }
             let s = AgentState(coordinator: client.baseURL, fingerprint: fingerprint.flatMap(CertificatePin.normalize),
                                peerID: enrolled.peer.id, name: enrolled.peer.name, interface: interfaceName,

@@ -75,7 +75,8 @@ struct StateTests {
         #expect(plan.config.peers[0].persistentKeepalive == 25)
         // Each prefix routed once; the default route left to policy routing.
         #expect(plan.routes.map(\.description) == ["10.10.0.1/32", "172.20.0.0/24", "10.10.1.6/32"])
-        #expect(plan.unrouted.map(\.description) == ["0.0.0.0/0"])
+        #expect(plan.defaultRoutes.map(\.description) == ["0.0.0.0/0"])
+        #expect(plan.config.interface.fwMark == InterfacePlan.fullTunnelMark, "a full tunnel marks its own packets")
         let unresolved = InterfacePlan.make(Self.map(), privateKey: key, listenPort: nil) { _ in nil }
         #expect(unresolved.config.peers[0].endpoint == nil && unresolved.unresolved == ["gw1 (gw.test)"])
         // A disabled map means no peers and no routes.

@@ -26,8 +26,8 @@ for c in ip wg nft ncat ping; do
 done
 
 S=$(printf '%04x' $(( (RANDOM << 1 ^ $$) & 0xffff )))
-GW=fa-gw-$S IN=fa-in-$S D1=fa-d1-$S D2=fa-d2-$S CI=fa-ci-$S D3=fa-d3-$S
-WGIF=fgw$S IF1=fda$S IF2=fdb$S IF3=fdc$S IFC=fci$S IFC2=fcj$S
+GW=fa-gw-$S IN=fa-in-$S D1=fa-d1-$S D2=fa-d2-$S CI=fa-ci-$S D3=fa-d3-$S D4=fa-d4-$S NET=fa-net-$S
+WGIF=fgw$S IF1=fda$S IF2=fdb$S IF3=fdc$S IF4=fdd$S IFC=fci$S IFC2=fcj$S
 TMP=$(mktemp -d /tmp/ferry-agent-e2e-$S.XXXX)
 PORT=$(( 20000 + RANDOM % 20000 ))
 SUB=$(( RANDOM % 200 + 20 ))
@@ -37,18 +37,18 @@ FAILED=0
 export FERRY_URL= FERRY_TOKEN= FERRY_STATE= FERRY_FINGERPRINT= FERRY_CI_TOKEN=
 
 cleanup() {
-  for ns in $D1 $D2 $D3 $CI $IN $GW; do
+  for ns in $D1 $D2 $D3 $D4 $CI $IN $NET $GW; do
     for pid in $(ip netns pids $ns 2>/dev/null); do kill $pid 2>/dev/null; done
   done
   sleep 0.3
-  for ns in $D1 $D2 $D3 $CI $IN $GW; do
+  for ns in $D1 $D2 $D3 $D4 $CI $IN $NET $GW; do
     for pid in $(ip netns pids $ns 2>/dev/null); do kill -9 $pid 2>/dev/null; done
     ip netns del $ns 2>/dev/null
   done
-  for i in $WGIF $IF1 $IF2 $IF3 $IFC $IFC2; do rm -f /var/run/wireguard/$i.sock; done
+  for i in $WGIF $IF1 $IF2 $IF3 $IF4 $IFC $IFC2; do rm -f /var/run/wireguard/$i.sock; done
   if [ $FAILED -ne 0 ]; then
     echo "--- ferryd log"; tail -n 30 $TMP/ferryd.err 2>/dev/null
-    for d in d1 d2 d3; do echo "--- agent $d log"; tail -n 30 $TMP/$d/agent.log 2>/dev/null; done
+    for d in d1 d2 d3 d4; do echo "--- agent $d log"; tail -n 30 $TMP/$d/agent.log 2>/dev/null; done
   fi
   rm -rf $TMP
 }
@@ -60,10 +60,10 @@ inns() { local ns=$1; shift; ip netns exec $ns "$@"; }
 now_ms() { date +%s%3N; }
 
 # --- namespaces and links (as scripts/e2e/gateway.sh)
-for ns in $GW $IN $D1 $D2 $CI $D3; do ip netns add $ns || fail "ip netns add $ns"; inns $ns ip link set lo up; done
+for ns in $GW $IN $NET $D1 $D2 $CI $D3 $D4; do ip netns add $ns || fail "ip netns add $ns"; inns $ns ip link set lo up; done
 inns $GW ip addr add 192.168.77.1/32 dev lo
 n=1
-for ns in $D1 $D2 $CI $D3; do
+for ns in $D1 $D2 $CI $D3 $D4; do
   ip link add v$S-$n netns $GW type veth peer name eth0 netns $ns || fail "veth"
   inns $GW ip addr add 192.168.8$n.1/30 dev v$S-$n
   inns $GW ip link set v$S-$n up
@@ -79,6 +79,15 @@ inns $IN ip addr add $SERVICE/24 dev eth0
 inns $IN ip link set eth0 up
 inns $IN ip route add 10.10.0.0/16 via 172.30.$SUB.1
 inns $IN ncat -lk 8080 --sh-exec 'echo hello-from-internal' &
+# "the internet" beyond the gateway (a documentation prefix, only inside these namespaces)
+ip link add n$S netns $GW type veth peer name eth0 netns $NET || fail "veth net"
+inns $GW ip addr add 203.0.113.1/24 dev n$S
+inns $GW ip link set n$S up
+inns $NET ip addr add 203.0.113.2/24 dev eth0
+inns $NET ip link set eth0 up
+inns $NET ip route add 10.10.0.0/16 via 203.0.113.1
+inns $NET ip route add 192.168.0.0/16 via 203.0.113.1
+inns $NET ncat -lk 8080 --sh-exec 'echo "from $NCAT_REMOTE_ADDR"' &
 
 # --- ferryd with TLS, hosting the gateway interface on ferry-wg
 start_ferryd() {
@@ -244,8 +253,27 @@ ci down --state $TMP/ci >$TMP/cidown.out 2>&1 || { cat $TMP/cidown.out; fail "ci
 grep -q "already gone" $TMP/cidown.out || fail "ci down did not say the TTL removed it"
 ok "the CI peer is gone from the coordinator and the gateway after its TTL; ci down cleans up"
 
+# --- a full-tunnel developer: everything through the gateway (policy routing as wg-quick)
+E=$(admin tokens add enrol-4 --scope enroll --segment developers --owner dev4 2>/dev/null) || fail "enrol token 4"
+inns $D4 "$FERRY" join $URL --token $E --fingerprint $FP --name dev4 --interface $IF4 --state $TMP/d4 --full-tunnel >/dev/null 2>$TMP/j4.err || { cat $TMP/j4.err; fail "join dev4"; }
+[ "$(inns $D4 ncat -w 2 --recv-only 203.0.113.2 8080)" = "from 192.168.85.2" ] || fail "dev4 does not reach the outside directly before the tunnel"
+inns $D4 "$FERRY" up --state $TMP/d4 --userspace $FERRY_WG --background 2>/dev/null || { tail -5 $TMP/d4/agent.log; fail "ferry up dev4"; }
+DEV4=$(admin peers ls --json | tr -d '\n' | grep -o '{[^{}]*"name" : "dev4"[^{}]*}' | json_field ipv4)
+for _ in $(seq 30); do [ "$(inns $D4 ncat -w 1 --recv-only 203.0.113.2 8080 2>/dev/null)" = "from $DEV4" ] && break; sleep 0.3; done
+[ "$(inns $D4 ncat -w 1 --recv-only 203.0.113.2 8080 2>/dev/null)" = "from $DEV4" ] || { inns $D4 ip rule; inns $D4 wg show; fail "dev4's traffic to the outside does not go through the tunnel"; }
+reach $D4 10 || fail "the full-tunnel developer cannot reach the internal service"
+admin peers disable dev4 >/dev/null && admin peers enable dev4 >/dev/null || fail "disable/enable dev4"
+for _ in $(seq 50); do [ "$(grep -c 'applied' $TMP/d4/agent.log)" -ge 2 ] && break; sleep 0.2; done
+[ "$(grep -c 'applied' $TMP/d4/agent.log)" -ge 2 ] || fail "dev4's agent stopped syncing through its own tunnel"
+inns $D4 "$FERRY" down --state $TMP/d4 >/dev/null || fail "ferry down dev4"
+inns $D4 ip rule | grep -q "lookup 51820" && fail "ferry down left the full-tunnel rules"
+[ "$(inns $D4 ncat -w 2 --recv-only 203.0.113.2 8080)" = "from 192.168.85.2" ] || fail "dev4's direct route is not back after ferry down"
+ok "full tunnel: dev4 reaches the outside as $DEV4 through the gateway, the agent keeps syncing through its own tunnel, ferry down restores direct routing"
+
 # --- ferry down
+T0=$(now_ms)
 inns $D1 "$FERRY" down --state $TMP/d1 >/dev/null || fail "ferry down"
+[ $(( $(now_ms) - T0 )) -lt 3000 ] || fail "ferry down took $(( $(now_ms) - T0 )) ms (the agent must leave its long poll at once)"
 inns $D1 ip link show $IF1 >/dev/null 2>&1 && fail "ferry down left the interface"
 [ -e $TMP/d1/agent.pid ] && fail "ferry down left the agent's pid file"
 for _ in $(seq 30); do [ -e /var/run/wireguard/$IF1.sock ] || break; sleep 0.1; done

@@ -76,9 +76,6 @@ public actor Agent {
         current = map
         try? directory.saveNetmap(map)
         log(Self.describe(map, plan: plan, previous: previous))
-        if !plan.unrouted.isEmpty {
-            log("not routed (full tunnel needs policy routing; use wg-quick with 'ferry config render'): \(plan.unrouted.map(\.description).joined(separator: ", "))")
-        }
         if !plan.unresolved.isEmpty { log("endpoints that did not resolve: \(plan.unresolved.joined(separator: ", "))") }
     }
 

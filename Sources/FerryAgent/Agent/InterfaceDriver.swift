@@ -35,6 +35,7 @@ public struct InterfaceDriver: Sendable {
         }
         try await local.configure(addresses: plan.addresses, mtu: plan.mtu)
         try await local.syncRoutes(plan.routes)
+        try await local.syncDefaultRoutes(plan.defaultRoutes, table: InterfacePlan.fullTunnelMark)
     }
 
     public func status() async throws(FerryError) -> [InterfacePeerStatus] {

@@ -67,9 +67,39 @@ public struct LocalInterface: Sendable {
         }
     }
 
-    /// Deletes the interface (and the agent's mesh firewall table for it).
+    /// A full tunnel as wg-quick sets it up: the default route in its own table, used by
+    /// every packet but the tunnel's own (marked), and the main table's more specific routes
+    /// still first (`suppress_prefixlength 0`). Without default routes the rules go again.
+    public func syncDefaultRoutes(_ defaults: [IPPrefix], table: UInt32) async throws(FerryError) {
+        for (family, any) in [("-4", "0.0.0.0/0"), ("-6", "::/0")] {
+            let wanted = defaults.contains { $0.description == any }
+            let rules = (try? await runner.run(["ip", family, "rule", "show"], stdin: nil).stdout) ?? ""
+            let marked = rules.contains("lookup \(table)")
+            if wanted {
+                try await check(["ip", family, "route", "replace", any, "dev", name, "table", String(table), "proto", "static"])
+                if !marked {
+                    try await check(["ip", family, "rule", "add", "not", "fwmark", String(table), "table", String(table)])
+                    try await check(["ip", family, "rule", "add", "table", "main", "suppress_prefixlength", "0"])
+                }
+                if family == "-4" { _ = try? await runner.run(["sysctl", "-q", "-w", "net.ipv4.conf.all.src_valid_mark=1"], stdin: nil) }
+            } else if marked {
+                await removePolicyRules(family: family, table: table)
+            }
+        }
+    }
+
+    func removePolicyRules(family: String, table: UInt32) async {
+        _ = try? await runner.run(["ip", family, "rule", "del", "not", "fwmark", String(table), "table", String(table)], stdin: nil)
+        _ = try? await runner.run(["ip", family, "rule", "del", "table", "main", "suppress_prefixlength", "0"], stdin: nil)
+    }
+
+    /// Deletes the interface (and the agent's mesh firewall table and full-tunnel rules).
     public func delete() async throws(FerryError) {
         _ = try? await runner.run(["nft", "delete", "table", "inet", MeshFirewall.tableName(name)], stdin: nil)
+        for family in ["-4", "-6"] {
+            let routes = (try? await runner.run(["ip", family, "route", "show", "table", String(InterfacePlan.fullTunnelMark)], stdin: nil).stdout) ?? ""
+            if routes.contains("dev \(name) ") { await removePolicyRules(family: family, table: InterfacePlan.fullTunnelMark) }
+        }
         guard await exists() else { return }
         try await check(["ip", "link", "del", "dev", name])
     }

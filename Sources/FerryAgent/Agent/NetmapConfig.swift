@@ -9,13 +9,29 @@ public struct InterfacePlan: Sendable, Equatable {
     public var config: WGQuickConfig
     public var addresses: [IPPrefix]
     public var mtu: Int
-    /// One route per allowed prefix through the interface (default routes are left out:
-    /// a full tunnel needs policy routing, see docs/ferry.md).
+    /// One route per allowed prefix through the interface, default routes left out.
     public var routes: [IPPrefix]
-    /// Allowed prefixes that were not routed (default routes).
-    public var unrouted: [IPPrefix]
+    /// Default routes (a full tunnel): installed with policy routing, as wg-quick does.
+    public var defaultRoutes: [IPPrefix]
     /// Entries whose endpoint name did not resolve (kept without an endpoint).
     public var unresolved: [String]
+
+    /// The firewall mark of the interface's own UDP packets and the routing table of a
+    /// full tunnel (wg-quick's default, 51820).
+    public static let fullTunnelMark: UInt32 = 51820
+
+    init(interface: WGQuickConfig.Interface, peers: [WGQuickConfig.Peer], mtu: Int, routes: [IPPrefix],
+         defaultRoutes: [IPPrefix], unresolved: [String]) {
+        var iface = interface
+        // A full tunnel marks the tunnel's own packets so they escape the default route.
+        iface.fwMark = defaultRoutes.isEmpty ? 0 : Self.fullTunnelMark
+        config = WGQuickConfig(interface: iface, peers: peers)
+        addresses = iface.addresses
+        self.mtu = mtu
+        self.routes = routes
+        self.defaultRoutes = defaultRoutes
+        self.unresolved = unresolved
+    }
 
     /// The plan for `map`. `resolve` turns a host name into an address (DNS at run time;
     /// tests pass their own).
@@ -27,7 +43,7 @@ public struct InterfacePlan: Sendable, Equatable {
         iface.addresses = map.interface.addresses.compactMap { IPPrefix($0) }
         iface.mtu = map.interface.mtu
         var peers: [WGQuickConfig.Peer] = []
-        var routes: [IPPrefix] = [], unrouted: [IPPrefix] = [], unresolved: [String] = []
+        var routes: [IPPrefix] = [], defaults: [IPPrefix] = [], unresolved: [String] = []
         var seen = Set<IPPrefix>()
         for entry in map.enabled ? map.peers : [] {
             guard let key = try? PublicKey(base64: entry.publicKey) else { continue }
@@ -41,12 +57,12 @@ public struct InterfacePlan: Sendable, Equatable {
                 else { unresolved.append("\(entry.name) (\(hp.host))") }
             }
             for prefix in p.allowedIPs where seen.insert(prefix).inserted {
-                if prefix.length == 0 { unrouted.append(prefix) } else { routes.append(prefix) }
+                if prefix.length == 0 { defaults.append(prefix) } else { routes.append(prefix) }
             }
             peers.append(p)
         }
-        return InterfacePlan(config: WGQuickConfig(interface: iface, peers: peers), addresses: iface.addresses,
-                             mtu: map.interface.mtu, routes: routes, unrouted: unrouted, unresolved: unresolved)
+        return InterfacePlan(interface: iface, peers: peers, mtu: map.interface.mtu, routes: routes, defaultRoutes: defaults,
+                             unresolved: unresolved)
     }
 }
 
@@ -80,7 +96,7 @@ extension InterfacePlan {
                             resolve: (String) -> IPAddress? = HostResolver.resolve) -> InterfacePlan {
         var c = config
         c.interface.privateKey = privateKey
-        var routes: [IPPrefix] = [], unrouted: [IPPrefix] = [], unresolved: [String] = []
+        var routes: [IPPrefix] = [], defaults: [IPPrefix] = [], unresolved: [String] = []
         var seen = Set<IPPrefix>()
         for i in c.peers.indices {
             if let hp = c.peers[i].endpoint, hp.address == nil {
@@ -88,10 +104,10 @@ extension InterfacePlan {
                 else { unresolved.append(hp.host); c.peers[i].endpoint = nil }
             }
             for prefix in c.peers[i].allowedIPs.map(\.network) where seen.insert(prefix).inserted {
-                if prefix.length == 0 { unrouted.append(prefix) } else { routes.append(prefix) }
+                if prefix.length == 0 { defaults.append(prefix) } else { routes.append(prefix) }
             }
         }
-        return InterfacePlan(config: c, addresses: c.interface.addresses, mtu: c.interface.mtu ?? 1420,
-                             routes: routes, unrouted: unrouted, unresolved: unresolved)
+        return InterfacePlan(interface: c.interface, peers: c.peers, mtu: c.interface.mtu ?? 1420, routes: routes,
+                             defaultRoutes: defaults, unresolved: unresolved)
     }
 }

@@ -88,7 +88,13 @@ struct HTTPTransport: Sendable {
         if let body, !body.isEmpty { channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         do {
-            let result = try await promise.futureResult.get()
+            // A cancelled task (the agent stopping during a long poll) closes the connection.
+            let result = try await withTaskCancellationHandler {
+                try await promise.futureResult.get()
+            } onCancel: {
+                collector.fail(CancellationError())
+                channel.close(promise: nil)
+            }
             channel.close(promise: nil)
             return result
         } catch {
