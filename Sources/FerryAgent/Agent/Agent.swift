@@ -113,10 +113,18 @@ public actor Agent {
 
     /// Reports counters (and the configured endpoint) every `reportInterval` until cancelled.
     public func reportLoop() async {
+        var failing = false
         while !Task.isCancelled {
             try? await Task.sleep(for: options.reportInterval)
             if Task.isCancelled { return }
-            try? await reportOnce()
+            do throws(FerryError) {
+                try await reportOnce()
+                failing = false
+            } catch {
+                // Said once per streak: the sync loop already reports an unreachable coordinator.
+                if !failing, error.kind != .unreachable { log("report failed: \(error.message)") }
+                failing = true
+            }
         }
     }
 
