@@ -16,10 +16,11 @@ struct StateOptions: ParsableArguments {
     }
 
     /// A client of the enrolled coordinator with this device's token (and pinned certificate).
-    func deviceClient() throws(FerryError) -> (StateDirectory, AgentState, CoordinatorClient) {
+    /// `socketMark`: for the agent, whose own traffic must bypass its full tunnel.
+    func deviceClient(socketMark: UInt32? = nil) throws(FerryError) -> (StateDirectory, AgentState, CoordinatorClient) {
         let (dir, state) = try load()
         let client = try CoordinatorClient(url: state.coordinator, token: state.deviceToken,
-                                           pinnedCertificatePEM: try dir.loadPinnedCertificate(for: state))
+                                           pinnedCertificatePEM: try dir.loadPinnedCertificate(for: state), socketMark: socketMark)
         return (dir, state, client)
     }
 }

@@ -32,7 +32,9 @@ struct Up: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let (dir, s, client) = try state.deviceClient()
+            // Marked like the tunnel's packets: the agent reaches the coordinator also while a
+            // full tunnel is cut (peer disabled, gateway key rotated), as wg-quick's UDP does.
+            let (dir, s, client) = try state.deviceClient(socketMark: InterfacePlan.fullTunnelMark)
             if s.ephemeral {
                 throw FerryError(.state, "\(dir.path) holds a CI peer; use 'ferry ci up' and 'ferry ci down' for it")
             }

@@ -34,17 +34,11 @@ SUB=$(( RANDOM % 200 + 20 ))
 INTERNAL=172.30.$SUB.0/24
 SERVICE=172.30.$SUB.2
 FAILED=0
+. "$(dirname "$0")/lib.sh"
 export FERRY_URL= FERRY_TOKEN= FERRY_STATE= FERRY_FINGERPRINT= FERRY_CI_TOKEN=
 
 cleanup() {
-  for ns in $D1 $D2 $D3 $D4 $CI $IN $NET $GW; do
-    for pid in $(ip netns pids $ns 2>/dev/null); do kill $pid 2>/dev/null; done
-  done
-  sleep 0.3
-  for ns in $D1 $D2 $D3 $D4 $CI $IN $NET $GW; do
-    for pid in $(ip netns pids $ns 2>/dev/null); do kill -9 $pid 2>/dev/null; done
-    ip netns del $ns 2>/dev/null
-  done
+  remove_namespaces $D1 $D2 $D3 $D4 $CI $IN $NET $GW
   for i in $WGIF $IF1 $IF2 $IF3 $IF4 $IFC $IFC2; do rm -f /var/run/wireguard/$i.sock; done
   if [ $FAILED -ne 0 ]; then
     echo "--- ferryd log"; tail -n 30 $TMP/ferryd.err 2>/dev/null
@@ -54,30 +48,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "FAIL: $*"; FAILED=1; exit 1; }
-ok() { echo "ok: $*"; }
-inns() { local ns=$1; shift; ip netns exec $ns "$@"; }
-now_ms() { date +%s%3N; }
-
-# --- namespaces and links (as scripts/e2e/gateway.sh)
-for ns in $GW $IN $NET $D1 $D2 $CI $D3 $D4; do ip netns add $ns || fail "ip netns add $ns"; inns $ns ip link set lo up; done
-inns $GW ip addr add 192.168.77.1/32 dev lo
-n=1
-for ns in $D1 $D2 $CI $D3 $D4; do
-  ip link add v$S-$n netns $GW type veth peer name eth0 netns $ns || fail "veth"
-  inns $GW ip addr add 192.168.8$n.1/30 dev v$S-$n
-  inns $GW ip link set v$S-$n up
-  inns $ns ip addr add 192.168.8$n.2/30 dev eth0
-  inns $ns ip link set eth0 up
-  inns $ns ip route add default via 192.168.8$n.1
-  n=$((n+1))
-done
-ip link add i$S netns $GW type veth peer name eth0 netns $IN || fail "veth in"
-inns $GW ip addr add 172.30.$SUB.1/24 dev i$S
-inns $GW ip link set i$S up
-inns $IN ip addr add $SERVICE/24 dev eth0
-inns $IN ip link set eth0 up
-inns $IN ip route add 10.10.0.0/16 via 172.30.$SUB.1
+# --- namespaces and links (scripts/e2e/lib.sh, as in gateway.sh)
+add_namespaces $GW $IN $NET $D1 $D2 $CI $D3 $D4
+link_clients $GW 192.168.8 $D1 $D2 $CI $D3 $D4
+link_internal $GW $IN 172.30.$SUB
 inns $IN ncat -lk 8080 --sh-exec 'echo hello-from-internal' &
 # "the internet" beyond the gateway (a documentation prefix, only inside these namespaces)
 ip link add n$S netns $GW type veth peer name eth0 netns $NET || fail "veth net"
@@ -262,13 +236,20 @@ DEV4=$(admin peers ls --json | tr -d '\n' | grep -o '{[^{}]*"name" : "dev4"[^{}]
 for _ in $(seq 30); do [ "$(inns $D4 ncat -w 1 --recv-only 203.0.113.2 8080 2>/dev/null)" = "from $DEV4" ] && break; sleep 0.3; done
 [ "$(inns $D4 ncat -w 1 --recv-only 203.0.113.2 8080 2>/dev/null)" = "from $DEV4" ] || { inns $D4 ip rule; inns $D4 wg show; fail "dev4's traffic to the outside does not go through the tunnel"; }
 reach $D4 10 || fail "the full-tunnel developer cannot reach the internal service"
-admin peers disable dev4 >/dev/null && admin peers enable dev4 >/dev/null || fail "disable/enable dev4"
-for _ in $(seq 50); do [ "$(grep -c 'applied' $TMP/d4/agent.log)" -ge 2 ] && break; sleep 0.2; done
-[ "$(grep -c 'applied' $TMP/d4/agent.log)" -ge 2 ] || fail "dev4's agent stopped syncing through its own tunnel"
+# disabled, its map has no peers: the agent (its own traffic marked, bypassing the tunnel
+# like WireGuard's UDP) gets it although the gateway dropped the tunnel, and routes directly
+# again; enabled, the full tunnel returns
+admin peers disable dev4 >/dev/null || fail "disable dev4"
+for _ in $(seq 50); do grep -q 'disabled or expired' $TMP/d4/agent.log && break; sleep 0.2; done
+grep -q 'disabled or expired' $TMP/d4/agent.log || fail "dev4's agent did not get the disabled map"
+[ "$(inns $D4 ncat -w 2 --recv-only 203.0.113.2 8080 2>/dev/null)" = "from 192.168.85.2" ] || fail "disabled dev4 does not route directly"
+admin peers enable dev4 >/dev/null || fail "enable dev4"
+for _ in $(seq 80); do [ "$(inns $D4 ncat -w 1 --recv-only 203.0.113.2 8080 2>/dev/null)" = "from $DEV4" ] && break; sleep 0.3; done
+[ "$(inns $D4 ncat -w 1 --recv-only 203.0.113.2 8080 2>/dev/null)" = "from $DEV4" ] || fail "the full tunnel did not come back after enable"
 inns $D4 "$FERRY" down --state $TMP/d4 >/dev/null || fail "ferry down dev4"
 inns $D4 ip rule | grep -q "lookup 51820" && fail "ferry down left the full-tunnel rules"
 [ "$(inns $D4 ncat -w 2 --recv-only 203.0.113.2 8080)" = "from 192.168.85.2" ] || fail "dev4's direct route is not back after ferry down"
-ok "full tunnel: dev4 reaches the outside as $DEV4 through the gateway, the agent keeps syncing through its own tunnel, ferry down restores direct routing"
+ok "full tunnel: dev4 reaches the outside as $DEV4 through the gateway, its agent follows disable and enable (its own traffic bypasses the tunnel), ferry down restores direct routing"
 
 # --- ferry down
 T0=$(now_ms)

@@ -18,7 +18,9 @@ public final class CoordinatorClient: Sendable {
     /// Seconds a request may take (a long poll adds its wait to this).
     public let timeout: Int64
 
-    public init(url: String, token: String?, pinnedCertificatePEM: String? = nil, timeout: Int64 = 15) throws(FerryError) {
+    /// `socketMark`: SO_MARK on every connection (the agent's, see `HTTPTransport`).
+    public init(url: String, token: String?, pinnedCertificatePEM: String? = nil, timeout: Int64 = 15,
+                socketMark: UInt32? = nil) throws(FerryError) {
         var base = url
         while base.hasSuffix("/") { base.removeLast() }
         guard let parsed = URL(string: base), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
@@ -37,7 +39,7 @@ public final class CoordinatorClient: Sendable {
                 throw .state("the pinned certificate cannot be read (\(error)); run 'ferry join' again with --fingerprint")
             }
         }
-        do { transport = try HTTPTransport(url: parsed, pinnedFingerprint: fingerprint) } catch {
+        do { transport = try HTTPTransport(url: parsed, pinnedFingerprint: fingerprint, socketMark: socketMark) } catch {
             throw .failure("cannot set up TLS: \(error)")
         }
     }

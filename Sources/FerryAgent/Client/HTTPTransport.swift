@@ -17,9 +17,13 @@ struct HTTPTransport: Sendable {
     let port: Int
     /// `AA:BB:...` of the only certificate to accept.
     let pinnedFingerprint: String?
+    /// SO_MARK for the connections (CAP_NET_ADMIN): the agent's own traffic is marked like
+    /// its tunnel's packets, so a full tunnel's policy routing lets it bypass the tunnel.
+    let socketMark: UInt32?
     let context: NIOSSLContext?
 
-    init(url: URL, pinnedFingerprint: String?) throws {
+    init(url: URL, pinnedFingerprint: String?, socketMark: UInt32? = nil) throws {
+        self.socketMark = socketMark
         scheme = url.scheme ?? "http"
         host = url.host ?? "localhost"
         port = url.port ?? (scheme == "https" ? 443 : 80)
@@ -49,8 +53,12 @@ struct HTTPTransport: Sendable {
         let serverName = IPAddressText.isLiteral(host) ? nil : host
         let channel: any Channel
         do {
-            channel = try await ClientBootstrap(group: loop)
-            .connectTimeout(.seconds(5))
+            var bootstrap = ClientBootstrap(group: loop).connectTimeout(.seconds(5))
+            if let socketMark {
+                bootstrap = bootstrap.channelOption(.socketOption(NIOBSDSocket.Option(rawValue: 36)),  // SO_MARK (Linux)
+                                                    value: SocketOptionValue(socketMark))
+            }
+            channel = try await bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let context {
