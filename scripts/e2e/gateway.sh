@@ -34,45 +34,20 @@ SERVICE=172.31.$SUB.2
 INTERNAL6=fd99:$S::/64
 SERVICE6=fd99:$S::2
 FAILED=0
+. "$(dirname "$0")/lib.sh"
 
 cleanup() {
-  for ns in $DEV $OTH $CI $IN $GW; do
-    for pid in $(ip netns pids $ns 2>/dev/null); do kill $pid 2>/dev/null; done
-  done
-  sleep 0.3
-  for ns in $DEV $OTH $CI $IN $GW; do
-    for pid in $(ip netns pids $ns 2>/dev/null); do kill -9 $pid 2>/dev/null; done
-    ip netns del $ns 2>/dev/null
-  done
+  remove_namespaces $DEV $OTH $CI $IN $GW
   rm -f /var/run/wireguard/$WGIF.sock /var/run/wireguard/fd$S.sock /var/run/wireguard/fo$S.sock /var/run/wireguard/fc$S.sock
   if [ $FAILED -ne 0 ]; then echo "--- ferryd log"; tail -n 60 $TMP/ferryd.err 2>/dev/null; fi
   rm -rf $TMP
 }
 trap cleanup EXIT
 
-fail() { echo "FAIL: $*"; FAILED=1; exit 1; }
-ok() { echo "ok: $*"; }
-inns() { local ns=$1; shift; ip netns exec $ns "$@"; }
-
 # --- the namespaces and links
-for ns in $GW $IN $DEV $OTH $CI; do ip netns add $ns || fail "ip netns add $ns"; inns $ns ip link set lo up; done
-inns $GW ip addr add 192.168.77.1/32 dev lo
-n=1
-for ns in $DEV $OTH $CI; do
-  ip link add v$S-$n netns $GW type veth peer name eth0 netns $ns || fail "veth"
-  inns $GW ip addr add 192.168.7$n.1/30 dev v$S-$n
-  inns $GW ip link set v$S-$n up
-  inns $ns ip addr add 192.168.7$n.2/30 dev eth0
-  inns $ns ip link set eth0 up
-  inns $ns ip route add default via 192.168.7$n.1
-  n=$((n+1))
-done
-ip link add i$S netns $GW type veth peer name eth0 netns $IN || fail "veth in"
-inns $GW ip addr add 172.31.$SUB.1/24 dev i$S
-inns $GW ip link set i$S up
-inns $IN ip addr add $SERVICE/24 dev eth0
-inns $IN ip link set eth0 up
-inns $IN ip route add 10.10.0.0/16 via 172.31.$SUB.1
+add_namespaces $GW $IN $DEV $OTH $CI
+link_clients $GW 192.168.7 $DEV $OTH $CI
+link_internal $GW $IN 172.31.$SUB
 inns $GW ip -6 addr add fd99:$S::1/64 dev i$S nodad
 inns $IN ip -6 addr add $SERVICE6/64 dev eth0 nodad
 inns $IN ncat -lk 8080 --sh-exec 'echo hello-from-internal' &
@@ -127,7 +102,6 @@ reach() {  # reach NS TRIES [ADDRESS] -> 0 when the service answers
   done
   return 1
 }
-now_ms() { date +%s%3N; }
 # on_gateway PUBKEY present|absent T0 -> milliseconds from T0 until the gateway's interface
 # agrees (fails the test past one second: ferryd applies changes within one)
 on_gateway() {
