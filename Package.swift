@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "WireGuardLinux", targets: ["WireGuardLinux"]),
         .library(name: "FerryCore", targets: ["FerryCore"]),
         .library(name: "FerryServer", targets: ["FerryServer"]),
+        .library(name: "FerryAgent", targets: ["FerryAgent"]),
         .executable(name: "ferryd", targets: ["ferryd"]),
         .library(name: "QRCode", targets: ["QRCode"]),
         .executable(name: "ferry-wg", targets: ["ferry-wg"]),
@@ -106,6 +107,15 @@ let package = Package(
             name: "QRCodeTests",
             dependencies: ["QRCode"],
             resources: [.copy("Vectors")]
+        ),
+        // The agent: `ferry doctor`'s checklist (Doctor/).
+        .target(
+            name: "FerryAgent",
+            dependencies: ["FerryCore", "WireGuardLinux", "WireGuard"]
+        ),
+        .testTarget(
+            name: "FerryAgentTests",
+            dependencies: ["FerryAgent", "FerryCore", "WireGuard", "FerryTestSupport"]
         ),
         .testTarget(
             name: "FerryCoreTests",
