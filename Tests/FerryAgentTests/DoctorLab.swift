@@ -81,6 +81,9 @@ final class DoctorLab: @unchecked Sendable {
             throw CommandFailure(command: ["ferryd"], status: -1, output: ferryd.output)
         }
         admin = String(token.output)
+        guard waitUntil(timeout: 30, { (try? self.gw.exec(["curl", "-sf", self.base + "/health"])) != nil }) else {
+            throw CommandFailure(command: ["curl", base + "/health"], status: -1, output: ferryd.output)
+        }
     }
 
     /// The network through the API, the developer enrolled and its tunnel up.
@@ -101,7 +104,16 @@ final class DoctorLab: @unchecked Sendable {
         config = config.replacingOccurrences(of: #"(?m)^# PrivateKey = .*$"#, with: "PrivateKey = \(key)", options: .regularExpression)
         let file = scratch.appendingPathComponent("\(clientIF).conf")
         FileManager.default.createFile(atPath: file.path, contents: Data(config.utf8), attributes: [.posixPermissions: 0o600])
-        try client.exec(["wg-quick", "up", file.path], environment: ["WG_QUICK_USERSPACE_IMPLEMENTATION": "wireguard-go"])
+        // wireguard-go, which wg-quick leaves running, must not inherit our pipes, nor the
+        // descriptor Foundation watches to learn that its child exited: close them all.
+        let log = scratch.appendingPathComponent("wg-quick.log").path
+        let closeAll = #"for f in /proc/$$/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done"#
+        do {
+            try client.exec(["bash", "-c", closeAll + "; exec wg-quick up \"$0\" </dev/null >\"$1\" 2>&1", file.path, log],
+                            environment: ["WG_QUICK_USERSPACE_IMPLEMENTATION": "wireguard-go"])
+        } catch {
+            throw CommandFailure(command: ["wg-quick", "up"], status: -1, output: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "\(error)")
+        }
         // The gateway takes the new peer from the store within a second; then a handshake.
         guard waitUntil(timeout: 15, { (try? self.client.exec(["ping", "-c", "1", "-W", "1", "10.10.0.1"])) != nil }) else {
             throw CommandFailure(command: ["ping", "10.10.0.1"], status: -1, output: (try? client.exec(["wg", "show"])) ?? "")
