@@ -21,6 +21,8 @@ let package = Package(
         .executable(name: "ferryd", targets: ["ferryd"]),
         .library(name: "QRCode", targets: ["QRCode"]),
         .executable(name: "ferry-wg", targets: ["ferry-wg"]),
+        .library(name: "FerryAgent", targets: ["FerryAgent"]),
+        .executable(name: "ferry", targets: ["ferry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
@@ -32,6 +34,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", exact: "1.21.1"),
+        // The agent's HTTP client (FerryAgent's HTTPTransport), already in the graph through Hummingbird.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.100.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
     ],
     targets: [
         .target(
@@ -63,6 +68,31 @@ let package = Package(
             name: "ferryd",
             dependencies: [
                 "FerryServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The agent: enrolment state, the coordinator's API client, keeping the interface in sync.
+        .target(
+            name: "FerryAgent",
+            dependencies: [
+                "FerryCore",
+                "WireGuard",
+                "QRCode",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The CLI and agent: thin commands over FerryAgent.
+        .executableTarget(
+            name: "ferry",
+            dependencies: [
+                "FerryAgent",
+                "FerryCore",
+                "WireGuard",
+                "QRCode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -122,9 +152,14 @@ let package = Package(
             dependencies: ["FerryCore"]
         ),
         .testTarget(
+            name: "FerryAgentTests",
+            dependencies: ["FerryAgent", "FerryCore", "WireGuard", "FerryTestSupport"]
+        ),
+        .testTarget(
             name: "FerryServerTests",
             dependencies: [
                 "FerryServer",
+                "FerryTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -18,14 +18,7 @@ struct Ferryd: AsyncParsableCommand {
 }
 
 /// `1s`, `500ms`, `90m`, `12h`, `30d` as milliseconds.
-func parseDuration(_ s: String) -> Int64? {
-    let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
-    for (suffix, factor) in units where s.hasSuffix(suffix) {
-        guard let n = Int64(s.dropLast(suffix.count)), n > 0, n < Int64.max / factor else { return nil }
-        return n * factor
-    }
-    return nil
-}
+func parseDuration(_ s: String) -> Int64? { DurationText.milliseconds(s) }
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the coordinator.")

@@ -38,4 +38,19 @@ struct UAPIDiffTests {
         desired.interface.privateKey = newKey
         #expect(UAPIDiff.request(from: after, to: desired)?.device == [.privateKey(newKey)])
     }
+
+    @Test func fwmarkIsSetAndClearedOnlyWhenItDiffers() throws {
+        let key = PrivateKey.generate()
+        var desired = WGQuickConfig()
+        desired.interface.privateKey = key
+        let off = UAPIDeviceStatus(privateKey: key, listenPort: 0, peers: [])
+        #expect(UAPIDiff.request(from: off, to: desired) == nil, "no fwmark wanted: none sent")
+        desired.interface.fwMark = 51820
+        #expect(UAPIDiff.request(from: off, to: desired)?.device == [.fwmark(51820)])
+        var on = off
+        on.fwmark = 51820
+        #expect(UAPIDiff.request(from: on, to: desired) == nil)
+        desired.interface.fwMark = 0
+        #expect(UAPIDiff.request(from: on, to: desired)?.device == [.fwmark(0)])
+    }
 }

@@ -1,35 +1,18 @@
+import FerryTestSupport
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 
-/// Finding and running the built ferryd binary.
+/// Finding and running the built ferryd binary (FerryTestSupport's `BuiltProducts`).
 enum Binaries {
-    /// The package root (two folders above this file's folder).
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// `ferryd` beside the test bundle (the same build), else under .build/debug.
-    static var ferryd: URL {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for dir in [beside, beside.deletingLastPathComponent(), packageRoot.appendingPathComponent(".build/debug")] {
-            let candidate = dir.appendingPathComponent("ferryd")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        return packageRoot.appendingPathComponent(".build/debug/ferryd")
-    }
+    static var packageRoot: URL { BuiltProducts.packageRoot }
+    static var ferryd: URL { BuiltProducts.executable("ferryd") }
 
     /// Runs a program to completion; returns its status and output (stdout and stderr).
     static func run(_ executable: String, _ args: [String]) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let r = try BuiltProducts.run(executable, args)
+        return (r.status, r.stdout + r.stderr)
     }
 }
 

@@ -13,6 +13,9 @@ public enum UAPIDiff {
         if let port = desired.interface.listenPort, port != current.listenPort {
             set.device.append(.listenPort(port))
         }
+        if let mark = desired.interface.fwMark, mark != current.fwmark {
+            set.device.append(.fwmark(mark))
+        }
         let wanted = Dictionary(desired.peers.map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a })
         for peer in current.peers where wanted[peer.publicKey] == nil {
             set.peers.append(.init(publicKey: peer.publicKey, changes: [.remove]))

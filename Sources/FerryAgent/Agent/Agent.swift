@@ -1,0 +1,138 @@
+import FerryCore
+import Foundation
+import WireGuard
+
+/// Keeps one machine's interface equal to the coordinator's view of it: brings the
+/// interface up from the freshest map it can get (the coordinator's, else the last one
+/// saved), then long-polls for changes and applies only the difference (peers over the
+/// UAPI socket, so live sessions survive; addresses and routes through ip(8)). While the
+/// coordinator is unreachable the interface keeps its last map, and the agent retries
+/// with backoff, saying so in its log. It reports its counters back periodically.
+public actor Agent {
+    public struct Options: Sendable {
+        /// The userspace WireGuard to start when the kernel has no module.
+        public var userspace: String?
+        public var listenPort: UInt16?
+        /// A public HOST:PORT to report (mesh peers dial it).
+        public var endpoint: String?
+        /// Seconds a long poll waits at the coordinator.
+        public var pollWait = 25
+        public var reportInterval: Duration = .seconds(30)
+        /// The longest pause between attempts while the coordinator is unreachable.
+        public var maxBackoff: Duration = .seconds(8)
+        public var log: @Sendable (String) -> Void = { Console.progress($0, timestamps: true) }
+        public init() {}
+    }
+
+    public let state: AgentState
+    let directory: StateDirectory
+    let key: PrivateKey
+    let client: CoordinatorClient
+    public let driver: InterfaceDriver
+    let runner: any CommandRunner
+    let options: Options
+    public private(set) var current: NetworkMap?
+    private var unreachableSince: Date?
+
+    public init(directory: StateDirectory, state: AgentState, client: CoordinatorClient, options: Options,
+                runner: any CommandRunner = ProcessRunner()) throws(FerryError) {
+        self.directory = directory
+        self.state = state
+        self.key = try directory.loadPrivateKey()
+        self.client = client
+        self.options = options
+        self.runner = runner
+        driver = InterfaceDriver(name: state.interface, scratch: URL(fileURLWithPath: directory.file("wg")), runner: runner)
+    }
+
+    func log(_ s: String) { options.log(s) }
+
+    /// Creates the interface if needed and applies the coordinator's map, or the last saved
+    /// one when the coordinator cannot be reached. Fails only when there is no map at all.
+    @discardableResult
+    public func bringUp() async throws(FerryError) -> NetworkMap {
+        let map: NetworkMap
+        do throws(FerryError) {
+            guard let fresh = try await client.netmap(peerID: state.peerID) else { throw FerryError.failure("no map") }
+            map = fresh
+        } catch {
+            guard error.kind == .unreachable, let saved = directory.loadNetmap() else { throw error }
+            log("coordinator unreachable (\(error.message)); starting from the last map saved (version \(saved.version))")
+            unreachableSince = Date()
+            map = saved
+        }
+        try await driver.ensureExists(userspace: options.userspace, log: options.log)
+        try await apply(map, force: true)
+        return map
+    }
+
+    /// Applies `map` if it differs from the one applied (or always, with `force`).
+    public func apply(_ map: NetworkMap, force: Bool = false) async throws(FerryError) {
+        let previous = current
+        guard force || previous?.version != map.version || previous == nil else { return }
+        let plan = InterfacePlan.make(map, privateKey: key, listenPort: options.listenPort)
+        try await driver.apply(plan)
+        if let warning = await MeshFirewall.apply(interface: state.interface, map: map, runner: runner) { log(warning) }
+        current = map
+        try? directory.saveNetmap(map)
+        log(Self.describe(map, plan: plan, previous: previous))
+        if !plan.unresolved.isEmpty { log("endpoints that did not resolve: \(plan.unresolved.joined(separator: ", "))") }
+    }
+
+    static func describe(_ map: NetworkMap, plan: InterfacePlan, previous: NetworkMap?) -> String {
+        if !map.enabled { return "map \(map.version): this peer is disabled or expired at the coordinator; all peers removed" }
+        let before = Set(previous?.peers.map(\.publicKey) ?? []), after = Set(map.peers.map(\.publicKey))
+        let changed = map.peers.filter { e in previous?.peers.contains(where: { $0.publicKey == e.publicKey && $0 != e }) ?? false }.count
+        return "map \(map.version) applied: \(map.peers.count) peer(s) (+\(after.subtracting(before).count) -\(before.subtracting(after).count) ~\(changed)), \(plan.routes.count) route(s), \(plan.addresses.map(\.description).joined(separator: ", "))"
+    }
+
+    /// Long-polls and applies until the task is cancelled.
+    public func syncLoop() async {
+        var backoff: Duration = .seconds(1)
+        while !Task.isCancelled {
+            do throws(FerryError) {
+                let since = current?.version ?? 0
+                if let map = try await client.netmap(peerID: state.peerID, since: since, wait: options.pollWait) {
+                    try await apply(map)
+                }
+                if let since = unreachableSince {
+                    log("coordinator reachable again after \(Int(Date().timeIntervalSince(since)))s; in sync (map \(current?.version ?? 0))")
+                    unreachableSince = nil
+                }
+                backoff = .seconds(1)
+            } catch {
+                if Task.isCancelled { return }
+                if unreachableSince == nil { unreachableSince = Date() }
+                let what = error.kind == .unreachable ? "coordinator unreachable" : "sync failed"
+                log("\(what): \(error.message); keeping the last map (\(current?.version ?? 0)) and the tunnels, retrying in \(backoff)")
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, options.maxBackoff)
+            }
+        }
+    }
+
+    /// Reports counters (and the configured endpoint) every `reportInterval` until cancelled.
+    public func reportLoop() async {
+        var failing = false
+        while !Task.isCancelled {
+            try? await Task.sleep(for: options.reportInterval)
+            if Task.isCancelled { return }
+            do throws(FerryError) {
+                try await reportOnce()
+                failing = false
+            } catch {
+                // Said once per streak: the sync loop already reports an unreachable coordinator.
+                if !failing, error.kind != .unreachable { log("report failed: \(error.message)") }
+                failing = true
+            }
+        }
+    }
+
+    public func reportOnce() async throws(FerryError) {
+        let peers = try await driver.status()
+        let r = ReportRequest(endpoint: options.endpoint, rxBytes: peers.reduce(0) { $0 + $1.rxBytes },
+                              txBytes: peers.reduce(0) { $0 + $1.txBytes },
+                              latestHandshake: peers.map(\.latestHandshake).max() ?? 0)
+        try await client.report(peerID: state.peerID, r)
+    }
+}

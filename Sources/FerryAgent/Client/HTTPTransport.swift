@@ -1,0 +1,152 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// One HTTP/1.1 request per connection over SwiftNIO, with TLS that can trust exactly one
+/// certificate: a pinned connection accepts the server only if the SHA-256 of the leaf
+/// certificate it presents is the pinned one (checked in swift-nio-ssl's verification
+/// callback, before a byte of the request is sent), whatever CA signed it and whatever
+/// its key usage says. (AsyncHTTPClient and URLSession can only add trust roots, and
+/// BoringSSL does not accept ferryd's self-signed certificate, which may not sign, as its
+/// own root.) Without a pin, https:// uses the system's trust store and checks the name.
+struct HTTPTransport: Sendable {
+    let scheme: String
+    let host: String
+    let port: Int
+    /// `AA:BB:...` of the only certificate to accept.
+    let pinnedFingerprint: String?
+    let context: NIOSSLContext?
+
+    init(url: URL, pinnedFingerprint: String?) throws {
+        scheme = url.scheme ?? "http"
+        host = url.host ?? "localhost"
+        port = url.port ?? (scheme == "https" ? 443 : 80)
+        self.pinnedFingerprint = pinnedFingerprint
+        if scheme == "https" {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            // With a pin the callback decides (and it runs only when verification is on).
+            if pinnedFingerprint != nil { tls.certificateVerification = .noHostnameVerification }
+            context = try NIOSSLContext(configuration: tls)
+        } else {
+            context = nil
+        }
+    }
+
+    struct Timeout: Error, CustomStringConvertible {
+        var description: String { "timed out" }
+    }
+
+    /// Sends the request and collects the whole answer.
+    func exchange(method: HTTPMethod, target: String, headers: [(String, String)], body: Data?,
+                  timeout: TimeAmount) async throws -> (status: Int, body: Data) {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let loop = group.next()
+        let promise = loop.makePromise(of: (Int, Data).self)
+        let collector = ResponseCollector(promise: promise)
+        let context = self.context, pin = pinnedFingerprint
+        let serverName = IPAddressText.isLiteral(host) ? nil : host
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: loop)
+            .connectTimeout(.seconds(5))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let context {
+                        let tls: NIOSSLClientHandler
+                        if let pin {
+                            tls = try NIOSSLClientHandler(context: context, serverHostname: serverName) { chain, result in
+                                let der = chain.first.flatMap { try? $0.toDERBytes() }
+                                result.succeed(der.map(CertificatePin.fingerprint(der:)) == pin ? .certificateVerified : .failed)
+                            }
+                        } else {
+                            tls = try NIOSSLClientHandler(context: context, serverHostname: serverName)
+                        }
+                        try channel.pipeline.syncOperations.addHandler(tls)
+                    }
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(collector)
+                }
+            }
+            .connect(host: host, port: port).get()
+        } catch {
+            collector.fail(error)
+            throw error
+        }
+        let deadline = loop.scheduleTask(in: timeout) {
+            collector.fail(Timeout())
+            channel.close(promise: nil)
+        }
+        defer { deadline.cancel() }
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: target)
+        head.headers.add(name: "Host", value: IPAddressText.isLiteral(host) && host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
+        head.headers.add(name: "Connection", value: "close")
+        head.headers.add(name: "Content-Length", value: String(body?.count ?? 0))
+        for (k, v) in headers { head.headers.add(name: k, value: v) }
+        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        if let body, !body.isEmpty { channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
+        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        do {
+            // A cancelled task (the agent stopping during a long poll) closes the connection.
+            let result = try await withTaskCancellationHandler {
+                try await promise.futureResult.get()
+            } onCancel: {
+                collector.fail(CancellationError())
+                channel.close(promise: nil)
+            }
+            channel.close(promise: nil)
+            return result
+        } catch {
+            channel.close(promise: nil)
+            throw error
+        }
+    }
+}
+
+/// Collects one response; fails on an error or a connection that ends before it.
+private final class ResponseCollector: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+    private let promise: EventLoopPromise<(Int, Data)>
+    private var status = 0
+    private var body = ByteBuffer()
+    private var done = false
+    private let lock = NSLock()
+    static let limit = 64 << 20
+
+    init(promise: EventLoopPromise<(Int, Data)>) { self.promise = promise }
+
+    private func finish(_ result: Result<(Int, Data), any Error>) {
+        lock.lock()
+        let first = !done
+        done = true
+        lock.unlock()
+        if first { promise.completeWith(result) }
+    }
+
+    func fail(_ error: any Error) { finish(.failure(error)) }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h): status = Int(h.status.code)
+        case .body(var b):
+            guard body.readableBytes + b.readableBytes <= Self.limit else {
+                finish(.failure(ChannelError.inputClosed))
+                context.close(promise: nil)
+                return
+            }
+            body.writeBuffer(&b)
+        case .end: finish(.success((status, Data(body.readableBytesView))))
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        finish(.failure(error))
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish(.failure(ChannelError.eof))
+        context.fireChannelInactive()
+    }
+}

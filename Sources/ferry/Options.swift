@@ -1,0 +1,55 @@
+import ArgumentParser
+import FerryAgent
+import Foundation
+
+/// `--state DIR` (every command has it): the enrolment state folder.
+struct StateOptions: ParsableArguments {
+    @Option(name: .customLong("state"), help: ArgumentHelp("The state folder (default $FERRY_STATE, else /var/lib/ferry).", valueName: "DIR"))
+    var path: String?
+
+    var directory: StateDirectory { StateDirectory.resolve(path) }
+
+    /// The enrolment, or a one-line error saying how to enrol.
+    func load() throws(FerryError) -> (StateDirectory, AgentState) {
+        let dir = directory
+        return (dir, try dir.load())
+    }
+
+    /// A client of the enrolled coordinator with this device's token (and pinned certificate).
+    func deviceClient() throws(FerryError) -> (StateDirectory, AgentState, CoordinatorClient) {
+        let (dir, state) = try load()
+        let client = try CoordinatorClient(url: state.coordinator, token: state.deviceToken,
+                                           pinnedCertificatePEM: try dir.loadPinnedCertificate(for: state))
+        return (dir, state, client)
+    }
+}
+
+/// The admin commands' coordinator and token (precedence in `AdminCredentials`).
+struct AdminOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The coordinator (default $FERRY_URL, else the enrolled one).", valueName: "URL"))
+    var url: String?
+
+    @Option(help: ArgumentHelp("An admin token (default $FERRY_TOKEN, else STATE/admin.token).", valueName: "TOKEN"))
+    var token: String?
+
+    @Option(help: ArgumentHelp("Pin the coordinator's certificate by its SHA-256 fingerprint (default $FERRY_FINGERPRINT).", valueName: "SHA256"))
+    var fingerprint: String?
+
+    @OptionGroup var state: StateOptions
+
+    func credentials() async throws(FerryError) -> AdminCredentials {
+        try await AdminCredentials.resolve(url: url, token: token, fingerprint: fingerprint, state: state.directory)
+    }
+
+    /// Runs `body` with an admin client, shut down afterwards.
+    func withClient<T: Sendable>(_ body: (CoordinatorClient) async throws -> T) async throws -> T {
+        let client = try await credentials().client()
+        return try await CoordinatorClient.with(client, body)
+    }
+}
+
+/// `--json` on every listing.
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+}

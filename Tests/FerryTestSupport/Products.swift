@@ -1,0 +1,91 @@
+import Foundation
+
+/// The package's built executables (the same build as the test bundle) and a way to run
+/// them.
+public enum BuiltProducts {
+    /// The package root (two folders above this file's folder).
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// `name` beside the test bundle, else under .build/debug.
+    public static func executable(_ name: String) -> URL {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for dir in [beside, beside.deletingLastPathComponent(), packageRoot.appendingPathComponent(".build/debug")] {
+            let candidate = dir.appendingPathComponent(name)
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return packageRoot.appendingPathComponent(".build/debug/\(name)")
+    }
+
+    /// Runs a program to completion; returns its status, standard output and standard error.
+    public static func run(_ executable: String, _ args: [String], input: String? = nil,
+                           environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = inp
+        try p.run()
+        if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
+        try? inp.fileHandleForWriting.close()
+        // Both pipes drain at once, so a full one cannot block the program.
+        nonisolated(unsafe) var errData = Data()
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            done.signal()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        done.wait()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+}
+
+/// A `ferryd serve` on loopback for tests: its data in a temporary folder, the admin token
+/// it printed, stopped (and its folder removed) on `stop()` or deinit.
+public final class FerrydServer: @unchecked Sendable {
+    public let process = Process()
+    public let port: Int
+    public let data: URL
+    public private(set) var adminToken = ""
+    public private(set) var fingerprint: String?
+    private let outFile: URL
+
+    public init(extra: [String] = []) throws {
+        port = Int.random(in: 30000...45000)
+        data = FileManager.default.temporaryDirectory.appendingPathComponent("ferryd-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        outFile = data.appendingPathComponent("out.txt")
+        FileManager.default.createFile(atPath: outFile.path, contents: nil)
+        process.executableURL = BuiltProducts.executable("ferryd")
+        process.arguments = ["serve", "--data", data.appendingPathComponent("db").path, "--listen", "127.0.0.1:\(port)",
+                             "--log-level", "warning"] + extra
+        let handle = try FileHandle(forWritingTo: outFile)
+        process.standardOutput = handle
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let up = waitUntil(timeout: 60) { self.output.contains("listening on") }
+        guard up, let token = output.split(whereSeparator: \.isWhitespace).first(where: { $0.hasPrefix("ferry_") }).map(String.init) else {
+            stop()
+            throw CommandFailure(command: ["ferryd"], status: -1, output: output)
+        }
+        adminToken = token
+        fingerprint = output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .first { $0.count == 95 && $0.split(separator: ":").count == 32 }
+        // The port is bound before "listening" is printed; a short settle for the first request.
+        usleep(200_000)
+    }
+
+    public var url: String { "\(fingerprint == nil ? "http" : "https")://127.0.0.1:\(port)" }
+    public var output: String { (try? String(contentsOf: outFile, encoding: .utf8)) ?? "" }
+
+    public func stop() {
+        if process.isRunning { process.terminate(); process.waitUntilExit() }
+        try? FileManager.default.removeItem(at: data)
+    }
+
+    deinit { stop() }
+}
