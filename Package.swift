@@ -17,7 +17,6 @@ let package = Package(
         .library(name: "WireGuardLinux", targets: ["WireGuardLinux"]),
         .library(name: "FerryCore", targets: ["FerryCore"]),
         .library(name: "FerryServer", targets: ["FerryServer"]),
-        .library(name: "FerryAgent", targets: ["FerryAgent"]),
         .executable(name: "ferryd", targets: ["ferryd"]),
         .library(name: "QRCode", targets: ["QRCode"]),
         .executable(name: "ferry-wg", targets: ["ferry-wg"]),
@@ -71,7 +70,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // The agent: enrolment state, the coordinator's API client, keeping the interface in sync.
+        // The agent: enrolment state, the coordinator's API client, keeping the interface in
+        // sync, and `ferry doctor`'s checklist (Doctor/).
         .target(
             name: "FerryAgent",
             dependencies: [
@@ -137,15 +137,6 @@ let package = Package(
             name: "QRCodeTests",
             dependencies: ["QRCode"],
             resources: [.copy("Vectors")]
-        ),
-        // The agent: `ferry doctor`'s checklist (Doctor/).
-        .target(
-            name: "FerryAgent",
-            dependencies: ["FerryCore", "WireGuardLinux", "WireGuard"]
-        ),
-        .testTarget(
-            name: "FerryAgentTests",
-            dependencies: ["FerryAgent", "FerryCore", "WireGuard", "FerryTestSupport"]
         ),
         .testTarget(
             name: "FerryCoreTests",

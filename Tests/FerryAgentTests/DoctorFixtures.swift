@@ -9,14 +9,14 @@ struct DoctorFixture {
     let me = PrivateKey.generate()
     let gateway = PrivateKey.generate().publicKey
     let gatewayAllowed = ["10.10.0.1/32", "fd10::1/128", "172.20.0.0/24"]
-    var local: LocalInterface
+    var local: InterfaceSnapshot
     var coordinator: CoordinatorView
 
     init() {
         let gwPeer = UAPIPeerStatus(publicKey: gateway, endpoint: Endpoint("192.168.77.1:51820"), lastHandshakeTimeSec: 1_700_000_000,
                                     txBytes: 1000, rxBytes: 2000, persistentKeepaliveInterval: 25,
                                     allowedIPs: ["172.20.0.0/24", "10.10.0.1/32", "fd10::1/128"].compactMap { IPPrefix($0) })
-        local = LocalInterface(name: "wgtest0", device: UAPIDeviceStatus(privateKey: me, listenPort: 40000, peers: [gwPeer]),
+        local = InterfaceSnapshot(name: "wgtest0", device: UAPIDeviceStatus(privateKey: me, listenPort: 40000, peers: [gwPeer]),
                                addresses: ["10.10.1.5/32", "fd10::105/128"].compactMap { IPPrefix($0) }, mtu: 1420)
         let mapJSON = """
             {"version":1,"peerID":"p_alice","name":"alice","enabled":true,

@@ -7,10 +7,10 @@ import WireGuard
 /// are our /32 and /128), so the interface must carry them, or replies go nowhere.
 public struct AllowedIPsCheck: DoctorCheck {
     public let name = "allowed-ips"
-    let local: LocalInterface
+    let local: InterfaceSnapshot
     let coordinator: CoordinatorView
 
-    public init(local: LocalInterface, coordinator: CoordinatorView) {
+    public init(local: InterfaceSnapshot, coordinator: CoordinatorView) {
         self.local = local
         self.coordinator = coordinator
     }

@@ -5,7 +5,7 @@ import WireGuard
 /// What the checklist is run over: the facts gathered once, the probes it may use, and
 /// the user's options.
 public struct DoctorInputs: Sendable {
-    public var local: LocalInterface
+    public var local: InterfaceSnapshot
     public var coordinator: CoordinatorView
     public var hostAddresses: [IPAddress]
     public var clock: ClockSample?
@@ -16,7 +16,7 @@ public struct DoctorInputs: Sendable {
     public var handshakeTimeout: Duration = .seconds(5)
     public var nowSeconds = Int64(Date().timeIntervalSince1970)
 
-    public init(local: LocalInterface, coordinator: CoordinatorView, hostAddresses: [IPAddress], clock: ClockSample?,
+    public init(local: InterfaceSnapshot, coordinator: CoordinatorView, hostAddresses: [IPAddress], clock: ClockSample?,
                 privateKeyPath: String? = nil, target: IPAddress? = nil) {
         self.local = local
         self.coordinator = coordinator
@@ -65,11 +65,12 @@ public struct DoctorProbeSet: Sendable {
 }
 
 extension Doctor {
-    /// `ferry doctor`'s checklist, in the order it prints: configuration first (keys,
-    /// allowed IPs, routes), then the path (handshake, MTU), then NAT and the clock.
-    public static func checklist(_ inputs: DoctorInputs, probes: DoctorProbeSet) -> Doctor {
+    /// `ferry doctor`'s checklist, in the order it prints: the coordinator, configuration
+    /// (keys, allowed IPs, routes), then the path (handshake, MTU), then NAT and the clock.
+    public static func checklist(_ inputs: DoctorInputs, probes: DoctorProbeSet, coordinator: CoordinatorCheck? = nil) -> Doctor {
         let local = inputs.local, view = inputs.coordinator
-        return Doctor(checks: [
+        let first: [any DoctorCheck] = coordinator.map { [$0] } ?? []
+        return Doctor(checks: first + [
             KeysCheck(local: local, coordinator: view, privateKeyPath: inputs.privateKeyPath),
             AllowedIPsCheck(local: local, coordinator: view),
             RoutesCheck(interface: local.name, prefixes: inputs.routedPrefixes, routes: probes.routes),

@@ -36,8 +36,9 @@ public struct DoctorReport: Codable, Sendable, Equatable {
         self.results = results
     }
 
-    /// 0 when nothing failed (warnings and skips included), 1 when a check failed.
-    public var exitCode: Int32 { results.contains { $0.status == .fail } ? 1 : 0 }
+    /// 0 when no check failed (warnings and skips included), 2 when one did. (`ferry`
+    /// itself exits 1, 3, 4, … when the doctor cannot run at all: docs/ferry.md.)
+    public var exitCode: Int32 { results.contains { $0.status == .fail } ? 2 : 0 }
 
     public var failed: Int { results.filter { $0.status == .fail }.count }
     public var warned: Int { results.filter { $0.status == .warn }.count }

@@ -1,8 +1,8 @@
 import FerryCore
 import WireGuard
 
-/// The local WireGuard interface as `ferry doctor` found it.
-public struct LocalInterface: Sendable, Equatable {
+/// The local WireGuard interface as `ferry doctor` found it (read once, before the checks).
+public struct InterfaceSnapshot: Sendable, Equatable {
     public var name: String
     /// What the interface holds (UAPI `get=1`, or `wg show IFNAME dump` over the kernel module).
     public var device: UAPIDeviceStatus

@@ -7,12 +7,12 @@ import WireGuard
 /// no peer the coordinator does not know.
 public struct KeysCheck: DoctorCheck {
     public let name = "keys"
-    let local: LocalInterface
+    let local: InterfaceSnapshot
     let coordinator: CoordinatorView
     /// Where the enrolled private key lives, for the fix (the agent's state).
     let privateKeyPath: String?
 
-    public init(local: LocalInterface, coordinator: CoordinatorView, privateKeyPath: String? = nil) {
+    public init(local: InterfaceSnapshot, coordinator: CoordinatorView, privateKeyPath: String? = nil) {
         self.local = local
         self.coordinator = coordinator
         self.privateKeyPath = privateKeyPath

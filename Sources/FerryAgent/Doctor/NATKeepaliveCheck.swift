@@ -9,12 +9,12 @@ import WireGuard
 /// `seenEndpoint`) is not one of this machine's own addresses with the interface's port.
 public struct NATKeepaliveCheck: DoctorCheck {
     public let name = "nat-keepalive"
-    let local: LocalInterface
+    let local: InterfaceSnapshot
     let coordinator: CoordinatorView
     /// This machine's addresses outside the tunnel.
     let hostAddresses: [IPAddress]
 
-    public init(local: LocalInterface, coordinator: CoordinatorView, hostAddresses: [IPAddress]) {
+    public init(local: InterfaceSnapshot, coordinator: CoordinatorView, hostAddresses: [IPAddress]) {
         self.local = local
         self.coordinator = coordinator
         self.hostAddresses = hostAddresses

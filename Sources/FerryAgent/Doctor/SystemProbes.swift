@@ -96,11 +96,11 @@ public struct SystemProbes: TunnelPinger, RouteLookup, InterfaceReader {
     }
 
     /// The interface with its addresses and MTU.
-    public func localInterface() async throws -> LocalInterface {
+    public func snapshot() async throws -> InterfaceSnapshot {
         let device = try await read()
         let links = try Self.parseLinks(try await runner.check(["ip", "-j", "address", "show", "dev", interface]).stdout)
         let link = links.first { $0.ifname == interface }
-        return LocalInterface(name: interface, device: device, addresses: link?.prefixes ?? [], mtu: link?.mtu)
+        return InterfaceSnapshot(name: interface, device: device, addresses: link?.prefixes ?? [], mtu: link?.mtu)
     }
 
     /// This machine's addresses outside the tunnel interface.
