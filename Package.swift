@@ -70,7 +70,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // The agent: enrolment state, the coordinator's API client, keeping the interface in sync.
+        // The agent: enrolment state, the coordinator's API client, keeping the interface in
+        // sync, and `ferry doctor`'s checklist (Doctor/).
         .target(
             name: "FerryAgent",
             dependencies: [

@@ -19,4 +19,5 @@ let ferrySubcommands: [any ParsableCommand.Type] = [
     GenKey.self,
     PubKey.self,
     GenPSK.self,
+    DoctorCommand.self,
 ]

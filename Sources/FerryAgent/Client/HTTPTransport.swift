@@ -42,13 +42,14 @@ struct HTTPTransport: Sendable {
         var description: String { "timed out" }
     }
 
-    /// Sends the request and collects the whole answer.
+    /// Sends the request and collects the whole answer; `onHead` sees the response's head
+    /// (`ferry doctor` reads the `Date` header).
     func exchange(method: HTTPMethod, target: String, headers: [(String, String)], body: Data?,
-                  timeout: TimeAmount) async throws -> (status: Int, body: Data) {
+                  timeout: TimeAmount, onHead: (@Sendable (HTTPResponseHead) -> Void)? = nil) async throws -> (status: Int, body: Data) {
         let group = MultiThreadedEventLoopGroup.singleton
         let loop = group.next()
         let promise = loop.makePromise(of: (Int, Data).self)
-        let collector = ResponseCollector(promise: promise)
+        let collector = ResponseCollector(promise: promise, onHead: onHead)
         let context = self.context, pin = pinnedFingerprint
         let serverName = IPAddressText.isLiteral(host) ? nil : host
         let channel: any Channel
@@ -122,7 +123,12 @@ private final class ResponseCollector: ChannelInboundHandler, @unchecked Sendabl
     private let lock = NSLock()
     static let limit = 64 << 20
 
-    init(promise: EventLoopPromise<(Int, Data)>) { self.promise = promise }
+    private let onHead: (@Sendable (HTTPResponseHead) -> Void)?
+
+    init(promise: EventLoopPromise<(Int, Data)>, onHead: (@Sendable (HTTPResponseHead) -> Void)? = nil) {
+        self.promise = promise
+        self.onHead = onHead
+    }
 
     private func finish(_ result: Result<(Int, Data), any Error>) {
         lock.lock()
@@ -136,7 +142,9 @@ private final class ResponseCollector: ChannelInboundHandler, @unchecked Sendabl
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head(let h): status = Int(h.status.code)
+        case .head(let h):
+            status = Int(h.status.code)
+            onHead?(h)
         case .body(var b):
             guard body.readableBytes + b.readableBytes <= Self.limit else {
                 finish(.failure(ChannelError.inputClosed))

@@ -1,0 +1,84 @@
+import Foundation
+import FerryCore
+import WireGuard
+
+/// What the checklist is run over: the facts gathered once, the probes it may use, and
+/// the user's options.
+public struct DoctorInputs: Sendable {
+    public var local: InterfaceSnapshot
+    public var coordinator: CoordinatorView
+    public var hostAddresses: [IPAddress]
+    public var clock: ClockSample?
+    /// Where the enrolled private key lives (named in fixes).
+    public var privateKeyPath: String?
+    /// The address across the tunnel to probe the MTU with; by default the gateway's own.
+    public var target: IPAddress?
+    public var handshakeTimeout: Duration = .seconds(5)
+    public var nowSeconds = Int64(Date().timeIntervalSince1970)
+
+    public init(local: InterfaceSnapshot, coordinator: CoordinatorView, hostAddresses: [IPAddress], clock: ClockSample?,
+                privateKeyPath: String? = nil, target: IPAddress? = nil) {
+        self.local = local
+        self.coordinator = coordinator
+        self.hostAddresses = hostAddresses
+        self.clock = clock
+        self.privateKeyPath = privateKeyPath
+        self.target = target
+    }
+
+    /// The address the MTU is probed against: the user's, else the first gateway's own.
+    public var probeTarget: IPAddress? {
+        if let target { return target }
+        let peers = coordinator.peers
+        return (peers.first { $0.entry.role == "gateway" } ?? peers.first { $0.endpoint != nil })?.ownAddress
+    }
+
+    /// Every prefix the map routes into the tunnel, once each.
+    var routedPrefixes: [IPPrefix] {
+        var seen = Set<IPPrefix>()
+        return coordinator.peers.flatMap(\.allowedIPs).filter { seen.insert($0).inserted }
+    }
+}
+
+/// The probes the checklist uses.
+public struct DoctorProbeSet: Sendable {
+    public var reader: any InterfaceReader
+    public var pinger: any TunnelPinger
+    public var routes: any RouteLookup
+    public var udp: any UDPPortProbe
+    public var sleeper: any DoctorSleeper
+
+    public init(reader: any InterfaceReader, pinger: any TunnelPinger, routes: any RouteLookup, udp: any UDPPortProbe,
+                sleeper: any DoctorSleeper = TaskSleeper()) {
+        self.reader = reader
+        self.pinger = pinger
+        self.routes = routes
+        self.udp = udp
+        self.sleeper = sleeper
+    }
+
+    /// This machine's: ping, ip, the UAPI socket or wg, and a scratch UDP socket.
+    public static func system(interface: String, fwmark: UInt32, runner: any CommandRunner = ProcessRunner()) -> DoctorProbeSet {
+        let s = SystemProbes(interface: interface, runner: runner)
+        return DoctorProbeSet(reader: s, pinger: s, routes: s, udp: SystemUDPPortProbe(fwmark: fwmark))
+    }
+}
+
+extension Doctor {
+    /// `ferry doctor`'s checklist, in the order it prints: the coordinator, configuration
+    /// (keys, allowed IPs, routes), then the path (handshake, MTU), then NAT and the clock.
+    public static func checklist(_ inputs: DoctorInputs, probes: DoctorProbeSet, coordinator: CoordinatorCheck? = nil) -> Doctor {
+        let local = inputs.local, view = inputs.coordinator
+        let first: [any DoctorCheck] = coordinator.map { [$0] } ?? []
+        return Doctor(checks: first + [
+            KeysCheck(local: local, coordinator: view, privateKeyPath: inputs.privateKeyPath),
+            AllowedIPsCheck(local: local, coordinator: view),
+            RoutesCheck(interface: local.name, prefixes: inputs.routedPrefixes, routes: probes.routes),
+            HandshakeCheck(interface: local.name, coordinator: view, reader: probes.reader, pinger: probes.pinger, udp: probes.udp,
+                           sleeper: probes.sleeper, timeout: inputs.handshakeTimeout, nowSeconds: inputs.nowSeconds),
+            PathMTUCheck(interface: local.name, target: inputs.probeTarget, mtu: local.mtu, pinger: probes.pinger, peerID: view.map.peerID),
+            NATKeepaliveCheck(local: local, coordinator: view, hostAddresses: inputs.hostAddresses),
+            ClockSkewCheck(sample: inputs.clock),
+        ])
+    }
+}
