@@ -99,7 +99,9 @@ class Bench:
         self.daemons = []
         self.servers = []
         self.interfaces = []
-        self.binaries = {"wireguard-go": WG_GO, "ferry-wg": args.ferry}
+        self.binaries = {"wireguard-go": (WG_GO, {}), "ferry-wg": (args.ferry, {})}
+        for name, (path, env) in args.variants.items():
+            self.binaries[name] = (path, env)
         self.keys = [self.keypair(), self.keypair()]
 
     # -- setup and teardown -------------------------------------------------------------
@@ -142,9 +144,9 @@ class Bench:
         self.counter += 1
         name = f"fwb{self.tag}t{self.counter}"[:15]
         self.interfaces.append(name)
-        env = dict(os.environ, LOG_LEVEL="error", WG_PROCESS_FOREGROUND="1")
+        binary, extra_env = self.binaries[implementation]
+        env = dict(os.environ, LOG_LEVEL="error", WG_PROCESS_FOREGROUND="1", **extra_env)
         errors = open(os.path.join(self.tmp, f"{name}.log"), "w")
-        binary = self.binaries[implementation]
         # `ip netns exec` execs the daemon, so the PID is the daemon's.
         proc = subprocess.Popen(in_ns(self.ns[side], binary, "-f", name), env=env,
                                 stdout=errors, stderr=subprocess.STDOUT)
@@ -221,7 +223,8 @@ class Bench:
 
     def tcp(self, reverse):
         data = self.iperf("-O", "1", *(["-R"] if reverse else []))
-        return data["end"]["sum_received"]["bits_per_second"] / 1e6
+        s = data["end"]["sum_received"]
+        return s["bits_per_second"] / 1e6, s["bytes"]
 
     def udp(self, reverse):
         data = self.iperf("-u", "-b", self.args.udp_rate, "-l", str(UDP_LENGTH), *(["-R"] if reverse else []))
@@ -229,9 +232,10 @@ class Bench:
         end = data["end"]
         if "sum_received" in end:
             s = end["sum_received"]
-            return s["bits_per_second"] / 1e6, s["lost_percent"]
+            return s["bits_per_second"] / 1e6, s["lost_percent"], s["bytes"]
         s = end["sum"]
-        return s["bits_per_second"] * (1 - s["lost_percent"] / 100) / 1e6, s["lost_percent"]
+        received = s["bits_per_second"] * (1 - s["lost_percent"] / 100)
+        return received / 1e6, s["lost_percent"], received / 8 * s["seconds"]
 
     def start_iperf_server(self):
         proc = subprocess.Popen(in_ns(self.ns[1], "iperf3", "-s", "-p", str(IPERF_PORT)),
@@ -241,7 +245,7 @@ class Bench:
         return proc
 
     def measure_pair(self, pair):
-        impl_a, impl_b = PAIRS[pair]
+        impl_a, impl_b = self.args.pair_table[pair]
         a = self.start_daemon(impl_a, 0)
         b = self.start_daemon(impl_b, 1)
         server = None
@@ -252,10 +256,21 @@ class Bench:
             server = self.start_iperf_server()
             result = {"pair": pair}
             result.update(self.ping())
-            result["tcp_ab_mbps"] = self.tcp(reverse=False)
-            result["tcp_ba_mbps"] = self.tcp(reverse=True)
-            result["udp_ab_mbps"], result["udp_ab_loss"] = self.udp(reverse=False)
-            result["udp_ba_mbps"], result["udp_ba_loss"] = self.udp(reverse=True)
+            pids = (a["proc"].pid, b["proc"].pid)
+
+            def costed(test):
+                """The test's figures, and the CPU both daemons spent per GB that arrived:
+                an efficiency measure that other load on the machine disturbs less than
+                throughput."""
+                before = sum(proc_cpu_seconds(p) for p in pids)
+                *figures, received = test()
+                spent = sum(proc_cpu_seconds(p) for p in pids) - before
+                return (*figures, spent / (received / 1e9) if received else float("nan"))
+
+            result["tcp_ab_mbps"], result["tcp_ab_cpu"] = costed(lambda: self.tcp(reverse=False))
+            result["tcp_ba_mbps"], result["tcp_ba_cpu"] = costed(lambda: self.tcp(reverse=True))
+            result["udp_ab_mbps"], result["udp_ab_loss"], result["udp_ab_cpu"] = costed(lambda: self.udp(reverse=False))
+            result["udp_ba_mbps"], result["udp_ba_loss"], result["udp_ba_cpu"] = costed(lambda: self.udp(reverse=True))
             for key, d in (("a", a), ("b", b)):
                 pid = d["proc"].pid
                 if d["proc"].poll() is not None:
@@ -263,6 +278,9 @@ class Bench:
                 result[f"hwm_{key}_mib"] = proc_status(pid, "VmHWM") / 1024
                 result[f"rss_{key}_mib"] = proc_status(pid, "VmRSS") / 1024
                 result[f"cpu_{key}_s"] = proc_cpu_seconds(pid)
+            # Other work on the machine shows here (our own load is about 2-3 during a test).
+            with open("/proc/loadavg") as f:
+                result["load1"] = float(f.read().split()[0])
             return result
         finally:
             if server is not None:
@@ -284,19 +302,28 @@ COLUMNS = [
     ("udp_ba_loss", "loss %", "{:.1f}"),
     ("rtt_median_ms", "RTT med ms", "{:.3f}"),
     ("rtt_p99_ms", "RTT p99 ms", "{:.3f}"),
+]
+# Resources, in a second table.
+RESOURCES = [
     ("hwm_a_mib", "VmHWM A MiB", "{:.1f}"),
     ("hwm_b_mib", "VmHWM B MiB", "{:.1f}"),
     ("cpu_a_s", "CPU A s", "{:.1f}"),
     ("cpu_b_s", "CPU B s", "{:.1f}"),
+    ("load1", "load", "{:.1f}"),
+    ("tcp_ab_cpu", "CPU s/GB TCP A→B", "{:.2f}"),
+    ("tcp_ba_cpu", "CPU s/GB TCP B→A", "{:.2f}"),
+    ("udp_ab_cpu", "CPU s/GB UDP A→B", "{:.2f}"),
+    ("udp_ba_cpu", "CPU s/GB UDP B→A", "{:.2f}"),
 ]
+ALL_COLUMNS = COLUMNS + RESOURCES
 
 
 def medians(results):
     out = {}
-    for pair in PAIRS:
+    for pair in dict.fromkeys(r["pair"] for r in results):
         rows = [r for r in results if r["pair"] == pair]
         if rows:
-            out[pair] = {key: statistics.median(r[key] for r in rows) for key, _, _ in COLUMNS}
+            out[pair] = {key: statistics.median(r[key] for r in rows) for key, _, _ in ALL_COLUMNS}
             out[pair]["rounds"] = len(rows)
     return out
 
@@ -322,10 +349,23 @@ def ratios(med):
     add("peak memory (VmHWM, larger side)", max(ferry["hwm_a_mib"], ferry["hwm_b_mib"]),
         max(ref["hwm_a_mib"], ref["hwm_b_mib"]), 1.0, False)
     add("daemon CPU s (both sides)", ferry["cpu_a_s"] + ferry["cpu_b_s"], ref["cpu_a_s"] + ref["cpu_b_s"], None, False)
+    add("daemon CPU s per GB, TCP A→B", ferry["tcp_ab_cpu"], ref["tcp_ab_cpu"], None, False)
+    add("daemon CPU s per GB, TCP B→A", ferry["tcp_ba_cpu"], ref["tcp_ba_cpu"], None, False)
     if mixed:
         add("mixed: TCP ferry-wg→wireguard-go", mixed["tcp_ab_mbps"], ref["tcp_ab_mbps"], None, True)
         add("mixed: TCP wireguard-go→ferry-wg", mixed["tcp_ba_mbps"], ref["tcp_ba_mbps"], None, True)
         add("mixed: RTT median", mixed["rtt_median_ms"], ref["rtt_median_ms"], None, False)
+    for pair, variant in med.items():
+        if pair in PAIRS:
+            continue
+        # An extra ferry-wg build or setting (--variant), against ferry-ferry of this run.
+        for key, label, higher in (("tcp_ab_mbps", "TCP A→B", True), ("tcp_ba_mbps", "TCP B→A", True),
+                                   ("udp_ab_mbps", "UDP A→B", True), ("rtt_median_ms", "RTT median", False),
+                                   ("tcp_ab_cpu", "CPU s/GB TCP A→B", False), ("tcp_ba_cpu", "CPU s/GB TCP B→A", False),
+                                   ("udp_ab_cpu", "CPU s/GB UDP A→B", False)):
+            add(f"variant {pair}: {label} (vs ferry-ferry)", variant[key], ferry[key], None, higher)
+        add(f"variant {pair}: CPU s (vs ferry-ferry)", variant["cpu_a_s"] + variant["cpu_b_s"],
+            ferry["cpu_a_s"] + ferry["cpu_b_s"], None, False)
     return rows
 
 
@@ -345,15 +385,21 @@ def render(results, meta):
     out.append("")
     out.append(f"### Every round ({meta['duration']} s per iperf3 test, {meta['pings']} pings at -i 0.01)")
     out.append("")
-    headers = ["round", "pair"] + [h for _, h, _ in COLUMNS]
-    rows = [[r["round"], r["pair"]] + [fmt.format(r[k]) for k, _, fmt in COLUMNS] for r in results]
-    out.append(table(headers, rows))
+    for columns in (COLUMNS, RESOURCES):
+        headers = ["round", "pair"] + [h for _, h, _ in columns]
+        rows = [[r["round"], r["pair"]] + [fmt.format(r[k]) for k, _, fmt in columns] for r in results]
+        out.append(table(headers, rows))
+        out.append("")
+    out.append("CPU s/GB: CPU time of both daemons during that test per GB that arrived. "
+               "load: 1-minute load average after the pair (other work on the machine shows here).")
     med = medians(results)
     out.append("")
     out.append("### Medians over rounds")
     out.append("")
-    rows = [[pair] + [fmt.format(m[k]) for k, _, fmt in COLUMNS] for pair, m in med.items()]
-    out.append(table(["pair"] + [h for _, h, _ in COLUMNS], rows))
+    for columns in (COLUMNS, RESOURCES):
+        rows = [[pair] + [fmt.format(m[k]) for k, _, fmt in columns] for pair, m in med.items()]
+        out.append(table(["pair"] + [h for _, h, _ in columns], rows))
+        out.append("")
     out.append("")
     out.append("### ferry-wg / wireguard-go (medians; ferry-ferry against wg-wg unless marked mixed)")
     out.append("")
@@ -378,13 +424,26 @@ def main():
     parser.add_argument("--markdown", help="write the summary as Markdown to this file")
     parser.add_argument("--json", help="write every measurement as JSON to this file")
     parser.add_argument("--command", default="", help="the command line to record in the summary")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=PATH[,KEY=VALUE...]",
+                        help="also measure this ferry-wg build or environment against itself (pair NAME), "
+                             "in the same rounds, to compare a change with ferry-ferry")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: needs root (network namespaces, TUN devices)")
+    args.pair_table = dict(PAIRS)
+    args.variants = {}
     pairs = [p for p in args.pairs.split(",") if p]
     for p in pairs:
         if p not in PAIRS:
             sys.exit(f"bench: unknown pair {p}")
+    for spec in args.variant:
+        name, _, rest = spec.partition("=")
+        path, *settings = rest.split(",")
+        if not name or name in PAIRS or not path:
+            sys.exit(f"bench: bad --variant {spec}")
+        args.variants[name] = (os.path.abspath(path), dict(kv.split("=", 1) for kv in settings))
+        args.pair_table[name] = (name, name)
+        pairs.append(name)
 
     versions = {
         "ferry-wg": run([args.ferry, "--version"]).stdout.splitlines()[0],
