@@ -66,7 +66,10 @@ do { signals = try ShutdownSignals() } catch { fail("cannot set up signal handli
 // created them, in the background child) so the usual failures reach the user directly.
 func openTUN() throws(TUNError) -> LinuxTUN {
     if let fd = inherited.tun { return try LinuxTUN(adopting: fd) }
-    return try LinuxTUN.create(name: name)
+    // FERRY_WG_TUN_OFFLOADS=0: a TUN without virtio headers and TSO (one packet per read
+    // and write), for comparison or for a kernel whose offloads misbehave.
+    let offloads = getenv("FERRY_WG_TUN_OFFLOADS").map { String(cString: $0) != "0" } ?? true
+    return try LinuxTUN.create(name: name, offloads: offloads)
 }
 let tun: LinuxTUN
 do {

@@ -445,8 +445,10 @@ def main():
         args.pair_table[name] = (name, name)
         pairs.append(name)
 
+    here = os.path.dirname(os.path.abspath(__file__))
+    commit = run(["git", "-C", here, "describe", "--always", "--dirty", "--abbrev=12"], check=False).stdout.strip()
     versions = {
-        "ferry-wg": run([args.ferry, "--version"]).stdout.splitlines()[0],
+        "ferry-wg": run([args.ferry, "--version"]).stdout.splitlines()[0] + (f" (tree {commit})" if commit else ""),
         "wireguard-go": run(["dpkg-query", "-W", "-f", "${Version}", "wireguard-go"], check=False).stdout.strip()
         or run([WG_GO, "--version"]).stdout.splitlines()[0],
         "iperf3": run(["iperf3", "--version"]).stdout.splitlines()[0],
@@ -482,7 +484,7 @@ def main():
         sys.exit(1)
     text, med = render(results, meta)
     header = (f"Date: {meta['date']}  \nMachine: {meta['machine']}  \n"
-              f"Versions: ferry-wg {versions['ferry-wg']}; wireguard-go {versions['wireguard-go']} ({WG_GO}); "
+              f"Versions: {versions['ferry-wg']} at {args.ferry}; wireguard-go {versions['wireguard-go']} ({WG_GO}); "
               f"{versions['iperf3']}  \n"
               f"Rounds: {args.rounds}, alternating, order rotated each round" +
               (f"  \nCommand: `{args.command}`" if args.command else "") + "\n")
