@@ -88,12 +88,16 @@ int ferry_socket_buffer_sizes(int fd, int *receive, int *send);
 int ferry_udp_recv(int fd, ferry_packet *packets, const uint32_t *slots, unsigned count, int flags);
 
 /// sendmmsg of packets[slots[i]] to their remote address, from their local address when
-/// set, skipping those whose remote family is not `family`. A datagram the kernel refuses
-/// is skipped (its error is kept) so one bad destination does not hold up the others; a
-/// refused sticky source is cleared and the datagram retried once. Returns the number of
-/// datagrams sent; *first_error gets the first errno (0 if none).
+/// set, skipping those whose remote family is not `family`. With *gso set, consecutive
+/// datagrams to the same address from the same source, all of one size but the last
+/// (which may be shorter), go as one message with UDP_SEGMENT (UDP GSO: up to 64 datagrams
+/// pass the stack as one); if the kernel refuses that, *gso is cleared and the datagrams go
+/// one by one. A datagram the kernel refuses is skipped (its error is kept) so one bad
+/// destination does not hold up the others; a refused sticky source is cleared and the
+/// datagram retried once. Returns the number of datagrams sent; *first_error gets the
+/// first errno (0 if none).
 int ferry_udp_send(int fd, int family, ferry_packet *packets, const uint32_t *slots, unsigned count,
-                   int *first_error);
+                   int *gso, int *first_error);
 
 #define FERRY_MSG_WAITFORONE 0x10000
 #define FERRY_MSG_DONTWAIT 0x40

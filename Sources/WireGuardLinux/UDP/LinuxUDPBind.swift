@@ -113,6 +113,9 @@ final class SocketSet: @unchecked Sendable {
     let port: UInt16
     private let closed = Atomic<Bool>(false)
     private let descriptorLock = DescriptorLock()
+    /// UDP GSO per family, until the kernel refuses it once.
+    private let segmentation4 = Atomic<Bool>(true)
+    private let segmentation6 = Atomic<Bool>(true)
 
     init(ipv4: Int32, ipv6: Int32, port: UInt16) {
         self.ipv4 = ipv4
@@ -158,14 +161,23 @@ final class SocketSet: @unchecked Sendable {
             batch.withSlots { records, slots, count in
                 // No arrays here: this runs once per batch on the packet path.
                 var error4: Int32 = 0, error6: Int32 = 0
-                if ipv4 >= 0 { outcome.written += Int(ferry_udp_send(ipv4, 4, records, slots, UInt32(count), &error4)) }
-                if ipv6 >= 0 { outcome.written += Int(ferry_udp_send(ipv6, 6, records, slots, UInt32(count), &error6)) }
+                if ipv4 >= 0 { outcome.written += send(ipv4, 4, segmentation4, records, slots, count, &error4) }
+                if ipv6 >= 0 { outcome.written += send(ipv6, 6, segmentation6, records, slots, count, &error6) }
                 outcome.failed = count - outcome.written
                 // What was not attempted had no endpoint or no socket of its family.
                 outcome.firstError = error4 != 0 ? error4 : error6 != 0 ? error6 : outcome.failed > 0 ? EDESTADDRREQ : 0
             }
             return outcome
         }
+    }
+
+    private func send(_ fd: Int32, _ family: Int32, _ segmentation: borrowing Atomic<Bool>,
+                      _ records: UnsafeMutablePointer<ferry_packet>, _ slots: UnsafePointer<UInt32>, _ count: Int,
+                      _ error: inout Int32) -> Int {
+        var gso: Int32 = segmentation.load(ordering: .relaxed) ? 1 : 0
+        let sent = Int(ferry_udp_send(fd, family, records, slots, UInt32(count), &gso, &error))
+        if gso == 0 { segmentation.store(false, ordering: .relaxed) }
+        return sent
     }
 
     func setMark(_ mark: UInt32) throws(BindError) {
