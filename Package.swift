@@ -15,16 +15,55 @@ let package = Package(
     products: [
         .library(name: "WireGuard", targets: ["WireGuard"]),
         .library(name: "WireGuardLinux", targets: ["WireGuardLinux"]),
+        .library(name: "FerryCore", targets: ["FerryCore"]),
+        .library(name: "FerryServer", targets: ["FerryServer"]),
+        .executable(name: "ferryd", targets: ["ferryd"]),
         .library(name: "QRCode", targets: ["QRCode"]),
         .executable(name: "ferry-wg", targets: ["ferry-wg"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", exact: "1.21.1"),
     ],
     targets: [
         .target(
             name: "WireGuard",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "FerryCore",
+            dependencies: ["WireGuard", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "FerryServer",
+            dependencies: [
+                "FerryCore",
+                "QRCode",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            resources: [.copy("Resources/openapi.yaml")]
+        ),
+        .executableTarget(
+            name: "ferryd",
+            dependencies: [
+                "FerryServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .target(name: "CFerryLinux"),
         .target(
@@ -46,6 +85,12 @@ let package = Package(
             dependencies: ["WireGuard", .product(name: "Crypto", package: "swift-crypto")],
             path: "Benchmarks/CoreBenchmark"
         ),
+        // Control-plane benchmarks: `swift run -c release ferryd-bench [compile|api]`.
+        .executableTarget(
+            name: "ferryd-bench",
+            dependencies: ["FerryCore", "FerryServer"],
+            path: "Benchmarks/FerrydBenchmark"
+        ),
         // Helpers for tests that need root: namespaces, processes, waiting.
         .target(
             name: "FerryTestSupport",
@@ -61,6 +106,17 @@ let package = Package(
             name: "QRCodeTests",
             dependencies: ["QRCode"],
             resources: [.copy("Vectors")]
+        ),
+        .testTarget(
+            name: "FerryCoreTests",
+            dependencies: ["FerryCore"]
+        ),
+        .testTarget(
+            name: "FerryServerTests",
+            dependencies: [
+                "FerryServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
     ]
 )

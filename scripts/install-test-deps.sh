@@ -6,7 +6,7 @@ set -euo pipefail
 declare -A need=(
   [wireguard-go]=wireguard-go [wg]=wireguard-tools [wg-quick]=wireguard-tools
   [iperf3]=iperf3 [ncat]=ncat [ip]=iproute2 [iptables]=iptables [nft]=nftables
-  [ping]=iputils-ping [pgrep]=procps [openssl]=openssl [zbarimg]=zbar-tools
+  [ping]=iputils-ping [pgrep]=procps [openssl]=openssl [curl]=curl [zbarimg]=zbar-tools
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -1,0 +1,50 @@
+import WireGuard
+
+/// One peer of a WireGuard interface as `wg show IFNAME dump` (or the UAPI) reports it.
+public struct InterfacePeerStatus: Sendable, Equatable {
+    public var publicKey: PublicKey
+    public var endpoint: HostPort?
+    public var allowedIPs: [IPPrefix]
+    /// Unix seconds; 0 when there has been no handshake.
+    public var latestHandshake: Int64
+    public var rxBytes: Int64
+    public var txBytes: Int64
+}
+
+/// Drives one WireGuard interface: make it exist and carry its addresses, make its key,
+/// port and peers equal to a configuration, read its peers' counters. Implementations:
+/// `WGToolInterface` (wg(8) and ip(8): kernel module or any UAPI daemon — wg uses the
+/// socket /var/run/wireguard/IFNAME.sock when there is one) and, once the UAPI codec
+/// lands, a direct UAPI socket client.
+public protocol InterfaceController: Sendable {
+    var name: String { get }
+    func ensureUp(addresses: [IPPrefix], mtu: Int) async throws
+    /// Makes key, port and peers equal to `config` (its wg-quick-only keys are ignored),
+    /// touching only what differs so live sessions survive.
+    func apply(_ config: WGQuickConfig) async throws
+    func status() async throws -> [InterfacePeerStatus]
+}
+
+/// Loads a firewall ruleset.
+public protocol FirewallController: Sendable {
+    func apply(nftables: String) async throws
+    func remove(interface: String) async throws
+}
+
+/// Parses `wg show IFNAME dump`: a first line for the interface, then one tab-separated
+/// line per peer (public key, preshared key, endpoint, allowed IPs, latest handshake,
+/// rx, tx, keepalive).
+public enum WGDump {
+    public static func parse(_ text: String) -> [InterfacePeerStatus] {
+        var out: [InterfacePeerStatus] = []
+        for (i, line) in text.split(separator: "\n").enumerated() where i > 0 {
+            let f = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard f.count >= 8, let key = try? PublicKey(base64: f[0]) else { continue }
+            let allowed = f[3] == "(none)" ? [] : f[3].split(separator: ",").compactMap { IPPrefix($0) }
+            out.append(InterfacePeerStatus(
+                publicKey: key, endpoint: f[2] == "(none)" ? nil : HostPort(f[2]), allowedIPs: allowed,
+                latestHandshake: Int64(f[4]) ?? 0, rxBytes: Int64(f[5]) ?? 0, txBytes: Int64(f[6]) ?? 0))
+        }
+        return out
+    }
+}

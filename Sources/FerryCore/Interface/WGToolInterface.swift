@@ -1,0 +1,73 @@
+import Foundation
+import WireGuard
+
+/// Drives an interface with wg(8) and ip(8). Creates it when missing: the kernel's
+/// wireguard link type first, then a userspace implementation (`userspace`, by default
+/// `$WG_QUICK_USERSPACE_IMPLEMENTATION` or `wireguard-go`), as wg-quick does.
+public struct WGToolInterface: InterfaceController {
+    public let name: String
+    let runner: any CommandRunner
+    let userspace: String
+    /// Where configuration files are written for `wg syncconf` (mode 0700 folder, 0600 files).
+    let scratch: URL
+
+    public init(name: String, scratch: URL, runner: any CommandRunner = ProcessRunner(), userspace: String? = nil) {
+        self.name = name
+        self.scratch = scratch
+        self.runner = runner
+        self.userspace = userspace ?? ProcessInfo.processInfo.environment["WG_QUICK_USERSPACE_IMPLEMENTATION"] ?? "wireguard-go"
+    }
+
+    public func ensureUp(addresses: [IPPrefix], mtu: Int) async throws {
+        if try await !runner.run(["ip", "link", "show", "dev", name], stdin: nil).succeeded {
+            if try await !runner.run(["ip", "link", "add", "dev", name, "type", "wireguard"], stdin: nil).succeeded {
+                // In the foreground (-f, which wireguard-go and ferry-wg both take), as
+                // ferryd's child; it keeps running if ferryd stops, like wg-quick's.
+                try runner.launch([userspace, "-f", name])
+                try await waitForLink()
+            }
+        }
+        for a in addresses {
+            try await runner.check(["ip", a.address.isIPv4 ? "-4" : "-6", "address", "replace", a.description, "dev", name])
+        }
+        try await runner.check(["ip", "link", "set", "dev", name, "mtu", String(mtu), "up"])
+        // A gateway forwards: IPv4 and IPv6 forwarding on, in this network namespace.
+        try await runner.check(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"])
+    }
+
+    private func waitForLink() async throws {
+        for _ in 0..<50 {
+            if try await runner.run(["ip", "link", "show", "dev", name], stdin: nil).succeeded { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw CommandError(command: [userspace, name], result: CommandResult(status: 1, stdout: "", stderr: "interface did not appear"))
+    }
+
+    public func apply(_ config: WGQuickConfig) async throws {
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let file = scratch.appendingPathComponent("\(name).conf")
+        // Created 0600 before the key is written into it.
+        FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        try Data(config.renderForWG().utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        try await runner.check(["wg", "syncconf", name, file.path])
+    }
+
+    public func status() async throws -> [InterfacePeerStatus] {
+        WGDump.parse(try await runner.check(["wg", "show", name, "dump"]).stdout)
+    }
+}
+
+/// Loads nftables rulesets with `nft -f -`.
+public struct NFTFirewall: FirewallController {
+    let runner: any CommandRunner
+    public init(runner: any CommandRunner = ProcessRunner()) { self.runner = runner }
+
+    public func apply(nftables: String) async throws {
+        try await runner.check(["nft", "-f", "-"], stdin: nftables)
+    }
+
+    public func remove(interface: String) async throws {
+        _ = try await runner.run(["nft", "delete", "table", "inet", FirewallPlan.tableName(interface)], stdin: nil)
+    }
+}

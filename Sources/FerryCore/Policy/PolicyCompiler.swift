@@ -1,0 +1,204 @@
+import WireGuard
+
+/// One WireGuard peer entry as a device or gateway should configure it.
+public struct PeerEntry: Sendable, Equatable {
+    public enum Role: String, Sendable, Codable { case gateway, mesh, peer }
+    public var peerID: String
+    public var name: String
+    public var role: Role
+    public var publicKey: PublicKey
+    public var endpoint: HostPort?
+    public var allowedIPs: [IPPrefix]
+    public var persistentKeepalive: Int?
+    /// Mesh only: whether this peer may open connections to me / I to it.
+    public var inbound: Bool?
+    public var outbound: Bool?
+}
+
+/// Turns a `Topology` into what each peer and gateway configures. The same reachability
+/// relation feeds both the AllowedIPs and the firewall, so routing and access control
+/// cannot disagree: AllowedIPs route every prefix a connection may need (both directions,
+/// for replies), and the gateway's stateful firewall admits only the allowed direction.
+///
+/// Gateways: the oldest gateway is the hub that carries traffic between peers; each
+/// gateway carries its own subnets; the oldest masquerading gateway is the egress for
+/// full-tunnel peers (the hub when none masquerades).
+public struct PolicyCompiler: Sendable {
+    public let topology: Topology
+    let plan: AddressPlan
+    let segmentsByID: [String: Segment]
+    let peersByID: [String: Peer]
+    let rulesByFrom: [String: [PolicyRule]]
+    public let gateways: [(peer: Peer, gateway: Gateway)]
+
+    public init(_ topology: Topology) {
+        self.topology = topology
+        plan = topology.network.plan
+        segmentsByID = Dictionary(topology.segments.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        peersByID = Dictionary(topology.peers.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        rulesByFrom = Dictionary(grouping: topology.rules, by: \.from)
+        let byID = peersByID
+        gateways = topology.gateways.compactMap { g in byID[g.peerID].map { ($0, g) } }
+            .filter { $0.0.enabled }
+            .sorted { ($0.0.createdAt, $0.0.id) < ($1.0.createdAt, $1.0.id) }
+    }
+
+    /// The gateway that carries peer-to-peer traffic.
+    public var hub: (peer: Peer, gateway: Gateway)? { gateways.first }
+
+    /// The gateway full-tunnel peers send everything to.
+    public var egress: (peer: Peer, gateway: Gateway)? { gateways.first { $0.gateway.masquerade } ?? hub }
+
+    /// Peers that are on the network now: enabled, not gateways, not expired at `now`.
+    public func activePeers(at now: Millis) -> [Peer] {
+        topology.peers.filter { $0.kind != .gateway && $0.enabled && !isExpired($0, at: now) }
+    }
+
+    public func isExpired(_ peer: Peer, at now: Millis) -> Bool {
+        if let e = peer.expiresAt { return e <= now }
+        return false
+    }
+
+    // MARK: Reachability
+
+    /// The prefixes of a segment (IPv4 and its IPv6 mirror).
+    public func prefixes(ofSegment id: String) -> [IPPrefix] {
+        guard let s = segmentsByID[id] else { return [] }
+        return plan.prefixes(s.ipv4)
+    }
+
+    /// Where peers of `segment` may open connections, by the rules alone.
+    public func destinations(ofSegment segment: String) -> [IPPrefix] {
+        var out: [IPPrefix] = []
+        for rule in rulesByFrom[segment] ?? [] {
+            switch rule.to {
+            case .segment(let id): out += prefixes(ofSegment: id)
+            case .subnet(let p): out.append(p)
+            }
+        }
+        return PrefixSet.collapse(out)
+    }
+
+    /// Where `peer` may open connections: its segment's destinations, narrowed by its own
+    /// restriction if it has one.
+    public func destinations(of peer: Peer) -> [IPPrefix] {
+        let d = destinations(ofSegment: peer.segmentID)
+        guard let r = peer.restrictTo else { return d }
+        return PrefixSet.intersect(d, r)
+    }
+
+    /// Segments whose peers may open connections into `segment` (replies must route back).
+    public func sources(intoSegment segment: String) -> [IPPrefix] {
+        var out: [IPPrefix] = []
+        for rule in topology.rules where rule.to == .segment(segment) {
+            out += prefixes(ofSegment: rule.from)
+        }
+        return PrefixSet.collapse(out)
+    }
+
+    /// True when a peer of segment `a` may open a connection to `peer` b.
+    public func allows(_ a: Peer, to b: Peer) -> Bool {
+        let targets = destinations(of: a)
+        return plan.hostPrefixes(b.ipv4).contains { h in targets.contains { $0.contains(h) } }
+    }
+
+    // MARK: A peer's view
+
+    /// The WireGuard peers `peer` configures: every gateway (with the prefixes it routes for
+    /// this peer) and, for mesh members, the mesh peers policy lets it talk to.
+    public func entries(for peer: Peer, at now: Millis) -> [PeerEntry] {
+        let keepalive = effectiveKeepalive(peer)
+        let dest = destinations(of: peer)
+        let back = sources(intoSegment: peer.segmentID)
+        var out: [PeerEntry] = []
+        for (i, g) in gateways.enumerated() where g.peer.id != peer.id {
+            var allowed = plan.hostPrefixes(g.peer.ipv4)
+            allowed += PrefixSet.intersect(dest, g.gateway.subnets)
+            if i == 0 {
+                // The hub routes the overlay: destinations inside the network, and the
+                // segments that may reach us (for their replies and connections).
+                let overlay = plan.prefixes(plan.ipv4)
+                allowed += PrefixSet.intersect(dest, overlay) + back
+            }
+            if peer.tunnel == .full, g.peer.id == egress?.peer.id {
+                allowed += PrefixSet.everything
+            }
+            out.append(PeerEntry(peerID: g.peer.id, name: g.peer.name, role: .gateway, publicKey: g.peer.publicKey,
+                                 endpoint: g.gateway.endpoint, allowedIPs: PrefixSet.collapse(allowed),
+                                 persistentKeepalive: keepalive, inbound: nil, outbound: nil))
+        }
+        guard peer.mesh, peer.kind != .gateway else { return out }
+        for other in activePeers(at: now) where other.mesh && other.id != peer.id {
+            let outbound = allows(peer, to: other), inbound = allows(other, to: peer)
+            guard outbound || inbound, other.bestEndpoint != nil || peer.bestEndpoint != nil else { continue }
+            out.append(PeerEntry(peerID: other.id, name: other.name, role: .mesh, publicKey: other.publicKey,
+                                 endpoint: other.bestEndpoint, allowedIPs: plan.hostPrefixes(other.ipv4),
+                                 persistentKeepalive: keepalive, inbound: inbound, outbound: outbound))
+        }
+        return out
+    }
+
+    public func effectiveKeepalive(_ peer: Peer) -> Int? {
+        let k = peer.keepalive ?? topology.network.keepalive
+        return k > 0 ? k : nil
+    }
+
+    // MARK: A gateway's view
+
+    /// The peers a gateway's interface holds: every active peer, with its own addresses.
+    public func interfacePeers(ofGateway gatewayID: String, at now: Millis) -> [PeerEntry] {
+        guard gateways.contains(where: { $0.peer.id == gatewayID }) else { return [] }
+        return activePeers(at: now).map { p in
+            PeerEntry(peerID: p.id, name: p.name, role: .peer, publicKey: p.publicKey, endpoint: nil,
+                      allowedIPs: plan.hostPrefixes(p.ipv4), persistentKeepalive: nil, inbound: nil, outbound: nil)
+        }
+    }
+
+    /// The firewall of a gateway: what may be forwarded from its WireGuard interface.
+    public func firewall(ofGateway gatewayID: String, interface: String, at now: Millis) -> FirewallPlan {
+        guard let index = gateways.firstIndex(where: { $0.peer.id == gatewayID }) else {
+            return FirewallPlan(interface: interface, overlay: [], masquerade: false, rules: [])
+        }
+        let g = gateways[index]
+        let isHub = index == 0
+        let overlay = plan.prefixes(plan.ipv4)
+        let routed = PrefixSet.collapse(g.gateway.subnets + (isHub ? overlay : []))
+        var rules: [FirewallRule] = []
+        let active = activePeers(at: now)
+        // Restricted peers first: their own narrower list, then nothing else.
+        for p in active where p.restrictTo != nil {
+            let src = plan.hostPrefixes(p.ipv4)
+            let dst = PrefixSet.intersect(destinations(of: p), routed)
+            if !dst.isEmpty {
+                rules.append(FirewallRule(sources: src, destinations: dst, action: .accept, comment: "peer \(p.name) (restricted)"))
+            }
+            rules.append(FirewallRule(sources: src, destinations: nil, action: .drop, comment: "peer \(p.name) (restricted)"))
+        }
+        for rule in topology.rules {
+            let src = prefixes(ofSegment: rule.from)
+            let target: [IPPrefix]
+            let label: String
+            switch rule.to {
+            case .segment(let id):
+                target = prefixes(ofSegment: id)
+                label = segmentsByID[id]?.name ?? id
+            case .subnet(let p):
+                target = [p]
+                label = p.description
+            }
+            let dst = PrefixSet.intersect(target, routed)
+            guard !src.isEmpty, !dst.isEmpty else { continue }
+            let from = segmentsByID[rule.from]?.name ?? rule.from
+            rules.append(FirewallRule(sources: src, destinations: dst, action: .accept, comment: "rule \(rule.id): \(from) -> \(label)"))
+        }
+        if g.peer.id == egress?.peer.id {
+            let full = active.filter { $0.tunnel == .full && $0.restrictTo == nil }.flatMap { plan.hostPrefixes($0.ipv4) }
+            if !full.isEmpty {
+                let internalRanges = PrefixSet.collapse(overlay + gateways.flatMap(\.gateway.subnets))
+                rules.append(FirewallRule(sources: full, destinations: nil, excluding: internalRanges, action: .accept,
+                                          comment: "full-tunnel egress"))
+            }
+        }
+        return FirewallPlan(interface: interface, overlay: overlay, masquerade: g.gateway.masquerade, rules: rules)
+    }
+}

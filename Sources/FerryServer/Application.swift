@@ -1,0 +1,137 @@
+import FerryCore
+import Foundation
+import GRDB
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import ServiceLifecycle
+import WireGuard
+
+/// Everything `ferryd serve` can be told. The defaults are the embedded ones; tests build
+/// the same application with an in-memory store and a manual clock.
+public struct FerryConfiguration: Sendable {
+    public enum TLSMode: Sendable {
+        case off
+        case auto
+        case files(certificate: String, key: String)
+    }
+
+    /// The data folder (SQLite, keys, TLS material); nil: in memory (tests).
+    public var dataDirectory: URL?
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var tls: TLSMode = .off
+    /// `--gateway IFNAME`: the local WireGuard interface ferryd keeps equal to the store.
+    public var gatewayInterface: String?
+    /// The gateway record the local interface serves; defaults to the interface name.
+    public var gatewayName: String?
+    public var reaperPeriodMs: Int64 = 1000
+    /// Rotate the local gateway key when older than this; nil: only on demand.
+    public var gatewayKeyRotationSeconds: Int64?
+    public var clock: any FerryClock = SystemClock()
+    /// Replaceable for tests; default: the UAPI socket (wg(8) without one), ip(8), nft(8).
+    public var interfaceController: (any InterfaceController)?
+    public var firewallController: (any FirewallController)?
+    public var logLevel: Logger.Level = .info
+    /// The first start's network prefixes (defaults: 10.10.0.0/16 and a random ULA /48).
+    public var initialIPv4: IPPrefix?
+    public var initialIPv6: IPPrefix?
+
+    public init(dataDirectory: URL? = nil) { self.dataDirectory = dataDirectory }
+}
+
+/// The parts of a running coordinator, for ferryd's main and for tests.
+public struct FerryServices: Sendable {
+    public let store: FerryStore
+    public let metrics: FerryMetrics
+    public let database: any DatabaseWriter
+    /// The admin token's secret on a first start (print once), else nil.
+    public let bootstrapSecret: String?
+    public let localGateway: LocalGatewayKeys?
+    public let tls: TLSSetup.Material?
+    public let logger: Logger
+}
+
+public let ferryVersion = "0.1.0"
+
+/// Opens the store (creating and bootstrapping it on a first start), the local gateway key
+/// and the TLS material.
+public func buildServices(_ config: FerryConfiguration) async throws -> FerryServices {
+    var logger = Logger(label: "ferryd")
+    logger.logLevel = config.logLevel
+    let db: any DatabaseWriter
+    if let dir = config.dataDirectory {
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        db = try FerryDatabase.open(path: dir.appendingPathComponent("ferry.sqlite").path)
+    } else {
+        db = try FerryDatabase.inMemory()
+    }
+    var keys: LocalGatewayKeys?
+    if let iface = config.gatewayInterface {
+        let dir = config.dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("ferryd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let k = try LocalGatewayKeys(directory: dir, interface: iface, gatewayName: config.gatewayName ?? iface)
+        let stored = try await db.read { db in
+            try String.fetchOne(db, sql: "SELECT p.public_key FROM peers p JOIN gateways g ON g.peer_id = p.id WHERE p.name = ? AND g.local = 1",
+                                arguments: [k.gatewayName])
+        }
+        try k.recover(storedPublicKey: stored.flatMap { try? PublicKey(base64: $0) })
+        keys = k
+    }
+    let metrics = FerryMetrics()
+    let store = FerryStore(db: db, clock: config.clock, localGateway: keys, metrics: metrics, logger: logger)
+    let secret = try await store.bootstrap(ipv4: config.initialIPv4, ipv6: config.initialIPv6)
+    var tls: TLSSetup.Material?
+    switch config.tls {
+    case .off: break
+    case .auto:
+        let dir = config.dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("ferryd-tls-\(UUID().uuidString)")
+        tls = try await TLSSetup.selfSigned(in: dir, hosts: [config.host])
+    case .files(let c, let k): tls = try TLSSetup.files(certificate: c, key: k)
+    }
+    return FerryServices(store: store, metrics: metrics, database: db, bootstrapSecret: secret, localGateway: keys, tls: tls, logger: logger)
+}
+
+/// The router with every route; also returns the route list (the OpenAPI test reads it).
+public func buildRouter(_ services: FerryServices) -> (Router<FerryContext>, [RouteSpec]) {
+    let router = Router(context: FerryContext.self)
+    let table = RouteTable(router: router, store: services.store, metrics: services.metrics, logger: services.logger)
+    table.registerSystem(version: ferryVersion, openAPI: OpenAPIDocument.text)
+    table.registerNetwork()
+    table.registerPeers()
+    table.registerGateways()
+    table.registerTokens()
+    table.registerAudit()
+    return (router, table.specs)
+}
+
+/// The whole coordinator as a Hummingbird application: the router, the reaper, and with
+/// `--gateway` the gateway sync and key rotation, all as ServiceLifecycle services.
+public func buildApplication(_ config: FerryConfiguration, services: FerryServices) throws -> some ApplicationProtocol {
+    let (router, _) = buildRouter(services)
+    var list: [any Service] = [Reaper(store: services.store, clock: config.clock, periodMs: config.reaperPeriodMs, logger: services.logger)]
+    if let keys = services.localGateway {
+        let scratch = config.dataDirectory ?? FileManager.default.temporaryDirectory
+        let iface = config.interfaceController ?? SystemInterface(name: keys.interface, scratch: scratch.appendingPathComponent("run"))
+        list.append(GatewaySync(store: services.store, keys: keys, interface: iface, firewall: config.firewallController ?? NFTFirewall(),
+                                clock: config.clock, metrics: services.metrics, logger: services.logger))
+        if let cadence = config.gatewayKeyRotationSeconds {
+            list.append(KeyRotationService(store: services.store, clock: config.clock, cadenceSeconds: cadence, logger: services.logger))
+        }
+    }
+    let server: HTTPServerBuilder
+    if let tls = services.tls {
+        server = try .tls(.http1(), tlsConfiguration: try TLSSetup.configuration(tls))
+    } else {
+        server = .http1()
+    }
+    return Application(router: router, server: server,
+                       configuration: .init(address: .hostname(config.host, port: config.port), serverName: "ferryd"),
+                       services: list, logger: services.logger)
+}
+
+/// Opens everything and builds the application.
+public func buildApplication(_ config: FerryConfiguration) async throws -> some ApplicationProtocol {
+    try buildApplication(config, services: try await buildServices(config))
+}

@@ -1,0 +1,164 @@
+import FerryCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Which scopes may call what (see docs/ferryd.md for the matrix).
+enum Scopes {
+    static let admin: Set<Scope> = [.admin]
+    static let readers: Set<Scope> = [.admin, .readOnly]
+    static let peerCreators: Set<Scope> = [.admin, .ci]
+    static let peerReaders: Set<Scope> = [.admin, .readOnly, .ci, .device]
+    static let peerDeleters: Set<Scope> = [.admin, .ci]
+    static let deviceSelf: Set<Scope> = [.admin, .readOnly, .device]
+    static let reporters: Set<Scope> = [.admin, .device]
+    static let keyRotators: Set<Scope> = [.admin, .device]
+}
+
+extension RouteTable {
+    func registerSystem(version: String, openAPI: String) {
+        add(.get, "/health", scopes: nil) { _, _, _ in try HTTP.json(HealthView(status: "ok", version: version)) }
+        add(.get, "/openapi.yaml", scopes: nil) { _, _, _ in HTTP.text(openAPI, type: "application/yaml") }
+        let store = self.store, metrics = self.metrics
+        add(.get, "/metrics", scopes: nil) { _, _, _ in
+            metrics.setPeerCounts(try await store.peerCounts())
+            return HTTP.text(metrics.render(), type: "text/plain; version=0.0.4")
+        }
+    }
+
+    func registerNetwork() {
+        let store = self.store
+        add(.get, "/v1/network", scopes: Scopes.readers) { _, _, _ in try HTTP.json(try await store.network()) }
+        add(.patch, "/v1/network", scopes: Scopes.admin) { req, ctx, caller in
+            try HTTP.json(try await store.updateNetwork(try await HTTP.body(UpdateNetworkRequest.self, req, ctx), caller: caller))
+        }
+        add(.get, "/v1/segments", scopes: Scopes.readers) { _, _, _ in try HTTP.json(ListResponse(items: try await store.segments())) }
+        add(.post, "/v1/segments", scopes: Scopes.admin) { req, ctx, caller in
+            try HTTP.json(try await store.createSegment(try await HTTP.body(CreateSegmentRequest.self, req, ctx), caller: caller), status: .created)
+        }
+        add(.get, "/v1/segments/{name}", scopes: Scopes.readers) { _, ctx, _ in
+            try HTTP.json(try await store.segment(named: try HTTP.id(ctx, "name")))
+        }
+        add(.delete, "/v1/segments/{name}", scopes: Scopes.admin) { _, ctx, caller in
+            try await store.deleteSegment(named: try HTTP.id(ctx, "name"), caller: caller)
+            return HTTP.empty()
+        }
+        add(.get, "/v1/policy/rules", scopes: Scopes.readers) { _, _, _ in try HTTP.json(ListResponse(items: try await store.rules())) }
+        add(.post, "/v1/policy/rules", scopes: Scopes.admin) { req, ctx, caller in
+            try HTTP.json(try await store.createRule(try await HTTP.body(CreatePolicyRuleRequest.self, req, ctx), caller: caller), status: .created)
+        }
+        add(.delete, "/v1/policy/rules/{id}", scopes: Scopes.admin) { _, ctx, caller in
+            try await store.deleteRule(id: try HTTP.id(ctx), caller: caller)
+            return HTTP.empty()
+        }
+    }
+
+    func registerPeers() {
+        let store = self.store
+        add(.get, "/v1/peers", scopes: Scopes.peerReaders) { req, _, caller in
+            let items = try await store.peers(caller: caller, segment: HTTP.query(req, "segment"), kind: HTTP.query(req, "kind"),
+                                              owner: HTTP.query(req, "owner"))
+            return try HTTP.json(ListResponse(items: items))
+        }
+        add(.post, "/v1/peers", scopes: Scopes.peerCreators) { req, ctx, caller in
+            try HTTP.json(try await store.createPeer(try await HTTP.body(CreatePeerRequest.self, req, ctx), caller: caller), status: .created)
+        }
+        add(.get, "/v1/peers/{id}", scopes: Scopes.peerReaders) { _, ctx, caller in
+            try HTTP.json(try await store.peer(id: try HTTP.id(ctx), caller: caller))
+        }
+        add(.patch, "/v1/peers/{id}", scopes: Scopes.admin) { req, ctx, caller in
+            try HTTP.json(try await store.updatePeer(id: try HTTP.id(ctx), try await HTTP.body(UpdatePeerRequest.self, req, ctx), caller: caller))
+        }
+        add(.delete, "/v1/peers/{id}", scopes: Scopes.peerDeleters) { _, ctx, caller in
+            try await store.deletePeer(id: try HTTP.id(ctx), caller: caller)
+            return HTTP.empty()
+        }
+        add(.post, "/v1/peers/{id}/rotate-key", scopes: Scopes.keyRotators) { req, ctx, caller in
+            try HTTP.json(try await store.rotateKey(peerID: try HTTP.id(ctx), try await HTTP.body(RotateKeyRequest.self, req, ctx), caller: caller))
+        }
+        add(.get, "/v1/peers/{id}/config", scopes: Scopes.peerReaders) { req, ctx, caller in
+            let text = try await store.config(peerID: try HTTP.id(ctx), caller: caller)
+            return try ConfigQR.response(text, format: HTTP.query(req, "format") ?? "wg-quick")
+        }
+        add(.get, "/v1/peers/{id}/netmap", scopes: Scopes.deviceSelf) { req, ctx, caller in
+            let id = try HTTP.id(ctx)
+            let wait = try HTTP.queryInt(req, "wait", 0...300) ?? 0
+            guard let since = try HTTP.queryInt(req, "since", Int64.min...Int64.max) else {
+                return try HTTP.json(try await store.networkMap(peerID: id, caller: caller))
+            }
+            guard let map = try await store.networkMap(peerID: id, caller: caller, since: since, wait: .seconds(wait)) else {
+                return Response(status: .notModified, headers: [.eTag: "\"\(since)\""])
+            }
+            return try HTTP.json(map)
+        }
+        add(.post, "/v1/peers/{id}/report", scopes: Scopes.reporters) { req, ctx, caller in
+            try await store.report(peerID: try HTTP.id(ctx), try await HTTP.body(ReportRequest.self, req, ctx), caller: caller)
+            return HTTP.empty()
+        }
+    }
+
+    func registerGateways() {
+        let store = self.store
+        add(.get, "/v1/gateways", scopes: Scopes.readers) { _, _, _ in try HTTP.json(ListResponse(items: try await store.gateways())) }
+        add(.post, "/v1/gateways", scopes: Scopes.admin) { req, ctx, caller in
+            try HTTP.json(try await store.createGateway(try await HTTP.body(CreateGatewayRequest.self, req, ctx), caller: caller), status: .created)
+        }
+        add(.get, "/v1/gateways/{id}", scopes: Scopes.readers) { _, ctx, _ in try HTTP.json(try await store.gateway(id: try HTTP.id(ctx))) }
+        add(.patch, "/v1/gateways/{id}", scopes: Scopes.admin) { req, ctx, caller in
+            try HTTP.json(try await store.updateGateway(id: try HTTP.id(ctx), try await HTTP.body(UpdateGatewayRequest.self, req, ctx), caller: caller))
+        }
+        add(.delete, "/v1/gateways/{id}", scopes: Scopes.admin) { _, ctx, caller in
+            let id = try HTTP.id(ctx)
+            _ = try await store.gateway(id: id)
+            try await store.deletePeer(id: id, caller: caller)
+            return HTTP.empty()
+        }
+        add(.post, "/v1/gateways/{id}/rotate-key", scopes: Scopes.admin) { req, ctx, caller in
+            let id = try HTTP.id(ctx)
+            _ = try await store.gateway(id: id)
+            let r = try await HTTP.body(RotateKeyRequest.self, req, ctx)
+            if r.generateKey == true { throw APIError.invalid("generateKey", "a gateway's private key is generated where it runs") }
+            _ = try await store.rotateKey(peerID: id, r, caller: caller)
+            return try HTTP.json(try await store.gateway(id: id))
+        }
+        add(.get, "/v1/gateways/{id}/config", scopes: Scopes.readers) { req, ctx, _ in
+            HTTP.text(try await store.gatewayConfig(id: try HTTP.id(ctx), format: HTTP.query(req, "format") ?? "wg-quick"))
+        }
+    }
+
+    func registerTokens() {
+        let store = self.store
+        add(.get, "/v1/tokens", scopes: Scopes.admin) { _, _, _ in try HTTP.json(ListResponse(items: try await store.tokens())) }
+        add(.post, "/v1/tokens", scopes: Scopes.admin) { req, ctx, caller in
+            try HTTP.json(try await store.createToken(try await HTTP.body(CreateTokenRequest.self, req, ctx), caller: caller), status: .created)
+        }
+        add(.delete, "/v1/tokens/{id}", scopes: Scopes.admin) { _, ctx, caller in
+            try await store.deleteToken(id: try HTTP.id(ctx), caller: caller)
+            return HTTP.empty()
+        }
+        add(.post, "/v1/enroll", scopes: [.enroll]) { req, ctx, caller in
+            try HTTP.json(try await store.enroll(try await HTTP.body(EnrollRequest.self, req, ctx), caller: caller), status: .created)
+        }
+    }
+
+    func registerAudit() {
+        let store = self.store
+        @Sendable func query(_ req: Request, limit: Bool) throws -> AuditQuery {
+            AuditQuery(since: try HTTP.queryDate(req, "since"), until: try HTTP.queryDate(req, "until"),
+                                  peer: HTTP.query(req, "peer"), actor: HTTP.query(req, "actor"),
+                                  afterSeq: try HTTP.queryInt(req, "after", 0...Int64.max),
+                                  limit: limit ? Int(try HTTP.queryInt(req, "limit", 1...1000) ?? 100) : nil)
+        }
+        add(.get, "/v1/audit", scopes: Scopes.readers) { req, _, _ in
+            try HTTP.json(ListResponse(items: try await store.audit(try query(req, limit: true))))
+        }
+        add(.get, "/v1/audit/export", scopes: Scopes.readers) { req, _, _ in
+            let encoder = FerryJSON.encoder()
+            var out = ""
+            for e in try await store.audit(try query(req, limit: false)) {
+                out += String(decoding: try encoder.encode(e), as: UTF8.self) + "\n"
+            }
+            return HTTP.text(out, type: "application/x-ndjson")
+        }
+    }
+}

@@ -1,0 +1,202 @@
+import FerryCore
+import Foundation
+import GRDB
+import WireGuard
+
+extension FerryStore {
+    public func gateways() async throws -> [GatewayView] {
+        try await read { db in
+            let c = try FerryStore.context(db)
+            return try FerryStore.loadPeers(db, where: "WHERE g.peer_id IS NOT NULL ORDER BY p.created_at, p.id")
+                .compactMap { r in r.gateway.map { Views.gateway(r, $0, segments: c.segments, plan: c.plan) } }
+        }
+    }
+
+    public func gateway(id: String) async throws -> GatewayView {
+        try await read { db in
+            guard let r = try FerryStore.loadPeer(db, id: id), let g = r.gateway else { throw APIError.notFound("gateway \(id)") }
+            let c = try FerryStore.context(db)
+            return Views.gateway(r, g, segments: c.segments, plan: c.plan)
+        }
+    }
+
+    static func validateSubnets(_ list: [String], network: NetworkSettings) throws -> [IPPrefix] {
+        let subnets = try Validate.prefixes(list, field: "subnets")
+        for (i, s) in subnets.enumerated() {
+            let overlay = network.plan.prefixes(network.ipv4)
+            if overlay.contains(where: { $0.overlaps(s) }) {
+                throw APIError.invalid("subnets[\(i)]", "\(s) overlaps the network's own prefix")
+            }
+        }
+        return subnets
+    }
+
+    public func createGateway(_ req: CreateGatewayRequest, caller: Caller) async throws -> GatewayView {
+        let name = try Validate.name(req.name)
+        let endpoint = try Validate.endpoint(req.endpoint)
+        let listenPort = try req.listenPort.map { p throws(APIError) in try Validate.port(p, field: "listenPort") } ?? endpoint.port
+        let segment = try Validate.name(req.segment ?? "gateways", field: "segment")
+        let isLocal = localGateway?.gatewayName == name
+        let key: PublicKey
+        if let given = req.publicKey {
+            if isLocal { throw APIError.invalid("publicKey", "ferryd generates the key of the gateway it hosts (\(name)); leave it out") }
+            key = try Validate.publicKey(given)
+        } else if isLocal, let local = localGateway {
+            key = local.publicKey
+        } else {
+            throw APIError.missing("publicKey")
+        }
+        let owner = try Validate.label(req.owner ?? caller.name, field: "owner")
+        return try await write(caller) { db, audit, now in
+            let network = try FerryStore.loadNetwork(db)
+            let subnets = try FerryStore.validateSubnets(req.subnets ?? [], network: network)
+            var np = NewPeer(name: name, kind: .gateway, owner: owner, segmentName: segment, publicKey: key)
+            np.keepalive = 0
+            let r = try FerryStore.insertPeer(db, np, now: now, createdBy: caller.auditName)
+            try db.execute(sql: """
+                INSERT INTO gateways (peer_id, endpoint, listen_port, subnets, masquerade, local, key_rotated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [r.peer.id, endpoint.description, Int(listenPort), FerryStore.json(subnets.map(\.description)),
+                                 req.masquerade ?? false, isLocal, now])
+            guard let stored = try FerryStore.loadPeer(db, id: r.peer.id), let g = stored.gateway else {
+                throw StoreError.corrupt("gateway vanished")
+            }
+            let c = try FerryStore.context(db)
+            let view = Views.gateway(stored, g, segments: c.segments, plan: c.plan)
+            audit.append(AuditEntry(action: "gateway.create", objectType: "gateway", objectID: r.peer.id, peerID: r.peer.id,
+                                    after: FerryStore.json(view)))
+            return view
+        }
+    }
+
+    public func updateGateway(id: String, _ req: UpdateGatewayRequest, caller: Caller) async throws -> GatewayView {
+        let endpoint = try req.endpoint.map { e throws(APIError) in try Validate.endpoint(e) }
+        let listenPort = try req.listenPort.map { p throws(APIError) in try Validate.port(p, field: "listenPort") }
+        return try await write(caller) { db, audit, now in
+            guard let r = try FerryStore.loadPeer(db, id: id), var g = r.gateway else { throw APIError.notFound("gateway \(id)") }
+            let c = try FerryStore.context(db)
+            let before = Views.gateway(r, g, segments: c.segments, plan: c.plan)
+            if let endpoint { g.endpoint = endpoint }
+            if let listenPort { g.listenPort = listenPort }
+            if let s = req.subnets { g.subnets = try FerryStore.validateSubnets(s, network: try FerryStore.loadNetwork(db)) }
+            if let m = req.masquerade { g.masquerade = m }
+            var p = r.peer
+            if let e = req.enabled { p.enabled = e }
+            guard g != r.gateway || p != r.peer else { return before }
+            p.updatedAt = now
+            try FerryStore.savePeer(db, p)
+            try db.execute(sql: "UPDATE gateways SET endpoint = ?, listen_port = ?, subnets = ?, masquerade = ? WHERE peer_id = ?",
+                           arguments: [g.endpoint.description, Int(g.listenPort), FerryStore.json(g.subnets.map(\.description)), g.masquerade, id])
+            var updated = r
+            updated.peer = p
+            updated.gateway = g
+            let after = Views.gateway(updated, g, segments: c.segments, plan: c.plan)
+            audit.append(AuditEntry(action: "gateway.update", objectType: "gateway", objectID: id, peerID: id,
+                                    before: FerryStore.json(before), after: FerryStore.json(after)))
+            return after
+        }
+    }
+
+    /// A new key for a peer or gateway. Peers: a public key from the device, or one ferryd
+    /// generates and returns once in the config. The local gateway: a new key in its key
+    /// file. Another gateway: its new public key.
+    public func rotateKey(peerID id: String, _ req: RotateKeyRequest, caller: Caller) async throws -> PeerCreated {
+        let given = try req.publicKey.map { k throws(APIError) in try Validate.publicKey(k) }
+        if given != nil, req.generateKey == true { throw APIError.invalid("generateKey", "give either publicKey or generateKey") }
+        let local = localGateway
+        let (target, isGateway) = try await read { db -> (PeerRecord, Bool) in
+            let r = try FerryStore.requirePeer(db, id: id, caller: caller, write: true)
+            return (r, r.gateway != nil)
+        }
+        var privateKey: PrivateKey?
+        var pendingLocal: PrivateKey?
+        let newKey: PublicKey
+        if isGateway, target.gatewayLocal, let local {
+            if given != nil || req.generateKey == true {
+                throw APIError.invalid("publicKey", "ferryd generates the key of the gateway it hosts; send an empty body")
+            }
+            let k = try local.prepareRotation()
+            pendingLocal = k
+            newKey = k.publicKey
+        } else if let given {
+            newKey = given
+        } else if req.generateKey == true, !isGateway {
+            let k = PrivateKey.generate()
+            privateKey = k
+            newKey = k.publicKey
+        } else {
+            throw APIError.missing("publicKey")
+        }
+        let generated = privateKey
+        do {
+            let result = try await write(caller) { db, audit, now in
+                let r = try FerryStore.requirePeer(db, id: id, caller: caller, write: true)
+                if let other = try String.fetchOne(db, sql: "SELECT name FROM peers WHERE public_key = ? AND id != ?",
+                                                   arguments: [newKey.base64, id]) {
+                    throw APIError.conflict("publicKey", "already the key of peer \(other)")
+                }
+                let before = try FerryStore.peerView(db, r)
+                var p = r.peer
+                p.publicKey = newKey
+                p.updatedAt = now
+                try FerryStore.savePeer(db, p)
+                if isGateway { try db.execute(sql: "UPDATE gateways SET key_rotated_at = ? WHERE peer_id = ?", arguments: [now, id]) }
+                var updated = r
+                updated.peer = p
+                let after = try FerryStore.peerView(db, updated)
+                audit.append(AuditEntry(action: isGateway ? "gateway.rotate-key" : "peer.rotate-key", objectType: isGateway ? "gateway" : "peer",
+                                        objectID: id, peerID: id, before: FerryStore.json(before), after: FerryStore.json(after)))
+                var config: String?
+                if let generated {
+                    config = PolicyCompiler(try FerryStore.topology(db)).peerConfig(for: p, privateKey: generated, at: now).render()
+                }
+                return PeerCreated(peer: after, config: config)
+            }
+            // The store has the new public key: the key file must follow (a crash right
+            // here is repaired at the next start by `LocalGatewayKeys.recover`).
+            if let pendingLocal {
+                do { try local?.commitRotation(pendingLocal) } catch { throw RotationCommitError(underlying: error) }
+            }
+            return result
+        } catch let e as RotationCommitError {
+            throw e.underlying
+        } catch {
+            if pendingLocal != nil { local?.abortRotation() }
+            throw error
+        }
+    }
+
+    /// Rotates the local gateway's key when it is older than `cadence`.
+    public func rotateLocalGatewayKeyIfDue(cadenceSeconds: Int64) async throws -> Bool {
+        guard let local = localGateway else { return false }
+        let now = clock.now()
+        let due = try await read { db -> String? in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT p.id, g.key_rotated_at FROM peers p JOIN gateways g ON g.peer_id = p.id WHERE p.name = ? AND g.local = 1
+                """, arguments: [local.gatewayName]) else { return nil }
+            let at: Int64 = row["key_rotated_at"] ?? 0
+            return now - at >= cadenceSeconds * 1000 ? row["id"] : nil
+        }
+        guard let id = due else { return false }
+        _ = try await rotateKey(peerID: id, RotateKeyRequest(), caller: .system("key-rotation"))
+        return true
+    }
+
+    /// The local gateway's rendered configuration in `format`: wg-quick, nftables or iptables.
+    public func gatewayConfig(id: String, format: String) async throws -> String {
+        let now = clock.now()
+        let iface = localGateway?.interface ?? "wg0"
+        let compiler = try await compiler()
+        guard compiler.topology.gateways.contains(where: { $0.peerID == id }) else { throw APIError.notFound("gateway \(id)") }
+        let plan = compiler.firewall(ofGateway: id, interface: iface, at: now)
+        switch format {
+        case "wg-quick": return compiler.gatewayConfig(for: id, interface: iface, at: now)?.render() ?? ""
+        case "nftables": return NFTablesRenderer.render(plan)
+        case "iptables": return IPTablesRenderer.render(plan, family: .ipv4) + "\n" + IPTablesRenderer.render(plan, family: .ipv6)
+        default: throw APIError.invalid("format", "must be one of wg-quick, nftables, iptables")
+        }
+    }
+}
+
+/// The database took the new key but the key file could not be swapped: keep the side file.
+struct RotationCommitError: Error { let underlying: any Error }

@@ -1,0 +1,354 @@
+import FerryCore
+import Foundation
+import GRDB
+import WireGuard
+
+/// A validated new peer, ready to be given an address and stored.
+struct NewPeer: Sendable {
+    var name: String
+    var kind: PeerKind
+    var owner: String
+    var segmentName: String
+    var publicKey: PublicKey
+    var tunnel: TunnelMode = .split
+    var dns: [IPAddress]?
+    var mtu: Int?
+    var keepalive: Int?
+    var mesh = false
+    var restrictTo: [IPPrefix]?
+    var ttlSeconds: Int?
+}
+
+extension FerryStore {
+    /// The longest TTL anyone may give a peer: one year.
+    static let maxTTLSeconds = 365 * 24 * 3600
+
+    // MARK: Allocation and insertion
+
+    /// Stores a peer with the next free address of its segment (next-fit from the
+    /// segment's cursor; the UNIQUE index on `ipv4` is the last word).
+    static func insertPeer(_ db: Database, _ np: NewPeer, now: Millis, createdBy: String) throws -> PeerRecord {
+        guard let segment = try segment(named: np.segmentName, db) else { throw APIError.invalid("segment", "no segment named \(np.segmentName)") }
+        if try Bool.fetchOne(db, sql: "SELECT 1 FROM peers WHERE name = ?", arguments: [np.name]) ?? false {
+            throw APIError.conflict("name", "a peer named \(np.name) exists")
+        }
+        if let other = try String.fetchOne(db, sql: "SELECT name FROM peers WHERE public_key = ?", arguments: [np.publicKey.base64]) {
+            throw APIError.conflict("publicKey", "already the key of peer \(other)")
+        }
+        guard let pool = AddressPool(segment.ipv4) else { throw StoreError.corrupt("segment \(segment.name) prefix") }
+        let held = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM peers WHERE segment_id = ?", arguments: [segment.id]) ?? 0
+        let cursor = try Int64.fetchOne(db, sql: "SELECT next_address FROM segments WHERE id = ?", arguments: [segment.id])
+        guard held < pool.capacity, let (address, next) = try pool.allocate(
+            after: cursor.map { IPv4Address(UInt32(truncatingIfNeeded: $0)) },
+            isTaken: { try Bool.fetchOne(db, sql: "SELECT 1 FROM peers WHERE ipv4 = ?", arguments: [Int64($0.value)]) ?? false })
+        else {
+            throw APIError.exhausted("segment", "segment \(segment.name) (\(segment.ipv4)) has no free address")
+        }
+        try db.execute(sql: "UPDATE segments SET next_address = ? WHERE id = ?", arguments: [Int64(next.value), segment.id])
+        let peer = Peer(id: IDs.make(np.kind == .gateway ? "gw" : "p"), name: np.name, kind: np.kind, owner: np.owner, segmentID: segment.id,
+                        ipv4: address, publicKey: np.publicKey, tunnel: np.tunnel, dns: np.dns, mtu: np.mtu, keepalive: np.keepalive,
+                        mesh: np.mesh, enabled: true, restrictTo: np.restrictTo,
+                        expiresAt: np.ttlSeconds.map { now + Int64($0) * 1000 }, createdAt: now, updatedAt: now, createdBy: createdBy)
+        try db.execute(sql: """
+            INSERT INTO peers (id, name, kind, owner, segment_id, ipv4, public_key, tunnel, dns, mtu, keepalive, mesh, enabled,
+                               restrict_to, expires_at, created_at, updated_at, created_by)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [peer.id, peer.name, peer.kind.rawValue, peer.owner, peer.segmentID, Int64(address.value),
+                             peer.publicKey.base64, peer.tunnel.rawValue, peer.dns.map { json($0.map(\.description)) }, peer.mtu,
+                             peer.keepalive, peer.mesh, peer.enabled, peer.restrictTo.map { json($0.map(\.description)) },
+                             peer.expiresAt, now, now, createdBy])
+        return PeerRecord(peer: peer, gatewayLocal: false)
+    }
+
+    static func savePeer(_ db: Database, _ p: Peer) throws {
+        try db.execute(sql: """
+            UPDATE peers SET name = ?, owner = ?, public_key = ?, tunnel = ?, dns = ?, mtu = ?, keepalive = ?, mesh = ?,
+                             enabled = ?, restrict_to = ?, updated_at = ? WHERE id = ?
+            """, arguments: [p.name, p.owner, p.publicKey.base64, p.tunnel.rawValue, p.dns.map { json($0.map(\.description)) }, p.mtu,
+                             p.keepalive, p.mesh, p.enabled, p.restrictTo.map { json($0.map(\.description)) }, p.updatedAt, p.id])
+    }
+
+    /// The segment map and address plan views need.
+    static func context(_ db: Database) throws -> (segments: [String: Segment], plan: AddressPlan) {
+        (Dictionary(uniqueKeysWithValues: try loadSegments(db).map { ($0.id, $0) }), try loadNetwork(db).plan)
+    }
+
+    static func peerView(_ db: Database, _ r: PeerRecord) throws -> PeerView {
+        let c = try context(db)
+        return Views.peer(r, segments: c.segments, plan: c.plan)
+    }
+
+    /// Object-level authorization: a ci token touches only the peers it created, a device
+    /// token only its own peer, read-only never writes.
+    static func authorize(_ caller: Caller, _ r: PeerRecord, write: Bool) throws(APIError) {
+        switch caller.scope {
+        case .admin: return
+        case .readOnly: if write { throw .forbidden("a read-only token cannot change peers") }
+        case .ci: if r.peer.createdBy != caller.auditName { throw .forbidden("peer \(r.peer.id) belongs to another token") }
+        case .device: if r.peer.id != caller.peerID { throw .forbidden("a device token reaches only its own peer") }
+        case .enroll: throw .forbidden("an enrolment token only enrols")
+        }
+    }
+
+    static func requirePeer(_ db: Database, id: String, caller: Caller, write: Bool) throws -> PeerRecord {
+        guard let r = try loadPeer(db, id: id) else { throw APIError.notFound("peer \(id)") }
+        try authorize(caller, r, write: write)
+        return r
+    }
+
+    // MARK: Validation of a create request
+
+    /// Checks a create request against the caller's limits: a ci token creates only ci
+    /// peers with a TTL up to its maximum, in its own segment.
+    static func validate(_ req: CreatePeerRequest, caller: Caller) throws(APIError) -> (NewPeer, PrivateKey?) {
+        let name = try Validate.name(req.name)
+        var kind = try req.kind.map { s throws(APIError) in try Validate.enumValue(s, PeerKind.self, field: "kind") } ?? .device
+        if kind == .gateway { throw .invalid("kind", "create gateways with POST /v1/gateways") }
+        var segment = try req.segment.map { s throws(APIError) in try Validate.name(s, field: "segment") }
+        if caller.scope == .ci {
+            if req.kind == nil { kind = .ci }
+            guard kind == .ci else { throw .forbidden("a ci token creates only ci peers", field: "kind") }
+            guard let ttl = req.ttlSeconds else { throw .forbidden("a ci token creates only ephemeral peers: ttlSeconds is required", field: "ttlSeconds") }
+            let max = caller.maxTTLSeconds ?? 3600
+            guard ttl <= max else { throw .forbidden("ttlSeconds: \(ttl) exceeds this token's maximum of \(max)", field: "ttlSeconds") }
+            if let segment, segment != caller.segmentName {
+                throw .forbidden("segment: a ci token creates peers only in its own segment", field: "segment")
+            }
+            segment = caller.segmentName
+        }
+        guard let segmentName = segment else { throw .missing("segment") }
+        var key: PublicKey
+        var privateKey: PrivateKey?
+        switch (req.publicKey, req.generateKey ?? false) {
+        case (.some, true): throw .invalid("generateKey", "give either publicKey or generateKey")
+        case (.some(let s), false): key = try Validate.publicKey(s)
+        case (nil, true):
+            let k = PrivateKey.generate()
+            privateKey = k
+            key = k.publicKey
+        case (nil, false): throw .missing("publicKey")
+        }
+        var np = NewPeer(name: name, kind: kind, owner: try Validate.label(req.owner ?? caller.name, field: "owner"),
+                         segmentName: segmentName, publicKey: key)
+        np.tunnel = try req.tunnel.map { s throws(APIError) in try Validate.enumValue(s, TunnelMode.self, field: "tunnel") } ?? .split
+        np.dns = try req.dns.map { d throws(APIError) in try Validate.addresses(d, field: "dns") }
+        np.mtu = try req.mtu.map { m throws(APIError) in try Validate.mtu(m) }
+        np.keepalive = try req.keepalive.map { k throws(APIError) in try Validate.keepalive(k) }
+        np.mesh = req.mesh ?? false
+        np.restrictTo = try req.allowedIPs.map { a throws(APIError) in try Validate.prefixes(a, field: "allowedIPs") }
+        if let ttl = req.ttlSeconds {
+            guard (1...maxTTLSeconds).contains(ttl) else { throw .invalid("ttlSeconds", "must be between 1 and \(maxTTLSeconds)") }
+            np.ttlSeconds = ttl
+        }
+        return (np, privateKey)
+    }
+
+    // MARK: Operations
+
+    public func peers(caller: Caller, segment: String?, kind: String?, owner: String?) async throws -> [PeerView] {
+        try await read { db in
+            let c = try FerryStore.context(db)
+            return try FerryStore.loadPeers(db, where: "ORDER BY p.created_at, p.id").filter { r in
+                (caller.scope != .ci || r.peer.createdBy == caller.auditName)
+                    && (caller.scope != .device || r.peer.id == caller.peerID)
+                    && (segment == nil || c.segments[r.peer.segmentID]?.name == segment)
+                    && (kind == nil || r.peer.kind.rawValue == kind) && (owner == nil || r.peer.owner == owner)
+            }.map { Views.peer($0, segments: c.segments, plan: c.plan) }
+        }.map(withObserved)
+    }
+
+    public func peer(id: String, caller: Caller) async throws -> PeerView {
+        withObserved(try await read { db in try FerryStore.peerView(db, try FerryStore.requirePeer(db, id: id, caller: caller, write: false)) })
+    }
+
+    public func createPeer(_ req: CreatePeerRequest, caller: Caller) async throws -> PeerCreated {
+        let (np, privateKey) = try FerryStore.validate(req, caller: caller)
+        let created = try await write(caller) { db, audit, now in
+            let r = try FerryStore.insertPeer(db, np, now: now, createdBy: caller.auditName)
+            let view = try FerryStore.peerView(db, r)
+            audit.append(AuditEntry(action: "peer.create", objectType: "peer", objectID: r.peer.id, peerID: r.peer.id, after: FerryStore.json(view)))
+            var config: String?
+            if let privateKey {
+                config = PolicyCompiler(try FerryStore.topology(db)).peerConfig(for: r.peer, privateKey: privateKey, at: now).render()
+            }
+            return PeerCreated(peer: view, config: config)
+        }
+        if created.peer.ephemeral { metrics.ephemeralCreated.increment() }
+        return created
+    }
+
+    public func updatePeer(id: String, _ req: UpdatePeerRequest, caller: Caller) async throws -> PeerView {
+        let name = try req.name.map { n throws(APIError) in try Validate.name(n) }
+        let owner = try req.owner.map { o throws(APIError) in try Validate.label(o, field: "owner") }
+        let tunnel = try req.tunnel.map { s throws(APIError) in try Validate.enumValue(s, TunnelMode.self, field: "tunnel") }
+        let dns = try req.dns.map { d throws(APIError) in try Validate.addresses(d, field: "dns") }
+        let mtu = try req.mtu.map { m throws(APIError) in try Validate.mtu(m) }
+        let keepalive = try req.keepalive.map { k throws(APIError) in try Validate.keepalive(k) }
+        let restrict = try req.allowedIPs.map { a throws(APIError) in try Validate.prefixes(a, field: "allowedIPs") }
+        return try await write(caller) { db, audit, now in
+            let r = try FerryStore.requirePeer(db, id: id, caller: caller, write: true)
+            var p = r.peer
+            if let name, name != p.name {
+                if try Bool.fetchOne(db, sql: "SELECT 1 FROM peers WHERE name = ?", arguments: [name]) ?? false {
+                    throw APIError.conflict("name", "a peer named \(name) exists")
+                }
+                p.name = name
+            }
+            if let owner { p.owner = owner }
+            if let e = req.enabled { p.enabled = e }
+            if let tunnel { p.tunnel = tunnel }
+            if let dns { p.dns = dns }
+            if let mtu { p.mtu = mtu }
+            if let keepalive { p.keepalive = keepalive }
+            if let m = req.mesh { p.mesh = m }
+            if let restrict { p.restrictTo = restrict.isEmpty ? nil : restrict }
+            let before = try FerryStore.peerView(db, r)
+            guard p != r.peer else { return before }
+            p.updatedAt = now
+            try FerryStore.savePeer(db, p)
+            var updated = r
+            updated.peer = p
+            let after = try FerryStore.peerView(db, updated)
+            audit.append(AuditEntry(action: "peer.update", objectType: "peer", objectID: id, peerID: id,
+                                    before: FerryStore.json(before), after: FerryStore.json(after)))
+            return after
+        }
+    }
+
+    public func deletePeer(id: String, caller: Caller) async throws {
+        let ephemeral = try await write(caller) { db, audit, _ in
+            let r = try FerryStore.requirePeer(db, id: id, caller: caller, write: true)
+            let before = try FerryStore.peerView(db, r)
+            try db.execute(sql: "DELETE FROM peers WHERE id = ?", arguments: [id])
+            audit.append(AuditEntry(action: r.peer.kind == .gateway ? "gateway.delete" : "peer.delete", objectType: "peer",
+                                    objectID: id, peerID: id, before: FerryStore.json(before)))
+            return r.peer.isEphemeral
+        }
+        if ephemeral { metrics.ephemeralDeleted.increment() }
+    }
+
+    /// Removes every peer whose TTL has run out; returns how many.
+    @discardableResult
+    public func reapExpired() async throws -> Int {
+        let n = try await write(.system("reaper")) { db, audit, now in
+            let expired = try FerryStore.loadPeers(db, where: "WHERE p.expires_at IS NOT NULL AND p.expires_at <= ?", [now])
+            for r in expired {
+                let before = try FerryStore.peerView(db, r)
+                try db.execute(sql: "DELETE FROM peers WHERE id = ?", arguments: [r.peer.id])
+                audit.append(AuditEntry(action: "peer.expire", objectType: "peer", objectID: r.peer.id, peerID: r.peer.id,
+                                        before: FerryStore.json(before)))
+            }
+            return expired.count
+        }
+        metrics.reaperRuns.increment()
+        metrics.ephemeralExpired.increment(by: Int64(n))
+        return n
+    }
+
+    /// The wg-quick file of a peer or gateway (without its private key).
+    public func config(peerID id: String, caller: Caller) async throws -> String {
+        let now = clock.now()
+        let iface = localGateway?.interface ?? "wg0"
+        let r = try await read { db in try FerryStore.requirePeer(db, id: id, caller: caller, write: false) }
+        let compiler = try await compiler()
+        guard let peer = compiler.topology.peers.first(where: { $0.id == id }) else { throw APIError.notFound("peer \(id)") }
+        if r.gateway != nil {
+            return compiler.gatewayConfig(for: id, interface: iface, at: now)?.render() ?? ""
+        }
+        return compiler.peerConfig(for: peer, at: now).render()
+    }
+
+    /// A peer's network map now.
+    public func networkMap(peerID id: String, caller: Caller) async throws -> NetworkMap {
+        let now = clock.now()
+        let iface = localGateway?.interface ?? "wg0"
+        _ = try await read { db in try FerryStore.requirePeer(db, id: id, caller: caller, write: false) }
+        let compiler = try await compiler()
+        guard let peer = compiler.topology.peers.first(where: { $0.id == id }) else { throw APIError.notFound("peer \(id)") }
+        return compiler.networkMap(for: peer, interface: iface, at: now)
+    }
+
+    /// Long poll: returns the map as soon as its version differs from `since`, or after
+    /// `wait`; nil when it did not change in that time.
+    public func networkMap(peerID id: String, caller: Caller, since: Int64, wait: Duration) async throws -> NetworkMap? {
+        let deadline = ContinuousClock.now + wait
+        while true {
+            let revision = changes.revision
+            let map = try await networkMap(peerID: id, caller: caller)
+            if map.version != since { return map }
+            let left = deadline - ContinuousClock.now
+            if left <= .zero || Task.isCancelled { return nil }
+            await changes.wait(after: revision, timeout: left)
+        }
+    }
+
+    /// What an agent reports; audited only when its endpoint changes.
+    public func report(peerID id: String, _ req: ReportRequest, caller: Caller) async throws {
+        let endpoint = try req.endpoint.map { e throws(APIError) in try Validate.endpoint(e) }
+        for (field, v) in [("rxBytes", req.rxBytes), ("txBytes", req.txBytes), ("latestHandshake", req.latestHandshake)] {
+            if let v, v < 0 { throw APIError.invalid(field, "must not be negative") }
+        }
+        try await write(caller) { db, audit, now in
+            let r = try FerryStore.requirePeer(db, id: id, caller: caller, write: false)
+            if caller.scope == .readOnly { throw APIError.forbidden("a read-only token cannot report") }
+            try db.execute(sql: """
+                UPDATE peers SET reported_endpoint = COALESCE(?, reported_endpoint), rx_bytes = COALESCE(?, rx_bytes),
+                       tx_bytes = COALESCE(?, tx_bytes), latest_handshake = COALESCE(?, latest_handshake), reported_at = ?
+                WHERE id = ?
+                """, arguments: [endpoint?.description, req.rxBytes, req.txBytes, req.latestHandshake, now, id])
+            if let endpoint, endpoint != r.peer.reportedEndpoint {
+                audit.append(AuditEntry(action: "peer.endpoint", objectType: "peer", objectID: id, peerID: id,
+                                        before: FerryStore.json(r.peer.reportedEndpoint?.description),
+                                        after: FerryStore.json(endpoint.description)))
+            }
+        }
+    }
+
+    /// What the local gateway sees. Counters and handshake times stay in memory (they
+    /// change every second for every active peer; the API shows them, metrics export them);
+    /// only a changed endpoint is written, since mesh maps use it. Not audited:
+    /// observations, not changes.
+    func recordObserved(_ observed: [InterfacePeerStatus]) async throws {
+        self.observed.withLock { o in
+            o = Dictionary(observed.map { ($0.publicKey.base64, $0) }, uniquingKeysWith: { a, _ in a })
+        }
+        let topology = try await compiler().topology
+        let known = Dictionary(topology.peers.map { ($0.publicKey.base64, $0) }, uniquingKeysWith: { a, _ in a })
+        let moved = observed.compactMap { o -> (String, String)? in
+            guard let e = o.endpoint, let p = known[o.publicKey.base64], p.seenEndpoint != e else { return nil }
+            return (p.id, e.description)
+        }
+        guard !moved.isEmpty else { return }
+        try await db.write { db in
+            for (id, endpoint) in moved {
+                try db.execute(sql: "UPDATE peers SET seen_endpoint = ? WHERE id = ?", arguments: [endpoint, id])
+            }
+        }
+        changes.notify()
+    }
+
+    /// A view with the local gateway's live counters when it has seen the peer.
+    func withObserved(_ v: PeerView) -> PeerView {
+        guard let o = observed.withLock({ $0[v.publicKey] }) else { return v }
+        var v = v
+        v.rxBytes = o.rxBytes
+        v.txBytes = o.txBytes
+        if o.latestHandshake > 0 { v.latestHandshake = Views.date(o.latestHandshake * 1000) }
+        return v
+    }
+
+    /// Counts for the peers gauge: (kind, state) → number.
+    public func peerCounts() async throws -> [String: Int] {
+        let now = clock.now()
+        return try await read { db in
+            var out: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, enabled, expires_at FROM peers") {
+                let enabled: Bool = row["enabled"]
+                let expires: Int64? = row["expires_at"]
+                let state = !enabled ? "disabled" : (expires.map { $0 <= now } ?? false) ? "expired" : "enabled"
+                out["\(row["kind"] as String)|\(state)", default: 0] += 1
+            }
+            return out
+        }
+    }
+}

@@ -1,0 +1,193 @@
+import FerryCore
+import Foundation
+import GRDB
+import Logging
+import Synchronization
+import WireGuard
+
+/// One audit record, written in the same transaction as the change it describes.
+struct AuditEntry: Sendable {
+    var action: String
+    var objectType: String
+    var objectID: String
+    var peerID: String?
+    var before: String?
+    var after: String?
+}
+
+/// A peer as stored, with what the gateway and the agent last observed.
+struct PeerRecord: Sendable {
+    var peer: Peer
+    var rxBytes: Int64?
+    var txBytes: Int64?
+    var latestHandshake: Int64?
+    var gateway: Gateway?
+    var gatewayLocal: Bool
+    var keyRotatedAt: Millis?
+}
+
+/// The GRDB/SQLite implementation of `FerryRepository`. Every change goes through
+/// `write`, which appends its audit records in the same transaction, mirrors them to the
+/// log after the commit and wakes the change feed.
+public final class FerryStore: Sendable {
+    let db: any DatabaseWriter
+    let clock: any FerryClock
+    public let changes: ChangeFeed
+    let logger: Logger
+    let localGateway: LocalGatewayKeys?
+    let metrics: FerryMetrics
+    /// The compiled topology and the change-feed revision it was read at.
+    private let compiled = Mutex<(revision: UInt64, compiler: PolicyCompiler)?>(nil)
+    /// The local gateway interface's peers as last read, by public key (base64).
+    let observed = Mutex<[String: InterfacePeerStatus]>([:])
+
+    public init(db: any DatabaseWriter, clock: any FerryClock, changes: ChangeFeed = ChangeFeed(),
+                localGateway: LocalGatewayKeys? = nil, metrics: FerryMetrics = FerryMetrics(), logger: Logger) {
+        self.db = db
+        self.clock = clock
+        self.changes = changes
+        self.localGateway = localGateway
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// Runs `body` in one write transaction with the audit records it collects.
+    func write<T: Sendable>(_ caller: Caller, _ body: @escaping @Sendable (Database, inout [AuditEntry], Millis) throws -> T)
+        async throws -> T
+    {
+        let now = clock.now()
+        let actor = caller.auditName
+        let (result, entries) = try await db.write { db -> (T, [AuditEntry]) in
+            var audit: [AuditEntry] = []
+            let r = try body(db, &audit, now)
+            for e in audit {
+                try db.execute(sql: """
+                    INSERT INTO audit (at, actor, action, object_type, object_id, peer_id, before, after)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [now, actor, e.action, e.objectType, e.objectID, e.peerID, e.before, e.after])
+            }
+            return (r, audit)
+        }
+        for e in entries {
+            logger.info("audit", metadata: [
+                "actor": .string(actor), "action": .string(e.action), "object": .string("\(e.objectType)/\(e.objectID)"),
+            ])
+        }
+        if !entries.isEmpty { changes.notify() }
+        return result
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await db.read(body)
+    }
+
+    // MARK: Loading
+
+    static func json<T: Encodable>(_ value: T) -> String {
+        String(decoding: (try? FerryJSON.encoder().encode(value)) ?? Data("null".utf8), as: UTF8.self)
+    }
+
+    static func strings(_ text: String?) throws -> [String]? {
+        guard let text else { return nil }
+        guard let v = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else { throw StoreError.corrupt("list \(text)") }
+        return v
+    }
+
+    static func prefix(_ s: String) throws -> IPPrefix {
+        guard let p = IPPrefix(s) else { throw StoreError.corrupt("prefix \(s)") }
+        return p
+    }
+
+    static func loadNetwork(_ db: Database) throws -> NetworkSettings {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM network WHERE id = 1") else { throw StoreError.corrupt("no network row") }
+        let ipv6: String? = row["ipv6"]
+        let dns = try strings(row["dns"]) ?? []
+        return NetworkSettings(name: row["name"], ipv4: try prefix(row["ipv4"]), ipv6: try ipv6.map(prefix),
+                               dns: dns.compactMap { IPAddress($0) }, mtu: row["mtu"], keepalive: row["keepalive"])
+    }
+
+    static func loadSegments(_ db: Database) throws -> [Segment] {
+        try Row.fetchAll(db, sql: "SELECT id, name, ipv4 FROM segments ORDER BY ipv4").map {
+            Segment(id: $0["id"], name: $0["name"], ipv4: try prefix($0["ipv4"]))
+        }
+    }
+
+    static func segment(named name: String, _ db: Database) throws -> Segment? {
+        try Row.fetchOne(db, sql: "SELECT id, name, ipv4 FROM segments WHERE name = ?", arguments: [name]).map {
+            Segment(id: $0["id"], name: $0["name"], ipv4: try prefix($0["ipv4"]))
+        }
+    }
+
+    static func loadRules(_ db: Database) throws -> [PolicyRule] {
+        try Row.fetchAll(db, sql: "SELECT * FROM policy_rules ORDER BY created_at, id").map { row in
+            let toSegment: String? = row["to_segment"]
+            let toSubnet: String? = row["to_subnet"]
+            let target: PolicyTarget
+            if let toSegment { target = .segment(toSegment) } else if let toSubnet { target = .subnet(try prefix(toSubnet)) } else {
+                throw StoreError.corrupt("rule without target")
+            }
+            return PolicyRule(id: row["id"], from: row["from_segment"], to: target)
+        }
+    }
+
+    static let peerSelect = """
+        SELECT p.*, g.endpoint AS g_endpoint, g.listen_port AS g_listen_port, g.subnets AS g_subnets,
+               g.masquerade AS g_masquerade, g.local AS g_local, g.key_rotated_at AS g_key_rotated_at
+        FROM peers p LEFT JOIN gateways g ON g.peer_id = p.id
+        """
+
+    static func loadPeers(_ db: Database, where clause: String = "", _ arguments: StatementArguments = []) throws -> [PeerRecord] {
+        try Row.fetchAll(db, sql: "\(peerSelect) \(clause)", arguments: arguments).map(peerRecord)
+    }
+
+    static func loadPeer(_ db: Database, id: String) throws -> PeerRecord? {
+        try loadPeers(db, where: "WHERE p.id = ?", [id]).first
+    }
+
+    static func peerRecord(_ row: Row) throws -> PeerRecord {
+        let id: String = row["id"]
+        guard let kind = PeerKind(rawValue: row["kind"]), let tunnel = TunnelMode(rawValue: row["tunnel"]),
+              let key = try? PublicKey(base64: row["public_key"] as String) else { throw StoreError.corrupt("peer \(id)") }
+        let ipv4: Int64 = row["ipv4"]
+        let reported: String? = row["reported_endpoint"], seen: String? = row["seen_endpoint"]
+        let peer = Peer(
+            id: id, name: row["name"], kind: kind, owner: row["owner"], segmentID: row["segment_id"],
+            ipv4: IPv4Address(UInt32(truncatingIfNeeded: ipv4)), publicKey: key, tunnel: tunnel,
+            dns: try strings(row["dns"])?.compactMap { IPAddress($0) }, mtu: row["mtu"], keepalive: row["keepalive"],
+            mesh: row["mesh"], enabled: row["enabled"], restrictTo: try strings(row["restrict_to"])?.map(prefix),
+            expiresAt: row["expires_at"], createdAt: row["created_at"], updatedAt: row["updated_at"],
+            createdBy: row["created_by"], reportedEndpoint: reported.flatMap { HostPort($0) },
+            seenEndpoint: seen.flatMap { HostPort($0) })
+        var gateway: Gateway?
+        if let ep: String = row["g_endpoint"] {
+            guard let endpoint = HostPort(ep) else { throw StoreError.corrupt("gateway \(id) endpoint") }
+            gateway = Gateway(peerID: id, endpoint: endpoint, listenPort: UInt16(truncatingIfNeeded: row["g_listen_port"] as Int),
+                              subnets: try strings(row["g_subnets"])?.map(prefix) ?? [], masquerade: row["g_masquerade"])
+        }
+        return PeerRecord(peer: peer, rxBytes: row["rx_bytes"], txBytes: row["tx_bytes"], latestHandshake: row["latest_handshake"],
+                          gateway: gateway, gatewayLocal: (row["g_local"] as Bool?) ?? false, keyRotatedAt: row["g_key_rotated_at"])
+    }
+
+    static func topology(_ db: Database) throws -> Topology {
+        let peers = try loadPeers(db)
+        return Topology(network: try loadNetwork(db), segments: try loadSegments(db), peers: peers.map(\.peer),
+                        gateways: peers.compactMap(\.gateway), rules: try loadRules(db))
+    }
+
+    /// A consistent snapshot of everything the policy compiler needs.
+    public func topology() async throws -> Topology {
+        try await compiler().topology
+    }
+
+    /// The policy compiler over the current topology, reloaded only after a change: every
+    /// change goes through this store and bumps the change feed, so a snapshot read at
+    /// revision R is current while the revision is still R (the revision is read before
+    /// the snapshot, so a change racing the read makes the entry stale, never wrong).
+    public func compiler() async throws -> PolicyCompiler {
+        let revision = changes.revision
+        if let c = compiled.withLock({ $0 }), c.revision == revision { return c.compiler }
+        let c = PolicyCompiler(try await read { try FerryStore.topology($0) })
+        compiled.withLock { $0 = (revision, c) }
+        return c
+    }
+}

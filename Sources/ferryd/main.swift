@@ -1,0 +1,183 @@
+import ArgumentParser
+import FerryCore
+import FerryServer
+import Foundation
+import Hummingbird
+import Logging
+import WireGuard
+
+/// ferryd: the coordinator of a Ferry network.
+@main
+struct Ferryd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ferryd",
+        abstract: "The coordinator of a Ferry network: REST API, store, policy, gateway.",
+        version: ferryVersion,
+        subcommands: [Serve.self, Token.self, Check.self, QR.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// `1s`, `500ms`, `90m`, `12h`, `30d` as milliseconds.
+func parseDuration(_ s: String) -> Int64? {
+    let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+    for (suffix, factor) in units where s.hasSuffix(suffix) {
+        guard let n = Int64(s.dropLast(suffix.count)), n > 0, n < Int64.max / factor else { return nil }
+        return n * factor
+    }
+    return nil
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the coordinator.")
+
+    @Option(help: "Folder for the database, keys and TLS material (created 0700).")
+    var data: String
+
+    @Option(help: "Address and port to listen on (loopback unless told otherwise).")
+    var listen: String = "127.0.0.1:8080"
+
+    @Option(help: "Keep this local WireGuard interface and its firewall equal to the store.")
+    var gateway: String?
+
+    @Option(name: .customLong("gateway-name"), help: "The gateway record the local interface serves (default: the interface name).")
+    var gatewayName: String?
+
+    @Option(name: .customLong("gateway-key-rotation"), help: "Rotate the local gateway key when older than this (e.g. 30d).")
+    var gatewayKeyRotation: String?
+
+    @Option(help: "TLS: 'auto' for a self-signed certificate kept under --data.")
+    var tls: String?
+
+    @Option(name: .customLong("tls-cert"), help: "TLS certificate chain (PEM).")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "TLS private key (PEM).")
+    var tlsKey: String?
+
+    @Option(name: .customLong("reaper-period"), help: "How often expired ephemeral peers are removed.")
+    var reaperPeriod: String = "1s"
+
+    @Option(help: "IPv4 prefix of the network on first start.")
+    var network: String = "10.10.0.0/16"
+
+    @Option(help: "IPv6 ULA prefix of the network on first start (default: random fdXX:XXXX:XXXX::/48).")
+    var network6: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        if let tls, tls != "auto" { throw ValidationError("--tls takes only 'auto'; give files with --tls-cert and --tls-key") }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if tls != nil, tlsCert != nil { throw ValidationError("--tls auto and --tls-cert exclude each other") }
+        guard HostPort(listen) != nil else { throw ValidationError("--listen must be ADDRESS:PORT") }
+        guard parseDuration(reaperPeriod) != nil else { throw ValidationError("--reaper-period must be like 1s or 500ms") }
+        if let r = gatewayKeyRotation, parseDuration(r) == nil { throw ValidationError("--gateway-key-rotation must be like 30d") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level") }
+        if let gateway, (gateway.isEmpty || gateway.count > 15 || gateway.contains("/")) {
+            throw ValidationError("--gateway must be an interface name (at most 15 characters)")
+        }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        guard let hp = HostPort(listen) else { throw ValidationError("--listen must be ADDRESS:PORT") }
+        var config = FerryConfiguration(dataDirectory: URL(fileURLWithPath: data))
+        config.host = hp.host
+        config.port = Int(hp.port)
+        config.gatewayInterface = gateway
+        config.gatewayName = gatewayName
+        config.reaperPeriodMs = parseDuration(reaperPeriod) ?? 1000
+        config.gatewayKeyRotationSeconds = gatewayKeyRotation.flatMap(parseDuration).map { $0 / 1000 }
+        config.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        guard let v4 = IPPrefix(network), v4.address.isIPv4 else { throw ValidationError("--network must be an IPv4 prefix") }
+        config.initialIPv4 = v4.network
+        if let network6 {
+            guard let v6 = IPPrefix(network6), !v6.address.isIPv4 else { throw ValidationError("--network6 must be an IPv6 prefix") }
+            config.initialIPv6 = v6.network
+        }
+        if tls == "auto" { config.tls = .auto }
+        if let tlsCert, let tlsKey { config.tls = .files(certificate: tlsCert, key: tlsKey) }
+
+        let services = try await buildServices(config)
+        if let secret = services.bootstrapSecret {
+            say("ferryd: first start; the admin token (shown once, keep it safe):\n\n    \(secret)\n")
+        }
+        if let tls = services.tls {
+            say("ferryd: TLS certificate SHA-256 fingerprint (pin it in clients):\n    \(tls.fingerprint)")
+        }
+        if let keys = services.localGateway {
+            say("ferryd: gateway interface \(keys.interface), public key \(keys.publicKey.base64) (record name \(keys.gatewayName))")
+        }
+        let loopback = hp.host == "localhost" || hp.host.hasPrefix("127.") || hp.host == "::1"
+        if !loopback, services.tls == nil {
+            say("ferryd: WARNING: listening on \(hp.host) without TLS: bearer tokens cross the network in clear; use --tls auto or --tls-cert/--tls-key")
+        }
+        if !loopback {
+            say("ferryd: note: /health, /metrics and /openapi.yaml need no token; /metrics names peers and their public keys")
+        }
+        let scheme = services.tls == nil ? "http" : "https"
+        say("ferryd: listening on \(scheme)://\(hp)")
+        let app = try buildApplication(config, services: services)
+        try await app.runService()
+    }
+}
+
+struct Token: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage tokens offline.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an admin token in the database (when the first one is lost).")
+        @Option(help: "The data folder of ferryd.") var data: String
+        @Option(help: "A name for the token.") var name: String = "admin"
+
+        func run() async throws {
+            let services = try await buildServices(FerryConfiguration(dataDirectory: URL(fileURLWithPath: data)))
+            say(try await services.store.createAdminToken(name: name))
+        }
+    }
+}
+
+struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run SQLite's integrity check on the store.")
+    @Option(help: "The data folder of ferryd.") var data: String
+
+    func run() async throws {
+        let services = try await buildServices(FerryConfiguration(dataDirectory: URL(fileURLWithPath: data)))
+        let lines = try FerryDatabase.integrityCheck(services.database)
+        say(lines.joined(separator: "\n"))
+        if lines != ["ok"] { throw ExitCode(1) }
+    }
+}
+
+/// Writes a line to standard output at once (stdout is block-buffered when piped, and the
+/// admin token must reach a log or a script before the server runs).
+func say(_ s: String) {
+    FileHandle.standardOutput.write(Data((s + "\n").utf8))
+}
+
+struct QR: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "qr",
+        abstract: "Show a wg-quick config (a file, or - for standard input) as a QR code for a phone.",
+        discussion: "curl -s ... -d '{\"name\":\"phone\",\"segment\":\"developers\",\"generateKey\":true}' | jq -r .config | ferryd qr -")
+
+    @Argument(help: "The wg-quick file, or - for standard input.") var file: String = "-"
+    @Option(help: "Write a PNG image here instead of printing to the terminal.") var png: String?
+    @Option(help: "Write an SVG image here instead of printing to the terminal.") var svg: String?
+    @Flag(help: "For terminals with a light background.") var light = false
+
+    func run() throws {
+        let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+        let text = String(decoding: data, as: UTF8.self)
+        do { _ = try WGQuickConfig(parsing: text) } catch { throw ValidationError("not a wg-quick config: \(error)") }
+        let code = try ConfigQR.qr(text)
+        if let png {
+            FileManager.default.createFile(atPath: png, contents: Data(code.png()), attributes: [.posixPermissions: 0o600])
+        }
+        if let svg {
+            FileManager.default.createFile(atPath: svg, contents: Data(code.svg().utf8), attributes: [.posixPermissions: 0o600])
+        }
+        if png == nil, svg == nil { say(code.terminalString(background: light ? .light : .dark)) }
+    }
+}

@@ -1,0 +1,95 @@
+import FerryCore
+@testable import FerryServer
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import WireGuard
+
+/// A response reduced to what the tests look at.
+struct Reply: Sendable {
+    var status: Int
+    var body: String
+
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try FerryJSON.decoder().decode(T.self, from: Data(body.utf8))
+    }
+
+    /// The `error.field` of an error body.
+    var errorField: String? { (try? decode(ErrorBody.self))?.error.field }
+    var errorCode: String? { (try? decode(ErrorBody.self))?.error.code }
+}
+
+/// The coordinator built the way ferryd builds it, on an in-memory (or file) store and a
+/// manual clock, driven through Hummingbird's router test client.
+struct Harness: Sendable {
+    let config: FerryConfiguration
+    let services: FerryServices
+    let clock: ManualClock
+    var store: FerryStore { services.store }
+    var admin: String
+
+    static func make(data: URL? = nil, clock: ManualClock = ManualClock(), configure: (inout FerryConfiguration) -> Void = { _ in }) async throws -> Harness {
+        var config = FerryConfiguration(dataDirectory: data)
+        config.clock = clock
+        config.logLevel = .critical
+        config.initialIPv6 = IPPrefix("fd00:abcd:1234::/48")
+        configure(&config)
+        let services = try await buildServices(config)
+        let admin = try await services.store.createAdminToken(name: "test-admin")
+        return Harness(config: config, services: services, clock: clock, admin: admin)
+    }
+
+    func withClient<T: Sendable>(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> T) async throws -> T {
+        let app = try buildApplication(config, services: services)
+        return try await app.test(.router) { client in try await body(client) }
+    }
+}
+
+extension TestClientProtocol {
+    @discardableResult
+    func call(_ method: HTTPRequest.Method, _ path: String, token: String?, json: String? = nil, rawAuthorization: String? = nil) async throws -> Reply {
+        var headers: HTTPFields = [:]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if let rawAuthorization { headers[.authorization] = rawAuthorization }
+        if json != nil { headers[.contentType] = "application/json" }
+        return try await execute(uri: path, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) }) { r in
+            Reply(status: Int(r.status.code), body: String(buffer: r.body))
+        }
+    }
+}
+
+/// A fresh WireGuard public key in base64.
+func newPublicKey() -> String { PrivateKey.generate().publicKey.base64 }
+
+extension Harness {
+    /// Segments developers, ci, others; a gateway routing 172.20.0.0/24; rules
+    /// developers -> 172.20.0.0/24 and ci -> 172.20.0.0/24.
+    func seed(_ client: any TestClientProtocol) async throws {
+        for s in ["developers", "ci", "others"] {
+            let r = try await client.call(.post, "/v1/segments", token: admin, json: #"{"name":"\#(s)"}"#)
+            #expect(r.status == 201, "\(r.body)")
+        }
+        let g = try await client.call(.post, "/v1/gateways", token: admin,
+                                      json: #"{"name":"gw1","endpoint":"gw.example.com:51820","subnets":["172.20.0.0/24"],"publicKey":"\#(newPublicKey())"}"#)
+        #expect(g.status == 201, "\(g.body)")
+        for s in ["developers", "ci"] {
+            let r = try await client.call(.post, "/v1/policy/rules", token: admin, json: #"{"from":"\#(s)","toSubnet":"172.20.0.0/24"}"#)
+            #expect(r.status == 201, "\(r.body)")
+        }
+    }
+
+    func token(_ client: any TestClientProtocol, _ json: String) async throws -> String {
+        let r = try await client.call(.post, "/v1/tokens", token: admin, json: json)
+        #expect(r.status == 201, "\(r.body)")
+        return try r.decode(TokenCreated.self).secret
+    }
+
+    func peer(_ client: any TestClientProtocol, name: String, segment: String = "developers", token: String? = nil, extra: String = "") async throws -> PeerView {
+        let r = try await client.call(.post, "/v1/peers", token: token ?? admin,
+                                      json: #"{"name":"\#(name)","segment":"\#(segment)","publicKey":"\#(newPublicKey())"\#(extra)}"#)
+        #expect(r.status == 201, "\(r.body)")
+        return try r.decode(PeerCreated.self).peer
+    }
+}
