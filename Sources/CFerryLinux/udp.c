@@ -2,6 +2,7 @@
 // CMSG_* macros are out of Swift's reach).
 #define _GNU_SOURCE
 #include "CFerryLinux.h"
+#include "udp_common.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,20 +13,6 @@
 #include <unistd.h>
 
 _Static_assert(FERRY_MSG_WAITFORONE == MSG_WAITFORONE && FERRY_MSG_DONTWAIT == MSG_DONTWAIT, "flags");
-
-/// Room for one IPv4 or IPv6 packet-info message, with space left for UDP_GRO later.
-#define CONTROL_SIZE 64
-_Static_assert(CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int)) <= CONTROL_SIZE, "control");
-
-typedef union {
-    char bytes[CONTROL_SIZE];
-    struct cmsghdr align;
-} control_buffer;
-
-typedef union {
-    struct sockaddr_in v4;
-    struct sockaddr_in6 v6;
-} inet_address;
 
 static void set_int_option(int fd, int level, int name, int value) {
     (void)setsockopt(fd, level, name, &value, sizeof value);
@@ -77,6 +64,10 @@ int ferry_udp_open(int family, uint16_t port, uint32_t mark, int buffer_size, ui
     return fd;
 }
 
+int ferry_udp_set_gro(int fd, int on) {
+    return setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on) < 0 ? -errno : 0;
+}
+
 int ferry_udp_set_mark(int fd, uint32_t mark) {
     return setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0 ? -errno : 0;
 }
@@ -87,49 +78,6 @@ int ferry_socket_buffer_sizes(int fd, int *receive, int *send) {
     n = sizeof(int);
     if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, send, &n) < 0) return -errno;
     return 0;
-}
-
-static void decode_remote(const inet_address *a, ferry_address *out) {
-    memset(out, 0, sizeof *out);
-    if (a->v4.sin_family == AF_INET) {
-        out->family = 4;
-        out->port = ntohs(a->v4.sin_port);
-        memcpy(out->bytes, &a->v4.sin_addr, 4);
-    } else if (a->v6.sin6_family == AF_INET6) {
-        out->port = ntohs(a->v6.sin6_port);
-        if (IN6_IS_ADDR_V4MAPPED(&a->v6.sin6_addr)) {
-            out->family = 4;
-            memcpy(out->bytes, &a->v6.sin6_addr.s6_addr[12], 4);
-        } else {
-            out->family = 6;
-            out->scope = a->v6.sin6_scope_id;
-            memcpy(out->bytes, &a->v6.sin6_addr, 16);
-        }
-    }
-}
-
-static void decode_local(struct msghdr *m, ferry_address *out) {
-    memset(out, 0, sizeof *out);
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
-        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
-            c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
-            struct in_pktinfo info;
-            memcpy(&info, CMSG_DATA(c), sizeof info);
-            out->family = 4;
-            out->scope = (uint32_t)info.ipi_ifindex;
-            memcpy(out->bytes, &info.ipi_spec_dst, 4);
-            return;
-        }
-        if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
-            c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
-            struct in6_pktinfo info;
-            memcpy(&info, CMSG_DATA(c), sizeof info);
-            out->family = 6;
-            out->scope = info.ipi6_ifindex;
-            memcpy(out->bytes, &info.ipi6_addr, 16);
-            return;
-        }
-    }
 }
 
 int ferry_udp_recv(int fd, ferry_packet *packets, const uint32_t *slots, unsigned count, int flags) {

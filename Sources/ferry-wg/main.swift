@@ -128,7 +128,9 @@ let device: UserspaceDevice
 let server: UAPIServer
 do {
     let monitor = try LinkMonitor(interfaceName: tun.name)
-    device = try UserspaceDevice(name: tun.name, tun: tun, bind: LinuxUDPBind(), links: monitor, log: log)
+    // FERRY_WG_UDP_OFFLOADS=0: no UDP GSO/GRO (one datagram per message), for comparison.
+    let udpOffloads = getenv("FERRY_WG_UDP_OFFLOADS").map { String(cString: $0) != "0" } ?? true
+    device = try UserspaceDevice(name: tun.name, tun: tun, bind: LinuxUDPBind(offloads: udpOffloads), links: monitor, log: log)
     device.onStop = { _ in stop.stop() }
     server = try UAPIServer(listener: listener, onSocketRemoved: {
         log.verbose("UAPI socket removed")

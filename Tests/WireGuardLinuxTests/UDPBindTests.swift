@@ -10,7 +10,8 @@ import WireGuard
     /// endpoints. The sender keeps at most `window` in flight so that nothing depends on
     /// the socket buffer being large (it is only large as root). `length` gives each
     /// datagram's size: runs of equal sizes go out as UDP GSO groups.
-    func exchange(family: AddressFamily, total: Int = 10_000, length: @escaping @Sendable (Int) -> Int = { 100 + $0 % 400 }) throws {
+    func exchange(family: AddressFamily, total: Int = 10_000, length: @escaping @Sendable (Int) -> Int = { 100 + $0 % 400 },
+                  expectCoalesced: Bool = false, receiveBatch: Int = 128) throws {
         let loopback = family == .ipv4 ? IPAddress("127.0.0.1")! : IPAddress("::1")!
         let receiverBind = LinuxUDPBind(), senderBind = LinuxUDPBind()
         defer { receiverBind.close(); senderBind.close() }
@@ -24,7 +25,7 @@ import WireGuard
         let problems = BlockingQueue<String>()
         let pool = PacketBufferPool(slotCount: 512, slotSize: 2048)
         let thread = try IOThread(name: "udp-rx") {
-            let batch = PacketBatch(pool: pool, capacity: 128)
+            let batch = PacketBatch(pool: pool, capacity: receiveBatch)
             var expected = 0
             while expected < total {
                 batch.refill(wait: true)
@@ -66,6 +67,11 @@ import WireGuard
         receiverBind.close()
         thread.join()
         #expect(received.load(ordering: .acquiring) == total)
+        if expectCoalesced, let linux = receiver as? LinuxUDPReceiver {
+            // GSO on the way out and GRO on the way in: datagrams travelled together.
+            #expect(linux.receivesCoalesced)
+            #expect(linux.coalescedDatagrams > 0)
+        }
         var reported = 0
         while let problem = problems.pop(until: .after(seconds: 0)), reported < 5 {
             Issue.record("\(family): \(problem)")
@@ -76,8 +82,13 @@ import WireGuard
     @Test func tenThousandDatagramsOverIPv4() throws { try exchange(family: .ipv4) }
     @Test func tenThousandDatagramsOverIPv6() throws { try exchange(family: .ipv6) }
     /// Mostly equal sizes with a shorter one now and then (which ends a GSO group).
-    @Test func gsoGroupsOverIPv4() throws { try exchange(family: .ipv4) { $0 % 10 == 9 ? 300 : 1200 } }
-    @Test func gsoGroupsOverIPv6() throws { try exchange(family: .ipv6) { $0 % 10 == 9 ? 300 : 1200 } }
+    @Test func gsoGroupsOverIPv4() throws { try exchange(family: .ipv4, length: { $0 % 10 == 9 ? 300 : 1200 }, expectCoalesced: true) }
+    /// Coalesced datagrams into batches too small for them: the rest waits for the next
+    /// receive, in order.
+    @Test func gsoGroupsIntoSmallBatches() throws {
+        try exchange(family: .ipv4, total: 3000, length: { $0 % 10 == 9 ? 300 : 1200 }, expectCoalesced: true, receiveBatch: 8)
+    }
+    @Test func gsoGroupsOverIPv6() throws { try exchange(family: .ipv6, length: { $0 % 10 == 9 ? 300 : 1200 }, expectCoalesced: true) }
 
     @Test func closeWakesABlockedReceiverPromptlyAndForGood() throws {
         let bind = LinuxUDPBind()

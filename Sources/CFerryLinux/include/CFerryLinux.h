@@ -99,6 +99,25 @@ int ferry_udp_recv(int fd, ferry_packet *packets, const uint32_t *slots, unsigne
 int ferry_udp_send(int fd, int family, ferry_packet *packets, const uint32_t *slots, unsigned count,
                    int *gso, int *first_error);
 
+/// The state of one socket's receiving with UDP GRO: room for the coalesced datagrams of
+/// up to `messages` messages per recvmmsg (128 KiB each, touched only when used) and the
+/// datagrams waiting for the next call. NULL when out of memory.
+typedef struct ferry_gro ferry_gro;
+ferry_gro *ferry_gro_create(unsigned messages);
+void ferry_gro_destroy(ferry_gro *gro);
+/// How many coalesced datagrams the socket received so far.
+uint64_t ferry_gro_coalesced(const ferry_gro *gro);
+
+/// As ferry_udp_recv for a socket with UDP_GRO: a coalesced datagram (several datagrams of
+/// one sender, equal in size but the last) is cut again into one packet each, in order, the
+/// first in the buffer it arrived in and the others in the batch's spare buffers, whose
+/// order in slots[0..<count] this rewrites so that slots[0..<n] are the datagrams in the
+/// order they came. What does not fit waits in `gro` and is handed out by the next call,
+/// before anything new is received. Returns n or -errno.
+int ferry_udp_recv_gro(int fd, ferry_gro *gro, ferry_packet *packets, uint32_t *slots, unsigned count, int flags);
+/// Turns UDP_GRO on or off for a socket.
+int ferry_udp_set_gro(int fd, int on);
+
 #define FERRY_MSG_WAITFORONE 0x10000
 #define FERRY_MSG_DONTWAIT 0x40
 
