@@ -22,9 +22,9 @@ if [ ! -x /usr/bin/wireguard-go ]; then
   echo "bench-ferry-wg: /usr/bin/wireguard-go (Debian's package) is missing" >&2
   exit 1
 fi
+command="${FERRY_WG:+FERRY_WG=$FERRY_WG }scripts/bench-ferry-wg.sh $*"
 if [ -z "${FERRY_WG:-}" ]; then
   swift build -c release --product ferry-wg >&2
   FERRY_WG="$(swift build -c release --show-bin-path)/ferry-wg"
 fi
-exec /usr/bin/python3 scripts/bench/ferry_wg_bench.py --ferry "$FERRY_WG" \
-  --command "scripts/bench-ferry-wg.sh $*" "$@"
+exec /usr/bin/python3 scripts/bench/ferry_wg_bench.py --ferry "$FERRY_WG" --command "$command" "$@"
