@@ -331,14 +331,18 @@ def medians(results):
 def ratios(med):
     """ferry-wg / wireguard-go for the bar, from the medians."""
     ref, ferry, mixed = med.get("wg-wg"), med.get("ferry-ferry"), med.get("ferry-wg")
-    if not ref or not ferry:
-        return []
     rows = []
 
     def add(name, value, ref_value, bar, higher_is_better):
         r = value / ref_value if ref_value else float("nan")
         ok = None if bar is None else (r >= bar if higher_is_better else r <= bar)
         rows.append((name, value, ref_value, r, bar, higher_is_better, ok))
+
+    if not ferry:
+        return rows
+    if not ref:
+        variants(med, ferry, add)
+        return rows
 
     add("TCP A→B throughput", ferry["tcp_ab_mbps"], ref["tcp_ab_mbps"], 1.0, True)
     add("TCP B→A throughput", ferry["tcp_ba_mbps"], ref["tcp_ba_mbps"], 1.0, True)
@@ -355,6 +359,11 @@ def ratios(med):
         add("mixed: TCP ferry-wg→wireguard-go", mixed["tcp_ab_mbps"], ref["tcp_ab_mbps"], None, True)
         add("mixed: TCP wireguard-go→ferry-wg", mixed["tcp_ba_mbps"], ref["tcp_ba_mbps"], None, True)
         add("mixed: RTT median", mixed["rtt_median_ms"], ref["rtt_median_ms"], None, False)
+    variants(med, ferry, add)
+    return rows
+
+
+def variants(med, ferry, add):
     for pair, variant in med.items():
         if pair in PAIRS:
             continue
@@ -366,7 +375,6 @@ def ratios(med):
             add(f"variant {pair}: {label} (vs ferry-ferry)", variant[key], ferry[key], None, higher)
         add(f"variant {pair}: CPU s (vs ferry-ferry)", variant["cpu_a_s"] + variant["cpu_b_s"],
             ferry["cpu_a_s"] + ferry["cpu_b_s"], None, False)
-    return rows
 
 
 def table(headers, rows):
