@@ -66,8 +66,11 @@ do { signals = try ShutdownSignals() } catch { fail("cannot set up signal handli
 // created them, in the background child) so the usual failures reach the user directly.
 func openTUN() throws(TUNError) -> LinuxTUN {
     if let fd = inherited.tun { return try LinuxTUN(adopting: fd) }
+    // FERRY_WG_TUN_OFFLOADS=0: a TUN without virtio headers and TSO (one packet per read
+    // and write), for comparison or for a kernel whose offloads misbehave.
+    let offloads = getenv("FERRY_WG_TUN_OFFLOADS").map { String(cString: $0) != "0" } ?? true
     // wireguard-go's MTU: with the kernel's 1500, full-size packets would not fit the outer MTU.
-    return try LinuxTUN.create(name: name, mtu: WireGuardConstants.defaultMTU)
+    return try LinuxTUN.create(name: name, mtu: WireGuardConstants.defaultMTU, offloads: offloads)
 }
 let tun: LinuxTUN
 do {
@@ -126,7 +129,9 @@ let device: UserspaceDevice
 let server: UAPIServer
 do {
     let monitor = try LinkMonitor(interfaceName: tun.name)
-    device = try UserspaceDevice(name: tun.name, tun: tun, bind: LinuxUDPBind(), links: monitor, log: log)
+    // FERRY_WG_UDP_OFFLOADS=0: no UDP GSO/GRO (one datagram per message), for comparison.
+    let udpOffloads = getenv("FERRY_WG_UDP_OFFLOADS").map { String(cString: $0) != "0" } ?? true
+    device = try UserspaceDevice(name: tun.name, tun: tun, bind: LinuxUDPBind(offloads: udpOffloads), links: monitor, log: log)
     device.onStop = { _ in stop.stop() }
     server = try UAPIServer(listener: listener, onSocketRemoved: {
         log.verbose("UAPI socket removed")

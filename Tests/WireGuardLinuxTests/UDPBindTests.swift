@@ -8,8 +8,10 @@ import WireGuard
     /// Sends `total` numbered datagrams from one bind to another through the loopback
     /// address of `family` and checks every one arrives once, in order, with the right
     /// endpoints. The sender keeps at most `window` in flight so that nothing depends on
-    /// the socket buffer being large (it is only large as root).
-    func exchange(family: AddressFamily, total: Int = 10_000) throws {
+    /// the socket buffer being large (it is only large as root). `length` gives each
+    /// datagram's size: runs of equal sizes go out as UDP GSO groups.
+    func exchange(family: AddressFamily, total: Int = 10_000, length: @escaping @Sendable (Int) -> Int = { 100 + $0 % 400 },
+                  expectCoalesced: Bool = false, receiveBatch: Int = 128) throws {
         let loopback = family == .ipv4 ? IPAddress("127.0.0.1")! : IPAddress("::1")!
         let receiverBind = LinuxUDPBind(), senderBind = LinuxUDPBind()
         defer { receiverBind.close(); senderBind.close() }
@@ -23,7 +25,7 @@ import WireGuard
         let problems = BlockingQueue<String>()
         let pool = PacketBufferPool(slotCount: 512, slotSize: 2048)
         let thread = try IOThread(name: "udp-rx") {
-            let batch = PacketBatch(pool: pool, capacity: 128)
+            let batch = PacketBatch(pool: pool, capacity: receiveBatch)
             var expected = 0
             while expected < total {
                 batch.refill(wait: true)
@@ -33,7 +35,7 @@ import WireGuard
                     let p = batch[i]
                     let number = p.bytes.loadUnaligned(as: UInt32.self)
                     if number != UInt32(expected) { problems.push("got \(number), expected \(expected)") }
-                    if p.count != 100 + expected % 400 { problems.push("length \(p.count) for \(expected)") }
+                    if p.count != length(expected) { problems.push("length \(p.count) for \(expected)") }
                     if p.offset != 16 { problems.push("offset \(p.offset)") }
                     if p.endpoint != Endpoint(address: loopback, port: tx.port) { problems.push("source \(String(describing: p.endpoint))") }
                     if p.local?.address != loopback { problems.push("local \(String(describing: p.local))") }
@@ -51,7 +53,7 @@ import WireGuard
             let n = min(batch.count, total - sent)
             for i in 0..<n {
                 let p = batch[i]
-                p.setRange(offset: 0, count: 100 + (sent + i) % 400)
+                p.setRange(offset: 0, count: length(sent + i))
                 p.bytes.storeBytes(of: UInt32(sent + i), as: UInt32.self)
                 p.endpoint = destination
             }
@@ -65,6 +67,11 @@ import WireGuard
         receiverBind.close()
         thread.join()
         #expect(received.load(ordering: .acquiring) == total)
+        if expectCoalesced, let linux = receiver as? LinuxUDPReceiver {
+            // GSO on the way out and GRO on the way in: datagrams travelled together.
+            #expect(linux.receivesCoalesced)
+            #expect(linux.coalescedDatagrams > 0)
+        }
         var reported = 0
         while let problem = problems.pop(until: .after(seconds: 0)), reported < 5 {
             Issue.record("\(family): \(problem)")
@@ -74,6 +81,14 @@ import WireGuard
 
     @Test func tenThousandDatagramsOverIPv4() throws { try exchange(family: .ipv4) }
     @Test func tenThousandDatagramsOverIPv6() throws { try exchange(family: .ipv6) }
+    /// Mostly equal sizes with a shorter one now and then (which ends a GSO group).
+    @Test func gsoGroupsOverIPv4() throws { try exchange(family: .ipv4, length: { $0 % 10 == 9 ? 300 : 1200 }, expectCoalesced: true) }
+    /// Coalesced datagrams into batches too small for them: the rest waits for the next
+    /// receive, in order.
+    @Test func gsoGroupsIntoSmallBatches() throws {
+        try exchange(family: .ipv4, total: 3000, length: { $0 % 10 == 9 ? 300 : 1200 }, expectCoalesced: true, receiveBatch: 8)
+    }
+    @Test func gsoGroupsOverIPv6() throws { try exchange(family: .ipv6, length: { $0 % 10 == 9 ? 300 : 1200 }, expectCoalesced: true) }
 
     @Test func closeWakesABlockedReceiverPromptlyAndForGood() throws {
         let bind = LinuxUDPBind()
@@ -189,6 +204,38 @@ import WireGuard
         let (source, left) = try sendFrom(gone)
         #expect(source?.address == IPAddress("127.0.0.1"))
         #expect(left == nil)
+    }
+
+    /// A GSO group from a source that is gone: every datagram of it still leaves, and
+    /// every one forgets the source.
+    @Test func aGroupFromALocalAddressThatIsGoneIsSentWhole() throws {
+        let receiver = LinuxUDPBind(), sender = LinuxUDPBind()
+        defer { receiver.close(); sender.close() }
+        let rx = try receiver.open(port: 0)
+        _ = try sender.open(port: 0)
+        let pool = PacketBufferPool(slotCount: 16, slotSize: 256)
+        let batch = PacketBatch(pool: pool, capacity: 6)
+        batch.refill()
+        for i in 0..<6 {
+            batch[i].setRange(offset: 0, count: i == 5 ? 20 : 100)
+            batch[i].bytes.storeBytes(of: UInt8(i), as: UInt8.self)
+            batch[i].endpoint = Endpoint("127.0.0.1:\(rx.port)")
+            batch[i].local = LocalAddress(address: IPAddress("192.0.2.99")!, interfaceIndex: 1)
+        }
+        #expect(try sender.send(batch) == WriteOutcome(written: 6))
+        for i in 0..<6 { #expect(batch[i].local == nil) }
+        batch.releaseAll()
+        var got: [UInt8] = []
+        while got.count < 6 {
+            batch.refill()
+            let n = try rx.receivers[0].receive(into: batch, headroom: 0)
+            for i in 0..<n {
+                got.append(batch[i].bytes.load(as: UInt8.self))
+                #expect(batch[i].count == (got.last == 5 ? 20 : 100))
+                #expect(batch[i].endpoint?.address == IPAddress("127.0.0.1"))
+            }
+        }
+        #expect(got == [0, 1, 2, 3, 4, 5])
     }
 }
 

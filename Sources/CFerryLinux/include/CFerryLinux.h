@@ -88,12 +88,35 @@ int ferry_socket_buffer_sizes(int fd, int *receive, int *send);
 int ferry_udp_recv(int fd, ferry_packet *packets, const uint32_t *slots, unsigned count, int flags);
 
 /// sendmmsg of packets[slots[i]] to their remote address, from their local address when
-/// set, skipping those whose remote family is not `family`. A datagram the kernel refuses
-/// is skipped (its error is kept) so one bad destination does not hold up the others; a
-/// refused sticky source is cleared and the datagram retried once. Returns the number of
-/// datagrams sent; *first_error gets the first errno (0 if none).
+/// set, skipping those whose remote family is not `family`. With *gso set, consecutive
+/// datagrams to the same address from the same source, all of one size but the last
+/// (which may be shorter), go as one message with UDP_SEGMENT (UDP GSO: up to 64 datagrams
+/// pass the stack as one); if the kernel refuses that, *gso is cleared and the datagrams go
+/// one by one. A datagram the kernel refuses is skipped (its error is kept) so one bad
+/// destination does not hold up the others; a refused sticky source is cleared and the
+/// datagram retried once. Returns the number of datagrams sent; *first_error gets the
+/// first errno (0 if none).
 int ferry_udp_send(int fd, int family, ferry_packet *packets, const uint32_t *slots, unsigned count,
-                   int *first_error);
+                   int *gso, int *first_error);
+
+/// The state of one socket's receiving with UDP GRO: room for the coalesced datagrams of
+/// up to `messages` messages per recvmmsg (128 KiB each, touched only when used) and the
+/// datagrams waiting for the next call. NULL when out of memory.
+typedef struct ferry_gro ferry_gro;
+ferry_gro *ferry_gro_create(unsigned messages);
+void ferry_gro_destroy(ferry_gro *gro);
+/// How many coalesced datagrams the socket received so far.
+uint64_t ferry_gro_coalesced(const ferry_gro *gro);
+
+/// As ferry_udp_recv for a socket with UDP_GRO: a coalesced datagram (several datagrams of
+/// one sender, equal in size but the last) is cut again into one packet each, in order, the
+/// first in the buffer it arrived in and the others in the batch's spare buffers, whose
+/// order in slots[0..<count] this rewrites so that slots[0..<n] are the datagrams in the
+/// order they came. What does not fit waits in `gro` and is handed out by the next call,
+/// before anything new is received. Returns n or -errno.
+int ferry_udp_recv_gro(int fd, ferry_gro *gro, ferry_packet *packets, uint32_t *slots, unsigned count, int flags);
+/// Turns UDP_GRO on or off for a socket.
+int ferry_udp_set_gro(int fd, int on);
 
 #define FERRY_MSG_WAITFORONE 0x10000
 #define FERRY_MSG_DONTWAIT 0x40

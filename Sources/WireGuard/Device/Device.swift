@@ -20,6 +20,10 @@ public struct Device: ~Copyable {
     var rateLimiter = RateLimiter()
     var lastUnderLoad: Instant?
     var rng: any RandomNumberGenerator
+    /// State of the generator for timer jitter (SplitMix64, seeded from `rng`). Jitter is
+    /// drawn for nearly every data packet sent and needs no secrecy; the system's randomness
+    /// costs a getrandom(2) call each time, a few percent of the send path.
+    var jitterState: UInt64 = 0
     /// Handshake messages, keepalives and staged packets are built here.
     let scratch: UnsafeMutableRawBufferPointer
 
@@ -47,6 +51,7 @@ public struct Device: ~Copyable {
 
     public init(privateKey: PrivateKey? = nil, rng: some RandomNumberGenerator) {
         self.rng = rng
+        jitterState = self.rng.next()
         // Room for a staged packet of the largest IP packet plus header, padding and tag.
         scratch = .allocate(byteCount: TransportHeader.length + 65536 + 2 * WireGuardConstants.tagLength, alignment: 16)
         scratch.initializeMemory(as: UInt8.self, repeating: 0)
@@ -86,7 +91,12 @@ public struct Device: ~Copyable {
 
     /// REKEY_TIMEOUT's random jitter: 0 ..< 334 ms.
     mutating func jitter() -> Interval {
-        .milliseconds(Int64(rng.next(upperBound: WireGuardConstants.rekeyTimeoutJitterMaxMilliseconds)))
+        jitterState &+= 0x9E37_79B9_7F4A_7C15
+        var z = jitterState
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return .milliseconds(Int64(z % WireGuardConstants.rekeyTimeoutJitterMaxMilliseconds))
     }
 
     mutating func newEphemeral() -> PrivateKey {

@@ -117,4 +117,11 @@ public final class PacketBatch: @unchecked Sendable {
         compact()
         return try body(pool.records, UnsafePointer(slots), used)
     }
+
+    /// As `withSlots`, for a call that may reorder the batch's buffers (a permutation of
+    /// `slots[0..<count]`: the same buffers, in another order).
+    func withSlotsReordering<T>(_ body: (UnsafeMutablePointer<ferry_packet>, UnsafeMutablePointer<UInt32>, Int) throws -> T) rethrows -> T {
+        compact()
+        return try body(pool.records, slots, used)
+    }
 }
