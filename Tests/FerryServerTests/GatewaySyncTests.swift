@@ -26,8 +26,9 @@ struct GatewaySyncTests {
     /// In this process the sync shares two cooperative threads with every other suite
     /// running in parallel, some of them CPU-bound for seconds; so here it only has to
     /// happen (within `within`). The one-second bound is asserted against the real ferryd
-    /// process in scripts/e2e/gateway.sh.
-    static let bound: Duration = .seconds(10)
+    /// process in scripts/e2e/gateway.sh. (10 s was once exceeded, 11 s, in a full
+    /// parallel run on two cores.)
+    static let bound: Duration = .seconds(60)
 
     func eventually(within: Duration = GatewaySyncTests.bound, _ condition: () -> Bool) async throws -> Duration {
         let start = ContinuousClock.now
