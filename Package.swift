@@ -131,7 +131,8 @@ let package = Package(
         // executable against wireguard-go, wg and wg-quick in network namespaces (root).
         .testTarget(
             name: "FerryWGTests",
-            dependencies: ["WireGuardLinux", "WireGuard", "FerryTestSupport"]
+            dependencies: ["WireGuardLinux", "WireGuard", "FerryTestSupport"],
+            exclude: ["README.md"]
         ),
         .testTarget(
             name: "WireGuardTests",
