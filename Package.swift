@@ -142,7 +142,7 @@ let package = Package(
         .target(name: "QRCode"),
         .testTarget(
             name: "QRCodeTests",
-            dependencies: ["QRCode"],
+            dependencies: ["QRCode", "FerryTestSupport"],
             resources: [.copy("Vectors")]
         ),
         .testTarget(

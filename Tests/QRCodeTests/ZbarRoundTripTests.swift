@@ -1,3 +1,4 @@
+import FerryTestSupport
 import Foundation
 import Testing
 @testable import QRCode
@@ -15,7 +16,7 @@ import Testing
     @Test(arguments: ErrorCorrection.allCases)
     func everyVersionDecodesToTheSameBytes(_ level: ErrorCorrection) throws {
         let zbar = try Zbar()
-        var random = SplitMix64(seed: Self.seed ^ UInt64(level.column))
+        var random = SeededGenerator(seed: Self.seed ^ UInt64(level.column))
         for version in SymbolVersion.all {
             let smaller = SymbolVersion(version.number - 1)?.byteCapacity(level) ?? -1
             let count = Int.random(in: (smaller + 1)...version.byteCapacity(level), using: &random)
@@ -35,7 +36,7 @@ import Testing
     @Test(arguments: ErrorCorrection.allCases)
     func boundaryLengthsDecode(_ level: ErrorCorrection) throws {
         let zbar = try Zbar()
-        var random = SplitMix64(seed: Self.seed ^ 0x5151 ^ UInt64(level.column))
+        var random = SeededGenerator(seed: Self.seed ^ 0x5151 ^ UInt64(level.column))
         let nine = try #require(SymbolVersion(9)).byteCapacity(level)
         for count in [0, 1, nine, nine + 1, QRCode.maximumByteCount(correction: level)] {
             let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &random) }
@@ -124,20 +125,5 @@ final class Zbar {
             + "first difference at \(firstDifference); \(context); image kept at \(file.path)"
         Issue.record(Comment(rawValue: message),
             sourceLocation: sourceLocation)
-    }
-}
-
-/// A small seeded generator so a failing run can be repeated (Steele, Lea, Flood 2014).
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,3 +1,4 @@
+import FerryTestSupport
 import Glibc
 import Testing
 @testable import WireGuardLinux
@@ -7,7 +8,7 @@ import Testing
 /// again the way the kernel would and comparing with what went in).
 @Suite struct TUNOffloadTests {
     @Test func checksumMatchesAPlainRFC1071Sum() {
-        var rng = SplitMix(seed: 1)
+        var rng = SeededGenerator(seed: 1)
         for length in [0, 1, 2, 3, 7, 15, 16, 17, 31, 40, 1419, 1452, 9000] {
             let bytes = (0..<length + 3).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             for offset in 0..<3 {
@@ -77,7 +78,7 @@ import Testing
     }
 
     @Test func mergedSegmentsCutAgainAreTheSegmentsThatWentIn() {
-        var rng = SplitMix(seed: 7)
+        var rng = SeededGenerator(seed: 7)
         let pool = PacketBufferPool(slotCount: 256, slotSize: 2048)
         let batch = PacketBatch(pool: pool, capacity: 128)
         let coalescer = TCPCoalescer(capacity: 16)
@@ -144,7 +145,7 @@ import Testing
     // MARK: helpers
 
     /// A payload: a random byte, repeated (the sequence numbers tell segments apart anyway).
-    func bytes(_ rng: inout SplitMix, _ n: Int) -> [UInt8] { [UInt8](repeating: UInt8(truncatingIfNeeded: rng.next()), count: n) }
+    func bytes(_ rng: inout SeededGenerator, _ n: Int) -> [UInt8] { [UInt8](repeating: UInt8(truncatingIfNeeded: rng.next()), count: n) }
 
     func udp(_ seed: UInt64) -> [UInt8] {
         var p = [UInt8](repeating: 0, count: 48)
@@ -278,14 +279,3 @@ func put32(_ p: inout [UInt8], _ at: Int, _ v: UInt32) {
     put16(&p, at + 2, UInt16(v & 0xffff))
 }
 
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,3 +1,4 @@
+import FerryTestSupport
 @testable import WireGuard
 
 /// Builds a minimal IPv4 packet (no options, checksum left zero: the core does not check it)

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import FerryTestSupport
 import Glibc
 import Testing
 @testable import WireGuard
