@@ -27,6 +27,8 @@ public struct FerryConfiguration: Sendable {
     /// The gateway record the local interface serves; defaults to the interface name.
     public var gatewayName: String?
     public var reaperPeriodMs: Int64 = 1000
+    /// /metrics only with an admin or read-only token (`--metrics-token`).
+    public var metricsRequireToken = false
     /// Rotate the local gateway key when older than this; nil: only on demand.
     public var gatewayKeyRotationSeconds: Int64?
     public var clock: any FerryClock = SystemClock()
@@ -94,10 +96,13 @@ public func buildServices(_ config: FerryConfiguration) async throws -> FerrySer
 }
 
 /// The router with every route; also returns the route list (the OpenAPI test reads it).
-public func buildRouter(_ services: FerryServices) -> (Router<FerryContext>, [RouteSpec]) {
+/// `metricsRequireToken`: /metrics answers only an admin or read-only token (its text names
+/// peers and their public keys), for a listener beyond loopback that scrapers share.
+public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = false) -> (Router<FerryContext>, [RouteSpec]) {
     let router = Router(context: FerryContext.self)
     let table = RouteTable(router: router, store: services.store, metrics: services.metrics, logger: services.logger)
-    table.registerSystem(version: ferryVersion, openAPI: OpenAPIDocument.text)
+    table.registerSystem(version: ferryVersion, openAPI: OpenAPIDocument.text,
+                         metricsScopes: metricsRequireToken ? Scopes.readers : nil)
     table.registerNetwork()
     table.registerPeers()
     table.registerGateways()
@@ -109,7 +114,7 @@ public func buildRouter(_ services: FerryServices) -> (Router<FerryContext>, [Ro
 /// The whole coordinator as a Hummingbird application: the router, the reaper, and with
 /// `--gateway` the gateway sync and key rotation, all as ServiceLifecycle services.
 public func buildApplication(_ config: FerryConfiguration, services: FerryServices) throws -> some ApplicationProtocol {
-    let (router, _) = buildRouter(services)
+    let (router, _) = buildRouter(services, metricsRequireToken: config.metricsRequireToken)
     var list: [any Service] = [Reaper(store: services.store, clock: config.clock, periodMs: config.reaperPeriodMs, logger: services.logger)]
     if let keys = services.localGateway {
         let scratch = config.dataDirectory ?? FileManager.default.temporaryDirectory

@@ -56,6 +56,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "IPv6 ULA prefix of the network on first start (default: random fdXX:XXXX:XXXX::/48).")
     var network6: String?
 
+    @Flag(name: .customLong("metrics-token"), help: "Serve /metrics only to an admin or read-only bearer token (it names peers and their keys).")
+    var metricsToken = false
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -81,6 +84,7 @@ struct Serve: AsyncParsableCommand {
         config.gatewayInterface = gateway
         config.gatewayName = gatewayName
         config.reaperPeriodMs = parseDuration(reaperPeriod) ?? 1000
+        config.metricsRequireToken = metricsToken
         config.gatewayKeyRotationSeconds = gatewayKeyRotation.flatMap(parseDuration).map { $0 / 1000 }
         config.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         guard let v4 = IPPrefix(network), v4.address.isIPv4 else { throw ValidationError("--network must be an IPv4 prefix") }
@@ -107,7 +111,8 @@ struct Serve: AsyncParsableCommand {
             say("ferryd: WARNING: listening on \(hp.host) without TLS: bearer tokens cross the network in clear; use --tls auto or --tls-cert/--tls-key")
         }
         if !loopback {
-            say("ferryd: note: /health, /metrics and /openapi.yaml need no token; /metrics names peers and their public keys")
+            say(metricsToken ? "ferryd: note: /health and /openapi.yaml need no token; /metrics needs an admin or read-only one"
+                : "ferryd: note: /health, /metrics and /openapi.yaml need no token; /metrics names peers and their public keys (--metrics-token to require one)")
         }
         let scheme = services.tls == nil ? "http" : "https"
         say("ferryd: listening on \(scheme)://\(hp)")

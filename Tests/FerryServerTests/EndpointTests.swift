@@ -24,6 +24,22 @@ struct EndpointTests {
         }
     }
 
+    /// `--metrics-token`: /metrics for admin and read-only tokens only; the rest stays open.
+    @Test func metricsBehindAToken() async throws {
+        let h = try await Harness.make { $0.metricsRequireToken = true }
+        try await h.withClient { client in
+            #expect(try await client.call(.get, "/metrics", token: nil).status == 401)
+            let reader = try await client.call(.post, "/v1/tokens", token: h.admin, json: #"{"name":"scraper","scope":"read-only"}"#)
+            #expect(reader.status == 201, "\(reader.body)")
+            let secret = try reader.decode(TokenCreated.self).secret
+            let scraped = try await client.call(.get, "/metrics", token: secret)
+            #expect(scraped.status == 200 && scraped.body.contains("ferry_peers{"))
+            #expect(try await client.call(.get, "/metrics", token: h.admin).status == 200)
+            #expect(try await client.call(.get, "/health", token: nil).status == 200)
+            return ()
+        }
+    }
+
     @Test func networkSegmentsAndPolicy() async throws {
         let h = try await Harness.make()
         try await h.withClient { client in

@@ -16,11 +16,11 @@ enum Scopes {
 }
 
 extension RouteTable {
-    func registerSystem(version: String, openAPI: String) {
+    func registerSystem(version: String, openAPI: String, metricsScopes: Set<Scope>? = nil) {
         add(.get, "/health", scopes: nil) { _, _, _ in try HTTP.json(HealthView(status: "ok", version: version)) }
         add(.get, "/openapi.yaml", scopes: nil) { _, _, _ in HTTP.text(openAPI, type: "application/yaml") }
         let store = self.store, metrics = self.metrics
-        add(.get, "/metrics", scopes: nil) { _, _, _ in
+        add(.get, "/metrics", scopes: metricsScopes) { _, _, _ in
             metrics.setPeerCounts(try await store.peerCounts())
             return HTTP.text(metrics.render(), type: "text/plain; version=0.0.4")
         }
