@@ -147,7 +147,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FerryCoreTests",
-            dependencies: ["FerryCore"]
+            dependencies: ["FerryCore", "FerryTestSupport"]
         ),
         .testTarget(
             name: "FerryAgentTests",

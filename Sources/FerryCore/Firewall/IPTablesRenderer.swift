@@ -11,7 +11,13 @@ public enum IPTablesRenderer {
         let suffix = String(plan.interface.map { $0.isLetter || $0.isNumber ? $0 : "_" })
         let fwd = "FERRY-FWD-\(suffix)", into = "FERRY-IN-\(suffix)", nat = "FERRY-NAT-\(suffix)"
         let tool = family == .ipv4 ? "iptables-restore" : "ip6tables-restore"
+        let cli = family == .ipv4 ? "iptables" : "ip6tables"
         var out = "# ferry: forwarding policy of \(plan.interface) for \(tool) --noflush; generated, do not edit\n"
+        // Reloading replaces the chains but inserts the jumps again: say how to remove them.
+        out += "# load once per interface up; on the way down: \(cli) -D FORWARD -i \(plan.interface) -j \(fwd); "
+        out += "\(cli) -D FORWARD -o \(plan.interface) -j \(into)"
+        if plan.masquerade { out += "; \(cli) -t nat -D POSTROUTING -j \(nat)" }
+        out += "\n"
         out += "*filter\n:\(fwd) - [0:0]\n:\(into) - [0:0]\n"
         out += "-I FORWARD 1 -i \(plan.interface) -j \(fwd)\n-I FORWARD 2 -o \(plan.interface) -j \(into)\n"
         out += "-A \(fwd) -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n"
