@@ -63,7 +63,8 @@ struct ChaChaPolyContext {
 
     /// Returns the plaintext length, or nil when the tag does not verify, the ciphertext is
     /// shorter than a tag, or `out` is too small or overlaps other than exactly in place.
-    /// On failure the first `ciphertext.count - 16` bytes of `out` are zeroed.
+    /// When the tag does not verify, BoringSSL zeroes the first `ciphertext.count - 16` bytes
+    /// of `out` (it decrypts while it authenticates).
     func open(nonce: ChaCha20Poly1305.Nonce, ciphertext: UnsafeRawBufferPointer,
               additionalData: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Int? {
         guard ciphertext.count >= Self.tagByteCount else { return nil }
