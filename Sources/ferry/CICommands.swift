@@ -31,7 +31,7 @@ struct CIUp: AsyncParsableCommand {
     func validate() throws {
         guard let ms = DurationText.milliseconds(ttl), ms >= 1000 else { throw ValidationError("--ttl must be like 30m or 20s") }
         for r in route where IPPrefix(r) == nil { throw ValidationError("--route '\(r)' is not a prefix like 172.20.0.0/24") }
-        guard interfaceName.utf8.count <= 15, !interfaceName.isEmpty else { throw ValidationError("--interface: at most 15 characters") }
+        guard InterfaceName.isPlain(interfaceName) else { throw ValidationError("--interface: \(InterfaceName.problem(interfaceName))") }
     }
 
     func run() async throws {

@@ -24,7 +24,7 @@ struct ConfigSource: ParsableArguments {
         let s = try dir.load()
         let key = try dir.loadPrivateKey()
         let client = try CoordinatorClient(url: s.coordinator, token: s.deviceToken, pinnedCertificatePEM: try dir.loadPinnedCertificate(for: s))
-        let data = try await CoordinatorClient.with(client) { try await $0.peerConfig(id: s.peerID) }
+        let data = try await client.peerConfig(id: s.peerID)
         var config: WGQuickConfig
         do { config = try WGQuickConfig(parsing: String(decoding: data, as: UTF8.self)) } catch {
             throw FerryError(.failure, "the coordinator's config cannot be read: \(error)")

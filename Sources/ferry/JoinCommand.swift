@@ -20,9 +20,7 @@ struct Join: AsyncParsableCommand {
     @OptionGroup var state: StateOptions
 
     func validate() throws {
-        guard !interfaceName.isEmpty, interfaceName.utf8.count <= 15, !interfaceName.contains("/"), !interfaceName.contains(" ") else {
-            throw ValidationError("--interface must be an interface name of at most 15 characters")
-        }
+        guard InterfaceName.isPlain(interfaceName) else { throw ValidationError("--interface: \(InterfaceName.problem(interfaceName))") }
     }
 
     func run() async throws {
@@ -41,10 +39,8 @@ struct Join: AsyncParsableCommand {
             let key = PrivateKey.generate()
             let client = try CoordinatorClient(url: url, token: token, pinnedCertificatePEM: pem)
             Console.progress("enrolling '\(peerName)' with \(client.baseURL)")
-            let enrolled = try await CoordinatorClient.with(client) { c in
-                try await c.enroll(EnrollRequest(name: peerName, publicKey: key.publicKey.base64, mesh: mesh ? true : nil,
-                                                tunnel: fullTunnel ? "full" : nil))
-            }
+            let enrolled = try await client.enroll(EnrollRequest(name: peerName, publicKey: key.publicKey.base64, mesh: mesh ? true : nil,
+                                                                 tunnel: fullTunnel ? "full" : nil))
             let s = AgentState(coordinator: client.baseURL, fingerprint: fingerprint.flatMap(CertificatePin.normalize),
                                peerID: enrolled.peer.id, name: enrolled.peer.name, interface: interfaceName,
                                deviceToken: enrolled.deviceToken, enrolledAt: Date())

@@ -16,8 +16,11 @@ struct StateOptions: ParsableArguments {
     }
 
     /// A client of the enrolled coordinator with this device's token (and pinned certificate).
-    /// `socketMark`: for the agent, whose own traffic must bypass its full tunnel.
-    func deviceClient(socketMark: UInt32? = nil) throws(FerryError) -> (StateDirectory, AgentState, CoordinatorClient) {
+    /// The connections carry the full tunnel's mark (root only: SO_MARK needs CAP_NET_ADMIN),
+    /// so `up`, `status` and `doctor` reach the coordinator the direct way, also while a
+    /// full tunnel is cut (peer disabled, gateway key rotated), as wg-quick's UDP does.
+    func deviceClient() throws(FerryError) -> (StateDirectory, AgentState, CoordinatorClient) {
+        let socketMark: UInt32? = geteuid() == 0 ? InterfacePlan.fullTunnelMark : nil
         let (dir, state) = try load()
         let client = try CoordinatorClient(url: state.coordinator, token: state.deviceToken,
                                            pinnedCertificatePEM: try dir.loadPinnedCertificate(for: state), socketMark: socketMark)
@@ -42,10 +45,9 @@ struct AdminOptions: ParsableArguments {
         try await AdminCredentials.resolve(url: url, token: token, fingerprint: fingerprint, state: state.directory)
     }
 
-    /// Runs `body` with an admin client, shut down afterwards.
+    /// Runs `body` with an admin client (a connection lives for one request: nothing to close).
     func withClient<T: Sendable>(_ body: (CoordinatorClient) async throws -> T) async throws -> T {
-        let client = try await credentials().client()
-        return try await CoordinatorClient.with(client, body)
+        try await body(try await credentials().client())
     }
 }
 

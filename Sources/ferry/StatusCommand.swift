@@ -6,7 +6,7 @@ import Foundation
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the interface like 'wg show', with the coordinator's names, segments and TTLs.",
-        discussion: "With an admin token at hand (--token, FERRY_TOKEN or STATE/admin.token) other peers' segments and TTLs are shown too.")
+        discussion: "With an admin token at hand (FERRY_TOKEN or STATE/admin.token) other peers' segments and TTLs are shown too.")
     @OptionGroup var output: OutputOptions
     @OptionGroup var state: StateOptions
 
@@ -16,12 +16,12 @@ struct Status: AsyncParsableCommand {
             let key = try dir.loadPrivateKey()
             let driver = InterfaceDriver(name: s.interface, scratch: URL(fileURLWithPath: dir.file("wg")))
             let live: [InterfacePeerStatus]? = await driver.local.exists() ? (try? await driver.status()) : nil
-            let own: PeerView? = try? await CoordinatorClient.with(client) { c in try await c.peer(id: s.peerID) }
+            let own: PeerView? = try? await client.peer(id: s.peerID)
             var all: [PeerView]?
             let env = ProcessInfo.processInfo.environment
             if let token = env["FERRY_TOKEN"] ?? dir.loadAdminToken(),
                let admin = try? CoordinatorClient(url: s.coordinator, token: token, pinnedCertificatePEM: try dir.loadPinnedCertificate(for: s)) {
-                all = try? await CoordinatorClient.with(admin) { c in try await c.peers() }
+                all = try? await admin.peers()
             }
             let report = StatusReport.make(state: s, publicKey: key.publicKey.base64, live: live, map: dir.loadNetmap(), own: own, all: all)
             if output.json { try Console.json(report) } else { Console.out(report.render(), terminator: "") }

@@ -32,9 +32,7 @@ struct Up: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            // Marked like the tunnel's packets: the agent reaches the coordinator also while a
-            // full tunnel is cut (peer disabled, gateway key rotated), as wg-quick's UDP does.
-            let (dir, s, client) = try state.deviceClient(socketMark: InterfacePlan.fullTunnelMark)
+            let (dir, s, client) = try state.deviceClient()
             if s.ephemeral {
                 throw FerryError(.state, "\(dir.path) holds a CI peer; use 'ferry ci up' and 'ferry ci down' for it")
             }

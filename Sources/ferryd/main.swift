@@ -70,8 +70,8 @@ struct Serve: AsyncParsableCommand {
         guard parseDuration(reaperPeriod) != nil else { throw ValidationError("--reaper-period must be like 1s or 500ms") }
         if let r = gatewayKeyRotation, parseDuration(r) == nil { throw ValidationError("--gateway-key-rotation must be like 30d") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level") }
-        if let gateway, (gateway.isEmpty || gateway.count > 15 || gateway.contains("/")) {
-            throw ValidationError("--gateway must be an interface name (at most 15 characters)")
+        if let gateway, !InterfaceName.isPlain(gateway) {
+            throw ValidationError("--gateway: \(InterfaceName.problem(gateway))")
         }
     }
 

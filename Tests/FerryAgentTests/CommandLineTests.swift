@@ -19,6 +19,8 @@ struct CommandLineTests {
         #expect(try CLI.run(["peers", "ls", "--nonsense"]).status == 64)
         #expect(try CLI.run(["ci", "up", "--ttl", "soon"]).status == 64)
         #expect(try CLI.run(["ci", "up", "--ttl", "1m", "--route", "not-a-prefix"]).status == 64)
+        #expect(try CLI.run(["join", "http://127.0.0.1:9", "--token", "t", "--interface", "wg\"0"]).status == 64)
+        #expect(try CLI.run(["ci", "up", "--ttl", "1m", "--interface", "a/b"]).status == 64)
     }
 
     @Test(arguments: ["bash", "zsh", "fish"]) func completions(_ shell: String) throws {

@@ -56,6 +56,37 @@ struct StateTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["x"])
     }
 
+    /// `-o key` (a bare file name) lands in the current folder, not in `/`.
+    @Test func atomicWriteOfABareFileName() throws {
+        let dir = try temporary()
+        try AtomicFile.makeDirectory(dir.path)
+        defer { try? FileManager.default.removeItem(atPath: dir.path) }
+        let previous = FileManager.default.currentDirectoryPath
+        #expect(FileManager.default.changeCurrentDirectoryPath(dir.path))
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
+        try AtomicFile.write("bare", to: "key")
+        #expect(try String(contentsOfFile: dir.file("key"), encoding: .utf8) == "bare")
+        #expect(try mode(dir.file("key")) == 0o600)
+    }
+
+    /// A state file whose interface name could not be a kernel name (or would break out of
+    /// the quotes of an nft rule) is refused like any other corruption.
+    @Test func aStateFileWithABadInterfaceNameIsCorrupt() throws {
+        let dir = try temporary()
+        defer { try? FileManager.default.removeItem(atPath: dir.path) }
+        for bad in ["", "a/b", "x\" y", "sixteen-chars-xx", "..", "has space"] {
+            let s = AgentState(coordinator: "https://c:1", fingerprint: nil, peerID: "p_x", name: "x", interface: bad,
+                               deviceToken: "ferry_t", enrolledAt: Date(timeIntervalSince1970: 1_700_000_000))
+            try dir.saveEnrolment(s, privateKey: PrivateKey.generate(), certificatePEM: nil, netmap: Self.map())
+            #expect(throws: FerryError.self, "\(bad)") { try dir.load() }
+        }
+    }
+
+    @Test func hostsThatAreAddresses() {
+        for host in ["127.0.0.1", "::1", "[::1]", "fd00::5", "10.1.2.3"] { #expect(IPAddressText.isLiteral(host), "\(host)") }
+        for host in ["gw.example.com", "999.1.1.1", "1.2.3", "localhost", ""] { #expect(!IPAddressText.isLiteral(host), "\(host)") }
+    }
+
     @Test func stateFolderResolution() {
         #expect(StateDirectory.resolve("/a", environment: ["FERRY_STATE": "/b"]).path == "/a")
         #expect(StateDirectory.resolve(nil, environment: ["FERRY_STATE": "/b"]).path == "/b")

@@ -71,8 +71,10 @@ public actor Agent {
         let previous = current
         guard force || previous?.version != map.version || previous == nil else { return }
         let plan = InterfacePlan.make(map, privateKey: key, listenPort: options.listenPort)
-        try await driver.apply(plan)
+        // The mesh directions first: a new mesh peer that may not connect in must not get a
+        // window between its entry and the rule that drops its new connections.
         if let warning = await MeshFirewall.apply(interface: state.interface, map: map, runner: runner) { log(warning) }
+        try await driver.apply(plan)
         current = map
         try? directory.saveNetmap(map)
         log(Self.describe(map, plan: plan, previous: previous))

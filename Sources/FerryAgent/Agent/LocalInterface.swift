@@ -82,10 +82,19 @@ public struct LocalInterface: Sendable {
                     try await check(["ip", family, "rule", "add", "table", "main", "suppress_prefixlength", "0"])
                 }
                 if family == "-4" { _ = try? await runner.run(["sysctl", "-q", "-w", "net.ipv4.conf.all.src_valid_mark=1"], stdin: nil) }
-            } else if marked {
+            } else if await routesDefault(family: family, table: table) {
+                // Only when the table's default goes through this interface: the rules may
+                // be wg-quick's for another one.
+                _ = try? await runner.run(["ip", family, "route", "del", any, "dev", name, "table", String(table)], stdin: nil)
                 await removePolicyRules(family: family, table: table)
             }
         }
+    }
+
+    /// Whether `table` holds a route through this interface (the full tunnel's default).
+    func routesDefault(family: String, table: UInt32) async -> Bool {
+        let routes = (try? await runner.run(["ip", family, "route", "show", "table", String(table)], stdin: nil).stdout) ?? ""
+        return routes.contains("dev \(name) ") || routes.hasSuffix("dev \(name)\n")
     }
 
     func removePolicyRules(family: String, table: UInt32) async {
@@ -97,8 +106,9 @@ public struct LocalInterface: Sendable {
     public func delete() async throws(FerryError) {
         _ = try? await runner.run(["nft", "delete", "table", "inet", MeshFirewall.tableName(name)], stdin: nil)
         for family in ["-4", "-6"] {
-            let routes = (try? await runner.run(["ip", family, "route", "show", "table", String(InterfacePlan.fullTunnelMark)], stdin: nil).stdout) ?? ""
-            if routes.contains("dev \(name) ") { await removePolicyRules(family: family, table: InterfacePlan.fullTunnelMark) }
+            if await routesDefault(family: family, table: InterfacePlan.fullTunnelMark) {
+                await removePolicyRules(family: family, table: InterfacePlan.fullTunnelMark)
+            }
         }
         guard await exists() else { return }
         try await check(["ip", "link", "del", "dev", name])

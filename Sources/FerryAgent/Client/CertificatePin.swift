@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import WireGuard
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -96,7 +97,8 @@ public enum CertificatePin {
 }
 
 enum IPAddressText {
+    /// Whether the URL's host is an address (no SNI for it), not a name; brackets allowed.
     static func isLiteral(_ host: String) -> Bool {
-        host.contains(":") || host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." }
+        IPAddress(host.hasPrefix("[") && host.hasSuffix("]") ? host.dropFirst().dropLast() : Substring(host)) != nil
     }
 }

@@ -44,11 +44,6 @@ public final class CoordinatorClient: Sendable {
         }
     }
 
-    /// Runs `body` with `client` (a connection lives for one request: nothing to close).
-    public static func with<T: Sendable>(_ client: CoordinatorClient, _ body: (CoordinatorClient) async throws -> T) async throws -> T {
-        try await body(client)
-    }
-
     // MARK: requests
 
     /// One raw exchange: the status and body. Throws `.unreachable` when there is no answer.

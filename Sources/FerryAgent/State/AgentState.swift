@@ -90,6 +90,10 @@ public struct StateDirectory: Sendable {
         guard state.format == AgentState.currentFormat else {
             throw .state("\(stateFile) has format \(state.format), this ferry reads \(AgentState.currentFormat); upgrade ferry or join again")
         }
+        // The name goes into ip(8) commands, nftables rules and a socket path.
+        guard InterfaceName.isPlain(state.interface) else {
+            throw .state("\(stateFile) is corrupt (interface: \(InterfaceName.problem(state.interface))); move the folder away and run 'ferry join' again")
+        }
         return state
     }
 

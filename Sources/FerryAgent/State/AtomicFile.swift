@@ -9,7 +9,9 @@ import Glibc
 /// is flushed so the rename survives a crash.
 public enum AtomicFile {
     public static func write(_ bytes: some Collection<UInt8>, to path: String, mode: mode_t = 0o600) throws(FerryError) {
-        let directory = (path as NSString).deletingLastPathComponent
+        // A bare file name ("key") has no folder part: it lives in the current folder.
+        let parent = (path as NSString).deletingLastPathComponent
+        let directory = parent.isEmpty ? "." : parent
         let temporary = "\(directory)/.\((path as NSString).lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw .failure("cannot write \(path): \(errnoText())") }

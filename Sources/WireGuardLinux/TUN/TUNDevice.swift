@@ -1,4 +1,5 @@
 import Glibc
+import WireGuard
 
 /// The device loop's view of the tunnel interface, batch-shaped. `LinuxTUN` is the real
 /// one; `MemoryTUN` is an in-memory double for tests.
@@ -110,10 +111,5 @@ public enum TUNError: Error, Equatable, Sendable, CustomStringConvertible {
 
     /// Whether the kernel would accept `name` for an interface (dev_valid_name, with `%d`
     /// patterns allowed for the kernel to fill in).
-    public static func isValidInterfaceName(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        guard !bytes.isEmpty, bytes.count < 16, name != ".", name != ".." else { return false }
-        // The kernel's isspace(): space and \t \n \v \f \r; NUL cannot pass through C.
-        return !bytes.contains { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: ":") || $0 == 0x20 || (0x09...0x0d).contains($0) || $0 == 0 }
-    }
+    public static func isValidInterfaceName(_ name: String) -> Bool { InterfaceName.isValid(name) }
 }
