@@ -47,7 +47,7 @@ struct DoctorSystemParsingTests {
         let text = "\(priv.base64)\t\(priv.publicKey.base64)\t40000\toff\n"
             + "\(peer.base64)\t(none)\t192.168.77.1:51820\t10.10.0.1/32,172.20.0.0/24\t1700000000\t2000\t1000\t25\n"
             + "garbage line\n"
-        let s = try WGShowDump.parse(text)
+        let s = try #require(WGDump.status(text))
         #expect(s.privateKey == priv)
         #expect(s.listenPort == 40000)
         #expect(s.fwmark == 0)
@@ -58,7 +58,9 @@ struct DoctorSystemParsingTests {
         #expect(s.peers[0].lastHandshakeTimeSec == 1_700_000_000)
         #expect(s.peers[0].rxBytes == 2000)
         #expect(s.peers[0].persistentKeepaliveInterval == 25)
-        let off = try WGShowDump.parse("\(priv.base64)\t\(priv.publicKey.base64)\t51820\t0x1234\n\(peer.base64)\t(none)\t(none)\t(none)\t0\t0\t0\toff\n")
+        let off = try #require(WGDump.status("\(priv.base64)\t\(priv.publicKey.base64)\t51820\t0x1234\n\(peer.base64)\t(none)\t(none)\t(none)\t0\t0\t0\toff\n"))
+        #expect(off.fwmark == 0x1234)
+        #expect(WGDump.status("") == nil)
         #expect(off.peers[0].endpoint == nil && off.peers[0].allowedIPs.isEmpty && off.peers[0].persistentKeepaliveInterval == 0)
     }
 

@@ -70,7 +70,10 @@ public struct SystemProbes: TunnelPinger, RouteLookup, InterfaceReader {
         if FileManager.default.fileExists(atPath: socket) {
             return try UAPI.parseStatus(try UAPISocket.exchange(socket, "get=1\n\n"))
         }
-        return try WGShowDump.parse(try await runner.check(["wg", "show", interface, "dump"]).stdout)
+        guard let status = WGDump.status(try await runner.check(["wg", "show", interface, "dump"]).stdout) else {
+            throw FerryError(.failure, "wg show \(interface) dump printed nothing")
+        }
+        return status
     }
 
     struct LinkJSON: Decodable {
@@ -107,41 +110,5 @@ public struct SystemProbes: TunnelPinger, RouteLookup, InterfaceReader {
     public func hostAddresses() async throws -> [IPAddress] {
         let links = try Self.parseLinks(try await runner.check(["ip", "-j", "address", "show"]).stdout)
         return links.filter { $0.ifname != interface }.flatMap { $0.prefixes.map(\.address) }
-    }
-}
-
-/// `wg show IFNAME dump` as a UAPI status, for interfaces without a UAPI socket (the kernel
-/// module): a first line for the interface (private key, public key, listen port, fwmark),
-/// then per peer: public key, preshared key, endpoint, allowed IPs, latest handshake, rx,
-/// tx, persistent keepalive.
-enum WGShowDump {
-    struct DumpError: Error, CustomStringConvertible {
-        var description: String { "wg show dump printed nothing" }
-    }
-
-    static func parse(_ text: String) throws -> UAPIDeviceStatus {
-        let lines = text.split(separator: "\n")
-        guard let first = lines.first else { throw DumpError() }
-        let d = first.split(separator: "\t", omittingEmptySubsequences: false)
-        var status = UAPIDeviceStatus()
-        if d.count >= 4 {
-            status.privateKey = try? PrivateKey(base64: d[0])
-            status.listenPort = UInt16(d[2]) ?? 0
-            status.fwmark = d[3] == "off" ? 0 : UInt32(d[3]) ?? 0
-        }
-        for line in lines.dropFirst() {
-            let f = line.split(separator: "\t", omittingEmptySubsequences: false)
-            guard f.count >= 8, let key = try? PublicKey(base64: f[0]) else { continue }
-            var p = UAPIPeerStatus(publicKey: key)
-            p.presharedKey = f[1] == "(none)" ? nil : try? PresharedKey(base64: f[1])
-            p.endpoint = f[2] == "(none)" ? nil : Endpoint(f[2])
-            p.allowedIPs = f[3] == "(none)" ? [] : f[3].split(separator: ",").compactMap { IPPrefix($0) }
-            p.lastHandshakeTimeSec = Int64(f[4]) ?? 0
-            p.rxBytes = UInt64(f[5]) ?? 0
-            p.txBytes = UInt64(f[6]) ?? 0
-            p.persistentKeepaliveInterval = f[7] == "off" ? 0 : UInt16(f[7]) ?? 0
-            status.peers.append(p)
-        }
-        return status
     }
 }

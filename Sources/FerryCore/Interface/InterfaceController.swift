@@ -30,21 +30,3 @@ public protocol FirewallController: Sendable {
     func apply(nftables: String) async throws
     func remove(interface: String) async throws
 }
-
-/// Parses `wg show IFNAME dump`: a first line for the interface, then one tab-separated
-/// line per peer (public key, preshared key, endpoint, allowed IPs, latest handshake,
-/// rx, tx, keepalive).
-public enum WGDump {
-    public static func parse(_ text: String) -> [InterfacePeerStatus] {
-        var out: [InterfacePeerStatus] = []
-        for (i, line) in text.split(separator: "\n").enumerated() where i > 0 {
-            let f = line.split(separator: "\t", omittingEmptySubsequences: false)
-            guard f.count >= 8, let key = try? PublicKey(base64: f[0]) else { continue }
-            let allowed = f[3] == "(none)" ? [] : f[3].split(separator: ",").compactMap { IPPrefix($0) }
-            out.append(InterfacePeerStatus(
-                publicKey: key, endpoint: f[2] == "(none)" ? nil : HostPort(f[2]), allowedIPs: allowed,
-                latestHandshake: Int64(f[4]) ?? 0, rxBytes: Int64(f[5]) ?? 0, txBytes: Int64(f[6]) ?? 0))
-        }
-        return out
-    }
-}
