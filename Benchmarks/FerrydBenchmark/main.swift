@@ -184,6 +184,12 @@ func apiBenchmark(requests: Int, concurrency: Int) async throws {
 let args = CommandLine.arguments.dropFirst()
 switch args.first ?? "compile" {
 case "compile": try await compileBenchmark()
-case "api": try await apiBenchmark(requests: Int(args.dropFirst().first ?? "") ?? 2000, concurrency: Int(args.dropFirst(2).first ?? "") ?? 8)
+case "api":
+    let requests = Int(args.dropFirst().first ?? "2000") ?? 0, concurrency = Int(args.dropFirst(2).first ?? "8") ?? 0
+    guard (1...1_000_000).contains(requests), (1...1024).contains(concurrency) else {
+        print("ferryd-bench api: REQUESTS 1...1000000 and CONCURRENCY 1...1024")
+        exit(64)
+    }
+    try await apiBenchmark(requests: requests, concurrency: concurrency)
 default: print("usage: ferryd-bench [compile | api [REQUESTS [CONCURRENCY]]]")
 }

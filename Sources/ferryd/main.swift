@@ -17,8 +17,6 @@ struct Ferryd: AsyncParsableCommand {
         defaultSubcommand: Serve.self)
 }
 
-/// `1s`, `500ms`, `90m`, `12h`, `30d` as milliseconds.
-func parseDuration(_ s: String) -> Int64? { DurationText.milliseconds(s) }
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the coordinator.")
@@ -67,8 +65,22 @@ struct Serve: AsyncParsableCommand {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if tls != nil, tlsCert != nil { throw ValidationError("--tls auto and --tls-cert exclude each other") }
         guard HostPort(listen) != nil else { throw ValidationError("--listen must be ADDRESS:PORT") }
-        guard parseDuration(reaperPeriod) != nil else { throw ValidationError("--reaper-period must be like 1s or 500ms") }
-        if let r = gatewayKeyRotation, parseDuration(r) == nil { throw ValidationError("--gateway-key-rotation must be like 30d") }
+        guard DurationText.milliseconds(reaperPeriod) != nil else { throw ValidationError("--reaper-period must be like 1s or 500ms") }
+        if let r = gatewayKeyRotation {
+            // The rotation is checked hourly: a shorter cadence could not be kept.
+            guard let ms = DurationText.milliseconds(r), ms >= 3_600_000 else { throw ValidationError("--gateway-key-rotation must be like 30d, at least 1h") }
+        }
+        // The prefixes of a first start (later starts keep the stored ones).
+        guard let v4 = IPPrefix(network), v4.address.isIPv4, v4.length <= 24 else {
+            throw ValidationError("--network must be an IPv4 prefix of /24 or larger (the first segment, gateways, takes a /24)")
+        }
+        let v6 = try network6.map { s in
+            guard let p = IPPrefix(s), !p.address.isIPv4 else { throw ValidationError("--network6 must be an IPv6 prefix") }
+            return p
+        }
+        if let problem = AddressPlan.validate(ipv4: v4, ipv6: v6) {
+            throw ValidationError("--\(problem.field == "ipv4" ? "network" : "network6"): \(problem.message)")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level") }
         if let gateway, !InterfaceName.isPlain(gateway) {
             throw ValidationError("--gateway: \(InterfaceName.problem(gateway))")
@@ -83,9 +95,9 @@ struct Serve: AsyncParsableCommand {
         config.port = Int(hp.port)
         config.gatewayInterface = gateway
         config.gatewayName = gatewayName
-        config.reaperPeriodMs = parseDuration(reaperPeriod) ?? 1000
+        config.reaperPeriodMs = DurationText.milliseconds(reaperPeriod) ?? 1000
         config.metricsRequireToken = metricsToken
-        config.gatewayKeyRotationSeconds = gatewayKeyRotation.flatMap(parseDuration).map { $0 / 1000 }
+        config.gatewayKeyRotationSeconds = gatewayKeyRotation.flatMap(DurationText.milliseconds).map { $0 / 1000 }
         config.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         guard let v4 = IPPrefix(network), v4.address.isIPv4 else { throw ValidationError("--network must be an IPv4 prefix") }
         config.initialIPv4 = v4.network

@@ -90,6 +90,11 @@ struct AuthorizationTests {
             #expect(otherSegment.status == 403 && otherSegment.errorField == "segment", "\(otherSegment.body)")
             let device = try await client.call(.post, "/v1/peers", token: ciA, json: #"{"name":"x4","kind":"device","publicKey":"\#(newPublicKey())","ttlSeconds":60}"#)
             #expect(device.status == 403 && device.errorField == "kind", "\(device.body)")
+            // Internet egress and direct links are not for CI jobs.
+            let full = try await client.call(.post, "/v1/peers", token: ciA, json: #"{"name":"x5","tunnel":"full","publicKey":"\#(newPublicKey())","ttlSeconds":60}"#)
+            #expect(full.status == 403 && full.errorField == "tunnel", "\(full.body)")
+            let mesh = try await client.call(.post, "/v1/peers", token: ciA, json: #"{"name":"x6","mesh":true,"publicKey":"\#(newPublicKey())","ttlSeconds":60}"#)
+            #expect(mesh.status == 403 && mesh.errorField == "mesh", "\(mesh.body)")
 
             for (method, suffix) in [(HTTPRequest.Method.get, ""), (.get, "/config"), (.delete, "")] {
                 let r = try await client.call(method, "/v1/peers/\(mine.id)\(suffix)", token: ciB)

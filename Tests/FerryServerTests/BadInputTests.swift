@@ -43,6 +43,9 @@ struct BadInputTests {
         Case(method: .post, path: "/v1/gateways", json: #"{"name":"g2","endpoint":"gw2.example.com:51820","subnets":["10.10.5.0/24"],"publicKey":"ZZ"}"#, status: 400, field: "publicKey"),
         Case(method: .post, path: "/v1/policy/rules", json: #"{"from":"developers","toSubnet":"192.168.99.0/24"}"#, status: 400, field: "toSubnet"),
         Case(method: .post, path: "/v1/policy/rules", json: #"{"from":"developers"}"#, status: 400, field: "toSegment"),
+        // a "subnet" that holds the overlay would open every segment
+        Case(method: .post, path: "/v1/policy/rules", json: #"{"from":"developers","toSubnet":"10.0.0.0/8"}"#, status: 400, field: "toSubnet"),
+        Case(method: .post, path: "/v1/peers", json: #"{"name":"p","segment":"developers","generateKey":true,"allowedIPs":[]}"#, status: 400, field: "allowedIPs"),
         Case(method: .post, path: "/v1/policy/rules", json: #"{"from":"ghosts","toSegment":"developers"}"#, status: 400, field: "from"),
         Case(method: .post, path: "/v1/tokens", json: #"{"name":"t","scope":"root"}"#, status: 400, field: "scope"),
         Case(method: .post, path: "/v1/tokens", json: #"{"name":"t","scope":"ci"}"#, status: 400, field: "segment"),

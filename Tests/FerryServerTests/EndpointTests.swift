@@ -107,6 +107,10 @@ struct EndpointTests {
             #expect(report.status == 204, "\(report.body)")
             let seen = try await client.call(.get, "/v1/peers/\(p.id)", token: h.admin).decode(PeerView.self)
             #expect(seen.endpoint == "198.51.100.7:41000" && seen.rxBytes == 10)
+            // A handshake time past any date (it once overflowed every later view of the peer).
+            let future = try await client.call(.post, "/v1/peers/\(p.id)/report", token: h.admin, json: #"{"latestHandshake":9223372036854775}"#)
+            #expect(future.status == 400 && future.errorField == "latestHandshake", "\(future.body)")
+            #expect(try await client.call(.get, "/v1/peers/\(p.id)", token: h.admin).status == 200)
 
             let newKey = newPublicKey()
             let rotated = try await client.call(.post, "/v1/peers/\(p.id)/rotate-key", token: h.admin, json: #"{"publicKey":"\#(newKey)"}"#)
@@ -165,6 +169,13 @@ struct EndpointTests {
                 #expect(r.status == 200 && !r.body.isEmpty, "\(format)")
             }
             #expect(try await client.call(.get, "/v1/gateways/\(gw.id)/config?format=yaml", token: h.admin).errorField == "format")
+            // The rules name the gateway's interface: a remote gateway's is wg0 unless told.
+            let rules = try await client.call(.get, "/v1/gateways/\(gw.id)/config?format=nftables", token: h.admin).body
+            #expect(rules.contains("iifname \"wg0\""))
+            let named = try await client.call(.get, "/v1/gateways/\(gw.id)/config?format=nftables&interface=wg-dev", token: h.admin).body
+            #expect(named.contains("iifname \"wg-dev\"") && !named.contains("\"wg0\""))
+            let badName = try await client.call(.get, "/v1/gateways/\(gw.id)/config?format=nftables&interface=a%22b", token: h.admin)
+            #expect(badName.status == 400 && badName.errorField == "interface", "\(badName.body)")
             let newKey = newPublicKey()
             let rot = try await client.call(.post, "/v1/gateways/\(gw.id)/rotate-key", token: h.admin, json: #"{"publicKey":"\#(newKey)"}"#)
             #expect(try rot.decode(GatewayView.self).publicKey == newKey)

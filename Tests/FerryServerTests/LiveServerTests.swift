@@ -5,6 +5,19 @@ import Testing
 
 @Suite("Live ferryd", .serialized)
 struct LiveServerTests {
+    /// Options that could not work are usage errors (64) naming the option, and nothing is
+    /// created under --data.
+    @Test func badServeOptions() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-opts-\(UUID().uuidString)")
+        for (args, option) in [(["--network", "10.0.0.0/28"], "--network"), (["--network6", "fd00::/120"], "--network6"),
+                               (["--gateway-key-rotation", "500ms"], "--gateway-key-rotation"),
+                               (["--gateway", "wg\"0"], "--gateway"), (["--listen", "nowhere"], "--listen")] {
+            let (status, out) = try Binaries.run(Binaries.ferryd.path, ["serve", "--data", data.path] + args)
+            #expect(status == 64 && out.contains(option), "\(args): \(status) \(out)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: data.path))
+    }
+
     /// `--tls auto`: HTTPS with a self-signed certificate whose printed SHA-256 fingerprint
     /// is the certificate's (as openssl computes it); plain HTTP is not served; a restart
     /// reuses the certificate; SIGTERM shuts down cleanly with exit status 0.

@@ -20,7 +20,6 @@ public struct FirewallRule: Sendable, Equatable {
     }
 
     /// True for the egress rule, which only applies to traffic leaving the overlay.
-    public var isEgress: Bool { destinations == nil && action == .accept }
 }
 
 /// A gateway's forwarding policy, rendered as nftables or iptables.

@@ -116,7 +116,7 @@ extension PolicyCompiler {
         iface.listenPort = g.listenPort
         iface.mtu = topology.network.mtu
         let table = FirewallPlan.tableName(interface)
-        iface.preUp = ["sysctl -q -w net.ipv4.ip_forward=1"]
+        iface.preUp = ["sysctl -q -w net.ipv4.ip_forward=1", "sysctl -q -w net.ipv6.conf.all.forwarding=1"]
         iface.postUp = ["nft -f /etc/wireguard/%i.nft"]
         iface.postDown = ["nft delete table inet \(table)"]
         let peers = interfacePeers(ofGateway: gatewayID, at: now).map { e -> WGQuickConfig.Peer in

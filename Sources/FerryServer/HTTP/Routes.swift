@@ -122,7 +122,8 @@ extension RouteTable {
             return try HTTP.json(try await store.gateway(id: id))
         }
         add(.get, "/v1/gateways/{id}/config", scopes: Scopes.readers) { req, ctx, _ in
-            HTTP.text(try await store.gatewayConfig(id: try HTTP.id(ctx), format: HTTP.query(req, "format") ?? "wg-quick"))
+            HTTP.text(try await store.gatewayConfig(id: try HTTP.id(ctx), format: HTTP.query(req, "format") ?? "wg-quick",
+                                                    interface: HTTP.query(req, "interface")))
         }
     }
 

@@ -37,7 +37,7 @@ public protocol FerryRepository: Sendable {
     func gateway(id: String) async throws -> GatewayView
     func createGateway(_ req: CreateGatewayRequest, caller: Caller) async throws -> GatewayView
     func updateGateway(id: String, _ req: UpdateGatewayRequest, caller: Caller) async throws -> GatewayView
-    func gatewayConfig(id: String, format: String) async throws -> String
+    func gatewayConfig(id: String, format: String, interface: String?) async throws -> String
 
     func tokens() async throws -> [TokenView]
     func createToken(_ req: CreateTokenRequest, caller: Caller) async throws -> TokenCreated

@@ -156,6 +156,9 @@ extension FerryStore {
             // here is repaired at the next start by `LocalGatewayKeys.recover`).
             if let pendingLocal {
                 do { try local?.commitRotation(pendingLocal) } catch { throw RotationCommitError(underlying: error) }
+                // The write woke the gateway sync before the key file followed: had it run in
+                // between, it saw a key mismatch and held every peer back. Wake it again now.
+                changes.notify()
             }
             return result
         } catch let e as RotationCommitError {
@@ -182,12 +185,26 @@ extension FerryStore {
         return true
     }
 
-    /// The local gateway's rendered configuration in `format`: wg-quick, nftables or iptables.
-    public func gatewayConfig(id: String, format: String) async throws -> String {
+    /// The interface a gateway's firewall and wg-quick file name: `requested`, else the local
+    /// gateway's own interface, else wg0 (a remote gateway's /etc/wireguard/wg0.conf). The
+    /// rules match on this name, so it must be the one the gateway really uses.
+    func gatewayInterface(_ compiler: PolicyCompiler, gatewayID: String, requested: String? = nil) throws(APIError) -> String {
+        if let requested {
+            guard InterfaceName.isPlain(requested) else { throw .invalid("interface", InterfaceName.problem(requested)) }
+            return requested
+        }
+        if let local = localGateway, compiler.topology.peers.contains(where: { $0.id == gatewayID && $0.name == local.gatewayName }) {
+            return local.interface
+        }
+        return "wg0"
+    }
+
+    /// A gateway's rendered configuration in `format`: wg-quick, nftables or iptables.
+    public func gatewayConfig(id: String, format: String, interface requested: String?) async throws -> String {
         let now = clock.now()
-        let iface = localGateway?.interface ?? "wg0"
         let compiler = try await compiler()
         guard compiler.topology.gateways.contains(where: { $0.peerID == id }) else { throw APIError.notFound("gateway \(id)") }
+        let iface = try gatewayInterface(compiler, gatewayID: id, requested: requested)
         let plan = compiler.firewall(ofGateway: id, interface: iface, at: now)
         switch format {
         case "wg-quick": return compiler.gatewayConfig(for: id, interface: iface, at: now)?.render() ?? ""

@@ -163,6 +163,12 @@ extension FerryStore {
                 guard let dst = try FerryStore.segment(named: name, db) else { throw APIError.invalid("toSegment", "no segment named \(name)") }
                 target = .segment(dst.id)
             } else if let subnet {
+                // A rule to the overlay itself would open every segment at once: segments
+                // are reached with toSegment rules.
+                let network = try FerryStore.loadNetwork(db)
+                if network.plan.prefixes(network.ipv4).contains(where: { $0.overlaps(subnet) }) {
+                    throw APIError.invalid("toSubnet", "\(subnet) overlaps the network's own prefix; use toSegment for peers")
+                }
                 let routed = try FerryStore.loadPeers(db, where: "WHERE g.peer_id IS NOT NULL").compactMap(\.gateway).flatMap(\.subnets)
                 guard routed.contains(where: { $0.overlaps(subnet) }) else {
                     throw APIError.invalid("toSubnet", "no gateway routes \(subnet); add it to a gateway's subnets first")

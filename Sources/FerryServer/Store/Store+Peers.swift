@@ -115,6 +115,9 @@ extension FerryStore {
                 throw .forbidden("segment: a ci token creates peers only in its own segment", field: "segment")
             }
             segment = caller.segmentName
+            // Egress to the internet and direct links are grants no policy rule covers.
+            if req.tunnel == "full" { throw .forbidden("a ci token creates only split-tunnel peers", field: "tunnel") }
+            if req.mesh == true { throw .forbidden("a ci token cannot create mesh peers", field: "mesh") }
         }
         guard let segmentName = segment else { throw .missing("segment") }
         var key: PublicKey
@@ -136,6 +139,11 @@ extension FerryStore {
         np.keepalive = try req.keepalive.map { k throws(APIError) in try Validate.keepalive(k) }
         np.mesh = req.mesh ?? false
         np.restrictTo = try req.allowedIPs.map { a throws(APIError) in try Validate.prefixes(a, field: "allowedIPs") }
+        // Leaving the field out means all that policy allows; an empty list would mean nothing,
+        // which is a mistake more often than a wish (and PATCH uses [] to lift a restriction).
+        if np.restrictTo?.isEmpty == true {
+            throw .invalid("allowedIPs", "give at least one prefix, or leave the field out for all that policy allows")
+        }
         if let ttl = req.ttlSeconds {
             guard (1...maxTTLSeconds).contains(ttl) else { throw .invalid("ttlSeconds", "must be between 1 and \(maxTTLSeconds)") }
             np.ttlSeconds = ttl
@@ -248,12 +256,11 @@ extension FerryStore {
     /// The wg-quick file of a peer or gateway (without its private key).
     public func config(peerID id: String, caller: Caller) async throws -> String {
         let now = clock.now()
-        let iface = localGateway?.interface ?? "wg0"
         let r = try await read { db in try FerryStore.requirePeer(db, id: id, caller: caller, write: false) }
         let compiler = try await compiler()
         guard let peer = compiler.topology.peers.first(where: { $0.id == id }) else { throw APIError.notFound("peer \(id)") }
         if r.gateway != nil {
-            return compiler.gatewayConfig(for: id, interface: iface, at: now)?.render() ?? ""
+            return compiler.gatewayConfig(for: id, interface: try gatewayInterface(compiler, gatewayID: id), at: now)?.render() ?? ""
         }
         return compiler.peerConfig(for: peer, at: now).render()
     }
@@ -261,11 +268,10 @@ extension FerryStore {
     /// A peer's network map now.
     public func networkMap(peerID id: String, caller: Caller) async throws -> NetworkMap {
         let now = clock.now()
-        let iface = localGateway?.interface ?? "wg0"
         _ = try await read { db in try FerryStore.requirePeer(db, id: id, caller: caller, write: false) }
         let compiler = try await compiler()
         guard let peer = compiler.topology.peers.first(where: { $0.id == id }) else { throw APIError.notFound("peer \(id)") }
-        return compiler.networkMap(for: peer, interface: iface, at: now)
+        return compiler.networkMap(for: peer, interface: try gatewayInterface(compiler, gatewayID: id), at: now)
     }
 
     /// Long poll: returns the map as soon as its version differs from `since`, or after
@@ -287,6 +293,11 @@ extension FerryStore {
         let endpoint = try req.endpoint.map { e throws(APIError) in try Validate.endpoint(e) }
         for (field, v) in [("rxBytes", req.rxBytes), ("txBytes", req.txBytes), ("latestHandshake", req.latestHandshake)] {
             if let v, v < 0 { throw APIError.invalid(field, "must not be negative") }
+        }
+        // Seconds since the epoch, as wg reports them: a day of clock skew at most, so the
+        // stored value always converts back to a date.
+        if let h = req.latestHandshake, h > clock.now() / 1000 + 86_400 {
+            throw APIError.invalid("latestHandshake", "is in the future (seconds since 1970, as wg show dump prints it)")
         }
         try await write(caller) { db, audit, now in
             let r = try FerryStore.requirePeer(db, id: id, caller: caller, write: false)

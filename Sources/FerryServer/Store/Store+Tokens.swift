@@ -118,10 +118,8 @@ extension FerryStore {
         let tunnel = try req.tunnel.map { s throws(APIError) in try Validate.enumValue(s, TunnelMode.self, field: "tunnel") } ?? .split
         guard let segment = caller.segmentName else { throw APIError.forbidden("this enrolment token has no segment") }
         let secret = TokenSecret.generate()
-        let iface = localGateway?.interface ?? "wg0"
         return try await write(caller) { db, audit, now in
-            let used = try db.execute(sql: "UPDATE tokens SET used_at = ? WHERE id = ? AND used_at IS NULL", arguments: [now, caller.tokenID])
-            _ = used
+            try db.execute(sql: "UPDATE tokens SET used_at = ? WHERE id = ? AND used_at IS NULL", arguments: [now, caller.tokenID])
             guard db.changesCount == 1 else { throw APIError.unauthorized("enrolment token already used") }
             var np = NewPeer(name: name, kind: caller.kind.flatMap { PeerKind(rawValue: $0) } ?? .device,
                              owner: caller.owner ?? caller.name, segmentName: segment, publicKey: key)
@@ -133,7 +131,7 @@ extension FerryStore {
             let token = try FerryStore.insertToken(db, name: "device-\(name)", scope: .device, secret: secret, now: now,
                                                    createdBy: caller.auditName, peerID: r.peer.id)
             audit.append(AuditEntry(action: "token.create", objectType: "token", objectID: token.id, peerID: r.peer.id, after: FerryStore.json(token)))
-            let map = PolicyCompiler(try FerryStore.topology(db)).networkMap(for: r.peer, interface: iface, at: now)
+            let map = PolicyCompiler(try FerryStore.topology(db)).networkMap(for: r.peer, at: now)
             return EnrollResponse(peer: view, deviceToken: secret, netmap: map)
         }
     }

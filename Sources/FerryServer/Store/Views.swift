@@ -33,7 +33,10 @@ enum Views {
             enabled: p.enabled, ephemeral: p.isEphemeral, allowedIPs: p.restrictTo?.map(\.description),
             expiresAt: p.expiresAt.map(date), createdAt: date(p.createdAt), updatedAt: date(p.updatedAt), createdBy: p.createdBy,
             endpoint: p.reportedEndpoint?.description, seenEndpoint: p.seenEndpoint?.description, rxBytes: r.rxBytes,
-            txBytes: r.txBytes, latestHandshake: r.latestHandshake.flatMap { $0 > 0 ? date($0 * 1000) : nil })
+            txBytes: r.txBytes, latestHandshake: r.latestHandshake.flatMap { s in
+                let ms = s.multipliedReportingOverflow(by: 1000)
+                return s > 0 && !ms.overflow ? date(ms.partialValue) : nil
+            })
     }
 
     static func gateway(_ r: PeerRecord, _ g: Gateway, segments: [String: Segment], plan: AddressPlan) -> GatewayView {
