@@ -115,7 +115,6 @@ void ferry_thread_set_name(const char *name) {
     (void)pthread_setname_np(pthread_self(), short_name);
 }
 
-int ferry_setns_net(int fd) { return setns(fd, CLONE_NEWNET) < 0 ? -errno : 0; }
 
 int ferry_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC) < 0 ? -errno : 0; }
 

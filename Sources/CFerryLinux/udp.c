@@ -173,9 +173,14 @@ static socklen_t encode_control(const ferry_packet *p, int family, uint16_t segm
 /// Whether a send error may come from a sticky source that no longer exists.
 static int source_may_be_stale(int e) { return e == EINVAL || e == EADDRNOTAVAIL || e == ENETUNREACH; }
 
-/// Whether a send error may mean that the route or the kernel cannot do UDP GSO (no
-/// checksum offload on the way out, an old kernel): then datagrams go one by one.
-static int gso_may_be_refused(int e) { return e == EIO || e == EINVAL || e == ENOPROTOOPT || e == EOPNOTSUPP; }
+/// Whether a send error means that the route or the kernel cannot do UDP GSO at all (no
+/// checksum offload on the way out, an old kernel): then datagrams go one by one from now on.
+static int gso_unsupported(int e) { return e == EIO || e == ENOPROTOOPT || e == EOPNOTSUPP; }
+
+/// Whether a send error may be this group's alone: the kernel answers EINVAL when a group's
+/// segments do not fit the route's MTU (one peer behind a smaller path), so that group goes
+/// one by one and GSO stays on for the others.
+static int gso_refused_for_group(int e) { return e == EINVAL; }
 
 /// The datagrams each message of a batch carries (more than one only with UDP GSO): the
 /// packets behind iovecs first[i]..<first[i]+count[i], the first of which is owners[i].
@@ -239,8 +244,8 @@ static int send_all(int fd, int family, struct mmsghdr *msgs, const send_groups 
             retried = (int)start;
             continue;
         }
-        if (g->count[start] > 1 && gso_may_be_refused(e)) {
-            *gso = 0;
+        if (g->count[start] > 1 && (gso_unsupported(e) || gso_refused_for_group(e))) {
+            if (gso_unsupported(e)) *gso = 0;
             sent += send_group_singly(fd, family, &msgs[start], g, start, first_error);
             start++;
             continue;

@@ -97,18 +97,20 @@ struct BadUAPITests {
     }
 
     /// A listen port another socket holds: EADDRINUSE (as wireguard-go answers), the rest of
-    /// the request not applied, and the daemon still on its old port.
+    /// the request not applied (the fwmark set with it taken back from the sockets too), and
+    /// the daemon still on its old port.
     @Test func portInUseIsRefusedAndTheOldPortKept() throws {
         try BadUAPITests.withDaemons { ns, ferry, reference in
             try ns.exec(["ip", "link", "set", reference.name, "up"])  // wireguard-go binds when up
             #expect(waitUntil(timeout: 5) { ((try? ns.exec(["ss", "-Hlun", "sport", "=", ":51821"])) ?? "").contains(":51821") })
             let before = try BadUAPITests.get(ferry)
-            let request = "set=1\nlisten_port=51821\npublic_key=\(BadUAPITests.other)\nallowed_ip=10.9.0.0/16\n\n"
+            let request = "set=1\nfwmark=119\nlisten_port=51821\npublic_key=\(BadUAPITests.other)\nallowed_ip=10.9.0.0/16\n\n"
             #expect(try UAPIClient(path: ferry.socketPath).request(request) == "errno=-98\n\n")
             #expect(try UAPIClient(path: reference.socketPath).request("set=1\nlisten_port=51820\n\n") == "errno=-98\n\n")
             #expect(try BadUAPITests.get(ferry) == before)
             let bound = try ns.exec(["ss", "-Hlunp", "sport", "=", ":51820"])
             #expect(bound.contains("ferry-wg") && bound.contains("0.0.0.0:51820") && bound.contains("[::]:51820"), "\(bound)")
+            #expect(!(try ns.exec(["ss", "-Hluen", "sport", "=", ":51820"])).contains("fwmark:0x77"), "the mark stayed on the sockets")
         }
     }
 }

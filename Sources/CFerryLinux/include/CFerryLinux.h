@@ -172,8 +172,6 @@ int ferry_signalfd(const int *signals, int count);
 int ferry_signalfd_read(int fd);
 /// Names the calling thread (at most 15 bytes are kept).
 void ferry_thread_set_name(const char *name);
-/// Enters the network namespace of the file at path in the calling thread only.
-int ferry_setns_net(int fd);
 
 /// pipe2 with O_CLOEXEC: fds[0] reads, fds[1] writes. 0 or -errno.
 int ferry_pipe(int fds[2]);

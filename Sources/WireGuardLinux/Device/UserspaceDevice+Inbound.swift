@@ -19,10 +19,16 @@ extension UserspaceDevice {
         while !stopSignal.isStopped {
             guard batch.refill(wait: true) > 0 else { return }
             let n: Int
-            do {
+            do throws(BindError) {
                 n = try receiver.receive(into: batch, headroom: 0)
+            } catch .closed {
+                return  // a rebind started new receivers, or the device stops
             } catch {
-                return  // closed: a rebind started new receivers, or the device stops
+                // A passing failure (ENOMEM, say): this socket must go on receiving, or the
+                // device would stay up deaf on it.
+                log.error("UDP receive failed: \(error); retrying")
+                _ = stopSignal.sleep(until: MonotonicTime(nanoseconds: MonotonicTime.now().nanoseconds + 10_000_000))
+                continue
             }
             let now = self.now()
             jobs.removeAll(keepingCapacity: true)

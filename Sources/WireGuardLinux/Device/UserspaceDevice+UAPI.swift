@@ -23,18 +23,22 @@ extension UserspaceDevice {
             if case .listenPort(let p) = change { port = p }
             if case .fwmark(let m) = change { mark = m }
         }
+        // The mark first: it is the step that can be undone (a rebind cannot, once the old
+        // port is given up), so a request that fails leaves both as they were.
+        let previousMark = core.withLock { $0.fwmark }
+        if let mark {
+            do { try bind.setMark(mark) } catch {
+                log.error("Failed to set fwmark \(mark): \(error)")
+                return -EPERM
+            }
+        }
         if let port, port == 0 || port != listenPort {
             do {
                 try rebind(port: port)
             } catch {
                 log.error("Failed to bind port \(port): \(error)")
+                if mark != nil { try? bind.setMark(previousMark) }
                 return -EADDRINUSE
-            }
-        }
-        if let mark {
-            do { try bind.setMark(mark) } catch {
-                log.error("Failed to set fwmark \(mark): \(error)")
-                return -EPERM
             }
         }
         let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize)

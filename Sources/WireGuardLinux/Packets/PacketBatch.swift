@@ -92,12 +92,6 @@ public final class PacketBatch: @unchecked Sendable {
         used = 0
     }
 
-    /// Empties the batch without returning the buffers: their new owner has them.
-    public func forgetAll() {
-        used = 0
-        detached = 0
-    }
-
     /// Sets every buffer's window to `offset = headroom`, as long as the slot allows with
     /// `tailroom` bytes left behind: the room a read may fill.
     func prepareForReading(headroom: Int, tailroom: Int) -> Int {

@@ -50,7 +50,6 @@ extension LinuxTUN {
                   layout.segmentLength <= room else { continue }
             n -= 1
             reader.startCutting(layout)
-            counters.superPacketsRead.add(1, ordering: .relaxed)
         }
         return n
     }
@@ -66,7 +65,6 @@ extension LinuxTUN {
             let r = writev(descriptor, coalescer.iovecs + item.iovecStart, Int32(item.iovecCount))
             if r >= 0 {
                 outcome.written += item.packets
-                if item.packets > 1 { counters.mergedWrites.add(1, ordering: .relaxed) }
                 k += 1
                 continue
             }
@@ -78,16 +76,6 @@ extension LinuxTUN {
         }
         return outcome
     }
-
-    /// How often the offloads were used (for tests and diagnostics).
-    public var offloadStatistics: (superPacketsRead: Int, mergedWrites: Int) {
-        (counters.superPacketsRead.load(ordering: .relaxed), counters.mergedWrites.load(ordering: .relaxed))
-    }
-}
-
-final class OffloadCounters: Sendable {
-    let superPacketsRead = Atomic<Int>(0)
-    let mergedWrites = Atomic<Int>(0)
 }
 
 /// The TUN reader's buffers: the virtio header, the overflow area (whose front also holds a

@@ -32,7 +32,6 @@ public final class LinuxTUN: TUNDevice, @unchecked Sendable {
     let reader: OffloadReader?
     /// Coalescers for concurrent writers, reused.
     let coalescers = Mutex<[TCPCoalescer]>([])
-    let counters = OffloadCounters()
 
     public static let cloneDevicePath = "/dev/net/tun"
 

@@ -45,7 +45,13 @@ public final class UAPIServer: @unchecked Sendable {
     public func start() throws(SystemError) {
         _ = fcntl(listener.descriptor, F_SETFL, fcntl(listener.descriptor, F_GETFL) | O_NONBLOCK)
         let watch = ferry_inotify_watch_file(listener.path)
-        let thread = try IOThread(name: "uapi-accept") { [self] in acceptLoop(watch: watch) }
+        let thread: IOThread
+        do {
+            thread = try IOThread(name: "uapi-accept") { [self] in acceptLoop(watch: watch) }
+        } catch {
+            if watch >= 0 { Glibc.close(watch) }  // the loop that owns it never started
+            throw error
+        }
         state.withLock { acceptThread = thread }
     }
 

@@ -164,12 +164,8 @@ final class TCPCoalescer: @unchecked Sendable {
         }
         let head = batch[run.head].bytes
         let ip = head.baseAddress!
-        if run.isIPv6 {
-            ip.storeBytes(of: UInt16(truncatingIfNeeded: run.totalLength - 40).bigEndian, toByteOffset: 4, as: UInt16.self)
-        } else {
-            ip.storeBytes(of: UInt16(truncatingIfNeeded: run.totalLength).bigEndian, toByteOffset: 2, as: UInt16.self)
-            InternetChecksum.updateIPv4Header(ip, length: run.ipLength)
-        }
+        TCPSegmentation.storeTotalLength(run.totalLength, into: ip, isIPv6: run.isIPv6)
+        if !run.isIPv6 { InternetChecksum.updateIPv4Header(ip, length: run.ipLength) }
         let tcp = ip + run.ipLength
         if run.pushed {
             tcp.storeBytes(of: tcp.load(fromByteOffset: 13, as: UInt8.self) | TCPSegmentation.tcpPSH, toByteOffset: 13, as: UInt8.self)

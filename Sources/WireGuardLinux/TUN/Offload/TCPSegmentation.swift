@@ -57,6 +57,18 @@ enum TCPSegmentation {
                       length: length)
     }
 
+    /// Sets the IP header's length field for a packet of `total` bytes: IPv4's total length,
+    /// or IPv6's payload length (after the fixed 40-byte header). IPv4's checksum is the
+    /// caller's to update, after any other field it changes.
+    @inline(__always)
+    static func storeTotalLength(_ total: Int, into ip: UnsafeMutableRawPointer, isIPv6: Bool) {
+        if isIPv6 {
+            ip.storeBytes(of: UInt16(truncatingIfNeeded: total - 40).bigEndian, toByteOffset: 4, as: UInt16.self)
+        } else {
+            ip.storeBytes(of: UInt16(truncatingIfNeeded: total).bigEndian, toByteOffset: 2, as: UInt16.self)
+        }
+    }
+
     /// Writes segment `index` (in `0..<layout.segmentCount`) of the super-packet into `out`,
     /// which has room for `layout.segmentLength` bytes, and returns its length.
     static func writeSegment(_ index: Int, of packet: UnsafeRawPointer, layout: Layout,
@@ -66,10 +78,8 @@ enum TCPSegmentation {
         let total = layout.headerLength + payload
         out.copyMemory(from: packet, byteCount: layout.headerLength)
         (out + layout.headerLength).copyMemory(from: packet + start, byteCount: payload)
-        if layout.isIPv6 {
-            out.storeBytes(of: UInt16(truncatingIfNeeded: total - 40).bigEndian, toByteOffset: 4, as: UInt16.self)
-        } else {
-            out.storeBytes(of: UInt16(truncatingIfNeeded: total).bigEndian, toByteOffset: 2, as: UInt16.self)
+        storeTotalLength(total, into: out, isIPv6: layout.isIPv6)
+        if !layout.isIPv6 {
             let id = UInt16(bigEndian: packet.loadUnaligned(fromByteOffset: 4, as: UInt16.self)) &+ UInt16(truncatingIfNeeded: index)
             out.storeBytes(of: id.bigEndian, toByteOffset: 4, as: UInt16.self)
             InternetChecksum.updateIPv4Header(out, length: layout.ipLength)
