@@ -55,19 +55,31 @@ extension Device {
 
     /// Removes a peer with all its sessions, indices, allowed IPs and waiting packets.
     public mutating func removePeer(_ id: PeerID) {
-        guard let peer = peer(id) else { return }
+        guard release(id) else { return }
+        allowedIPs.removeAll(value: id)
+        order.removeAll { $0 == id }
+    }
+
+    /// replace_peers: every peer released, then the trie and the order emptied at once
+    /// (peer by peer would walk them once per peer, with the core locked).
+    public mutating func removeAllPeers() {
+        for id in order { release(id) }
+        order.removeAll()
+        allowedIPs = AllowedIPs()
+    }
+
+    /// A peer's sessions, indices, waiting packets, key and slot given up; its allowed IPs
+    /// and place in `order` are the caller's to remove. False when there is no such peer.
+    @discardableResult
+    private mutating func release(_ id: PeerID) -> Bool {
+        guard let peer = peer(id) else { return false }
         zeroKeyMaterial(of: peer)
         peer.staged.removeAll()
         peer.timers.stopAll()
-        allowedIPs.removeAll(value: id)
         peersByKey[peer.publicKey] = nil
-        order.removeAll { $0 == id }
         slots[Int(id.rawValue)] = nil
         freeSlots.append(id.rawValue)
-    }
-
-    public mutating func removeAllPeers() {
-        for id in order { removePeer(id) }
+        return true
     }
 
     public mutating func setPresharedKey(_ key: PresharedKey?, for id: PeerID) {

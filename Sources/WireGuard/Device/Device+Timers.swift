@@ -2,7 +2,10 @@ extension Device {
     /// Runs every peer's due timers (kernel timers.c: the expired_* functions). Call it
     /// regularly (every 100 ms or at `nextTimerDeadline`).
     public mutating func updateTimers(now: Instant, send: SendDatagram) {
-        rateLimiter.collectGarbage(now: now)
+        if rateLimiterSweptAt.map({ now - $0 >= RateLimiter.idleTimeout }) ?? true {
+            rateLimiter.collectGarbage(now: now)
+            rateLimiterSweptAt = now
+        }
         for id in order {
             guard let peer = peer(id) else { continue }
             while let kind = peer.timers.takeExpired(now: now) {

@@ -20,7 +20,7 @@ extension Device {
     /// the counter, pad. Without a usable session the packet is staged and a handshake begins.
     public mutating func prepareSend(packetIn buffer: UnsafeMutableRawBufferPointer, length: Int, now: Instant,
                                      send: SendDatagram) -> PreparedSend {
-        guard length >= 0, TransportHeader.length + length <= buffer.count else { return .done(.dropped(.bufferTooSmall)) }
+        guard length >= 0, length <= buffer.count - TransportHeader.length else { return .done(.dropped(.bufferTooSmall)) }
         let packet = UnsafeRawBufferPointer(buffer.slice(TransportHeader.length, length))
         guard let destination = IPPacket.destination(packet) else { return .done(.dropped(.invalidInnerPacket)) }
         guard let id = allowedIPs.lookup(bytes: destination), let peer = peer(id) else {
@@ -56,7 +56,10 @@ extension Device {
     /// The sequential second half of sending: counters, timers, and a new handshake when the
     /// session is getting old (kernel: keep_key_fresh on send).
     public mutating func completeSend(_ job: OutboundJob, now: Instant, send: SendDatagram) {
-        guard let peer = peer(job.peer) else { return }
+        // The keypair still registered, as in completeReceive: a UAPI change between the two
+        // halves may have removed the peer and given its slot to another.
+        guard case .keypair(_, let current) = indexTable[job.keypair.localIndex], current === job.keypair,
+              let peer = peer(job.peer) else { return }
         peer.txBytes &+= UInt64(job.messageLength)
         peer.timers.anyAuthenticatedPacketTraversal(now: now, persistentKeepaliveInterval: peer.persistentKeepaliveInterval)
         peer.timers.anyAuthenticatedPacketSent()
@@ -84,6 +87,7 @@ extension Device {
         }
         for packet in peer.staged.takeAll() {
             guard let keypair = peer.sendingKeypair(now: now) else { break }
+            guard packet.count <= scratch.count - TransportHeader.length - WireGuardConstants.tagLength else { continue }
             packet.withUnsafeBytes { scratch.slice(TransportHeader.length, packet.count).copyMemory(from: $0) }
             guard case .job(let job) = prepareJob(peer, keypair: keypair, in: scratch, length: packet.count) else { continue }
             let n = job.seal(scratch)

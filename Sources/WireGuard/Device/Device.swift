@@ -18,6 +18,9 @@ public struct Device: ~Copyable {
     public internal(set) var allowedIPs = AllowedIPs<PeerID>()
     var cookieChecker = CookieChecker()
     var rateLimiter = RateLimiter()
+    /// When the rate limiter's table was last swept: once a second, as RateLimiter asks,
+    /// not on every timer tick (the sweep walks up to 64K sources under the core's lock).
+    var rateLimiterSweptAt: Instant?
     var lastUnderLoad: Instant?
     var rng: any RandomNumberGenerator
     /// State of the generator for timer jitter (SplitMix64, seeded from `rng`). Jitter is

@@ -30,10 +30,4 @@ enum IPPacket {
             return nil
         }
     }
-
-    static func address(_ bytes: UnsafeRawBufferPointer) -> IPAddress? {
-        if let a = IPv4Address(bytes: bytes) { return .v4(a) }
-        if let a = IPv6Address(bytes: bytes) { return .v6(a) }
-        return nil
-    }
 }

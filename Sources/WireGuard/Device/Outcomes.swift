@@ -83,8 +83,11 @@ public struct OutboundJob: @unchecked Sendable {
     public func seal(_ buffer: UnsafeMutableRawBufferPointer) -> Int {
         TransportHeader(receiver: keypair.remoteIndex, counter: counter).write(to: buffer)
         let body = buffer.slice(TransportHeader.length, paddedLength + WireGuardConstants.tagLength)
-        _ = keypair.sendKey.seal(counter: counter,
-                                 plaintext: UnsafeRawBufferPointer(body.slice(0, paddedLength)), into: body)
+        let sealed = keypair.sendKey.seal(counter: counter,
+                                          plaintext: UnsafeRawBufferPointer(body.slice(0, paddedLength)), into: body)
+        // Fail closed: should sealing ever fail, no plaintext leaves (the peer drops the
+        // message, whose tag cannot verify).
+        if sealed == 0 { body.initializeMemory(as: UInt8.self, repeating: 0) }
         return messageLength
     }
 }

@@ -102,7 +102,7 @@ struct Handshake {
         var remoteStatic: PublicKey
     }
 
-    /// Decrypts the initiator's static key with our static key; nil when it does not verify.
+    /// Decrypts the initiator's static key with our static key; throws when it does not verify.
     static func decryptInitiatorStatic(_ msg: HandshakeInitiation, identity: StaticIdentity) throws(HandshakeFailure) -> InitiationPrefix {
         var s = SymmetricState(responderStatic: identity.publicKey)
         let e = PublicKey(rawValue: msg.ephemeral)

@@ -16,10 +16,11 @@ public enum WireGuardConstants {
     public static let rejectAfterTime = Interval.seconds(180)
     public static let rekeyAttemptTime = Interval.seconds(90)
     public static let rekeyTimeout = Interval.seconds(5)
-    /// Up to this much random jitter is added to REKEY_TIMEOUT (kernel: 334 ms).
+    /// Up to this much random jitter is added to REKEY_TIMEOUT (wireguard-go's 334 ms; the
+    /// kernel's HZ/3).
     public static let rekeyTimeoutJitterMaxMilliseconds: UInt64 = 334
     /// Retries after the first attempt before giving up: REKEY_ATTEMPT_TIME / REKEY_TIMEOUT.
-    public static let maxTimerHandshakes = 90 / 5
+    public static let maxTimerHandshakes = Int(rekeyAttemptTime.nanoseconds / rekeyTimeout.nanoseconds)
     public static let keepaliveTimeout = Interval.seconds(10)
     public static let cookieRefreshTime = Interval.seconds(120)
     /// A received cookie is used for mac2 only while younger than this (kernel:
@@ -30,7 +31,7 @@ public enum WireGuardConstants {
     /// Stays "under load" this long after the handshake queue was last found full.
     public static let underLoadAfterTime = Interval.seconds(1)
     /// Initiator rekeys on receive when the keypair is this old: REJECT − KEEPALIVE − REKEY_TIMEOUT.
-    public static let rekeyOnReceiveAge = Interval.seconds(180 - 10 - 5)
+    public static let rekeyOnReceiveAge = Interval(nanoseconds: rejectAfterTime.nanoseconds - keepaliveTimeout.nanoseconds - rekeyTimeout.nanoseconds)
 
     // MARK: Sizes
     public static let keyLength = 32
