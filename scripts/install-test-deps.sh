@@ -26,3 +26,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   # --no-install-recommends: wireguard-tools would otherwise pull in a kernel.
   apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
 fi
+
+# Python test helpers (an OpenID Connect provider, API fuzzing, manifest validation, …) live
+# in one virtual environment made from scripts/test-requirements.txt; tests find its
+# interpreter through FERRY_TEST_PYTHON (set by scripts/test.sh). Rebuilt when the list changes.
+venv=${FERRY_TEST_VENV:-/var/tmp/ferry-test-venv}
+reqs=scripts/test-requirements.txt
+if [ -s "$reqs" ] && grep -qv '^\s*\(#\|$\)' "$reqs"; then
+  python3 -c 'import venv' 2>/dev/null || { apt-get update -qq; apt-get install -y -qq python3-venv >/dev/null; }
+  if ! cmp -s "$reqs" "$venv/.requirements" 2>/dev/null; then
+    echo "install-test-deps: preparing $venv from $reqs" >&2
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$reqs"
+    cp "$reqs" "$venv/.requirements"
+  fi
+fi

@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-test-deps.sh
+export FERRY_TEST_PYTHON=${FERRY_TEST_VENV:-/var/tmp/ferry-test-venv}/bin/python
 swift build --build-tests
 swift test --skip-build "$@"
