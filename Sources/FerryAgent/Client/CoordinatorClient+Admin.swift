@@ -93,11 +93,21 @@ extension CoordinatorClient {
         try await call(.POST, "/v1/tokens", body: r)
     }
 
-    /// A token by id or name.
+    /// A token by id or name. A name that several tokens share is refused: guessing one
+    /// could revoke a live secret someone else depends on.
     public func deleteToken(_ idOrName: String) async throws(FerryError) {
         let all = try await tokens()
-        guard let t = all.first(where: { $0.id == idOrName }) ?? all.first(where: { $0.name == idOrName }) else {
-            throw FerryError(.notFound, "no token '\(idOrName)'; 'ferry tokens ls' lists them")
+        let t: TokenView
+        if let byID = all.first(where: { $0.id == idOrName }) {
+            t = byID
+        } else {
+            let named = all.filter { $0.name == idOrName }
+            guard let only = named.first else { throw FerryError(.notFound, "no token '\(idOrName)'; 'ferry tokens ls' lists them") }
+            guard named.count == 1 else {
+                throw FerryError(.rejected, "\(named.count) tokens are named '\(idOrName)' (\(named.map(\.id).joined(separator: ", "))); "
+                                 + "revoke one by its id")
+            }
+            t = only
         }
         try await send(.DELETE, "/v1/tokens/\(Self.escape(t.id))")
     }

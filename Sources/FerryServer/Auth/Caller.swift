@@ -27,6 +27,9 @@ public struct Caller: Sendable, Equatable {
     public var peerID: String?
     public var kind: String?
     public var owner: String?
+    /// enroll tokens: what the enrolled device may ask for.
+    public var allowFullTunnel = false
+    public var allowMesh = false
 
     /// How the audit log names it.
     public var actor: String { "token:\(tokenID)" }
