@@ -26,13 +26,18 @@ public actor Agent {
 
     public let state: AgentState
     let directory: StateDirectory
-    let key: PrivateKey
+    var key: PrivateKey
     let client: CoordinatorClient
     public let driver: InterfaceDriver
     let runner: any CommandRunner
     let options: Options
     public private(set) var current: NetworkMap?
     private var unreachableSince: Date?
+    /// Set when the coordinator says this machine's peer is gone: the sync loop ends and
+    /// `ferry up` takes the interface down and exits with this error's code (8).
+    public private(set) var removal: FerryError?
+    /// The key mismatch last logged, so it is said once, not at every map.
+    private var keyProblem: String?
 
     public init(directory: StateDirectory, state: AgentState, client: CoordinatorClient, options: Options,
                 runner: any CommandRunner = ProcessRunner()) throws(FerryError) {
@@ -62,8 +67,30 @@ public actor Agent {
             map = saved
         }
         try await driver.ensureExists(userspace: options.userspace, log: options.log)
-        try await apply(map, force: true)
+        do throws(FerryError) {
+            try await apply(map, force: true)
+        } catch {
+            // Nothing of this run may stay behind: the interface (and the ferry-wg it started).
+            try? await driver.local.delete()
+            throw error
+        }
         return map
+    }
+
+    /// Compares the coordinator's public key for this machine with its own and logs the
+    /// difference once (it changes only when someone rotates the key elsewhere).
+    public func checkKey() async {
+        guard let view = try? await client.peer(id: state.peerID) else { return }
+        // `ferry rotate-key` replaced the key file: take the new key and re-apply.
+        if view.publicKey != key.publicKey.base64, let onDisk = try? directory.loadPrivateKey(),
+           onDisk.publicKey.base64 == view.publicKey, let map = current {
+            key = onDisk
+            log("this machine's key was rotated (\(view.publicKey)); applying it")
+            try? await apply(map, force: true)
+        }
+        let problem = KeyMismatch.message(own: key.publicKey.base64, coordinators: view.publicKey)
+        if let problem, problem != keyProblem { log(problem) }
+        keyProblem = problem
     }
 
     /// Applies `map` if it differs from the one applied (or always, with `force`).
@@ -96,6 +123,7 @@ public actor Agent {
                 let since = current?.version ?? 0
                 if let map = try await client.netmap(peerID: state.peerID, since: since, wait: options.pollWait) {
                     try await apply(map)
+                    await checkKey()
                 }
                 if let since = unreachableSince {
                     log("coordinator reachable again after \(Int(Date().timeIntervalSince(since)))s; in sync (map \(current?.version ?? 0))")
@@ -104,6 +132,11 @@ public actor Agent {
                 backoff = .seconds(1)
             } catch {
                 if Task.isCancelled { return }
+                if error.kind == .removed {
+                    log(error.message)
+                    removal = error
+                    return
+                }
                 if unreachableSince == nil { unreachableSince = Date() }
                 let what = error.kind == .unreachable ? "coordinator unreachable" : "sync failed"
                 log("\(what): \(error.message); keeping the last map (\(current?.version ?? 0)) and the tunnels, retrying in \(backoff)")

@@ -94,12 +94,14 @@ extension CoordinatorClient {
     }
 
     /// A token by id or name.
-    public func deleteToken(_ idOrName: String) async throws(FerryError) {
+    /// `confirmSelf`: the token may be the one making the request (ferryd refuses that otherwise).
+    public func deleteToken(_ idOrName: String, confirmSelf: Bool = false) async throws(FerryError) {
         let all = try await tokens()
         guard let t = all.first(where: { $0.id == idOrName }) ?? all.first(where: { $0.name == idOrName }) else {
             throw FerryError(.notFound, "no token '\(idOrName)'; 'ferry tokens ls' lists them")
         }
-        try await send(.DELETE, "/v1/tokens/\(Self.escape(t.id))")
+        let (status, data) = try await exchange(.DELETE, "/v1/tokens/\(Self.escape(t.id))", query: confirmSelf ? [("confirm", "self")] : [])
+        try Self.check(status, data)
     }
 
     public struct AuditFilter: Sendable {
@@ -130,5 +132,23 @@ extension CoordinatorClient {
 
     public func createGateway(_ r: CreateGatewayRequest) async throws(FerryError) -> GatewayView {
         try await call(.POST, "/v1/gateways", body: r)
+    }
+
+    /// A gateway by name or id.
+    public func gateway(_ nameOrID: String) async throws(FerryError) -> GatewayView {
+        let all = try await gateways()
+        guard let g = all.first(where: { $0.id == nameOrID }) ?? all.first(where: { $0.name == nameOrID }) else {
+            throw FerryError(.notFound, "no gateway named '\(nameOrID)'; 'ferry gateways ls' lists them")
+        }
+        return g
+    }
+
+    public func deleteGateway(id: String) async throws(FerryError) {
+        try await send(.DELETE, "/v1/gateways/\(Self.escape(id))")
+    }
+
+    /// A new key: `publicKey` for a gateway that runs elsewhere; nil for the one ferryd hosts.
+    public func rotateGatewayKey(id: String, publicKey: String?) async throws(FerryError) -> GatewayView {
+        try await call(.POST, "/v1/gateways/\(Self.escape(id))/rotate-key", body: RotateKeyRequest(publicKey: publicKey))
     }
 }

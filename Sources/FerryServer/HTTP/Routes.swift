@@ -133,8 +133,10 @@ extension RouteTable {
         add(.post, "/v1/tokens", scopes: Scopes.admin) { req, ctx, caller in
             try HTTP.json(try await store.createToken(try await HTTP.body(CreateTokenRequest.self, req, ctx), caller: caller), status: .created)
         }
-        add(.delete, "/v1/tokens/{id}", scopes: Scopes.admin) { _, ctx, caller in
-            try await store.deleteToken(id: try HTTP.id(ctx), caller: caller)
+        add(.delete, "/v1/tokens/{id}", scopes: Scopes.admin) { req, ctx, caller in
+            let confirm = HTTP.query(req, "confirm")
+            if let confirm, confirm != "self" { throw APIError.invalid("confirm", "the only value is self") }
+            try await store.deleteToken(id: try HTTP.id(ctx), caller: caller, confirmSelf: confirm == "self")
             return HTTP.empty()
         }
         add(.post, "/v1/enroll", scopes: [.enroll]) { req, ctx, caller in

@@ -153,6 +153,7 @@ public enum FerryDatabase {
                 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
             """)
         }
+        FerryStore.registerRemovedTokens(&m)
         return m
     }
 }
