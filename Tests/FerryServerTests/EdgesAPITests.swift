@@ -56,9 +56,10 @@ struct EdgesAPITests {
             #expect(created.status == 201, "\(created.body)")
             clock.advance(by: 61_000)
             #expect(try await h.store.reapExpired() == 1)
-            let map = try await client.call(.get, "/v1/peers/\(try created.decode(PeerCreated.self).peer.id)/netmap", token: ci)
-            // The ci token itself is not the peer's: it stays valid (404 for the gone peer).
-            #expect(map.status == 404, "\(map.body)")
+            let gone = try await client.call(.get, "/v1/peers/\(try created.decode(PeerCreated.self).peer.id)", token: ci)
+            // The ci token is not the peer's own: it stays valid (404 for the gone peer).
+            #expect(gone.status == 404, "\(gone.body)")
+            #expect(try await audit(client, h).contains { $0.action == "peer.expire" })
         }
     }
 

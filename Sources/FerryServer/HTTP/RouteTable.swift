@@ -32,7 +32,9 @@ final class RouteTable: @unchecked Sendable {
 
     typealias Handler = @Sendable (Request, FerryContext, Caller) async throws -> Response
 
-    func add(_ method: HTTPRequest.Method, _ path: String, scopes: Set<Scope>?, _ handler: @escaping Handler) {
+    /// `query`: the query parameters the route takes (as its document lists them); any
+    /// other is refused, since the client meant something the route would ignore.
+    func add(_ method: HTTPRequest.Method, _ path: String, scopes: Set<Scope>?, query: Set<String> = [], _ handler: @escaping Handler) {
         specs.append(RouteSpec(method: method.rawValue, path: path, scopes: scopes))
         let hbPath = RouterPath(path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(of: "}", with: ""))
         let store = self.store, metrics = self.metrics, logger = self.logger
@@ -46,6 +48,9 @@ final class RouteTable: @unchecked Sendable {
                     guard scopes.contains(caller.scope) else {
                         throw APIError.forbidden("\(caller.scope == .admin || caller.scope == .enroll ? "an" : "a") \(caller.scope.rawValue) token may not call \(method.rawValue) \(path)")
                     }
+                }
+                if let unknown = request.uri.queryParameters.map({ String($0.key) }).sorted().first(where: { !query.contains($0) }) {
+                    throw APIError(status: 400, code: "unknown_field", message: "query parameter '\(unknown)' is not one \(method.rawValue) \(path) takes", field: unknown)
                 }
                 response = try await handler(request, context, caller)
             } catch let e as APIError {
