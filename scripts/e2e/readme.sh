@@ -136,4 +136,28 @@ reach $DEV || fail "the developer does not reach the internal network"
 reach $CI || fail "the CI job does not reach the internal network"
 ok "the developer and the CI job reach 172.20.0.2 behind the gateway"
 inns $CI env FERRY_STATE=$TMP/ci "$FERRY" ci down >/dev/null || fail "ferry ci down"
+
+# After the walk-through, a device's first-day lifecycle with its running agent: an admin
+# rotates its key (the agent and doctor name the cause; `ferry rotate-key` repairs it), then
+# removes it (the agent says so, takes the interface down and exits 8).
+admin() { inns $GW env PATH=$BIN:$PATH "$FERRY" "$@"; }
+dev() { inns $DEV env FERRY_STATE=$TMP/dev "$FERRY" "$@"; }
+wait_log() { for _ in $(seq 60); do grep -q "$1" $TMP/dev/agent.log 2>/dev/null && return 0; sleep 0.25; done; return 1; }
+admin peers rotate-key alice-laptop >/dev/null || fail "ferry peers rotate-key"
+wait_log "another public key" || fail "the agent did not notice its key was rotated elsewhere"
+out=$(dev doctor 2>&1); st=$?
+[ $st = 2 ] && echo "$out" | grep -q "rotated elsewhere" && ! echo "$out" | grep -q "open UDP" \
+  || { echo "$out"; fail "ferry doctor does not name the rotated key (exit $st)"; }
+dev rotate-key >/dev/null || fail "ferry rotate-key"
+wait_log "key was rotated" || fail "the agent did not take the new key"
+reach $DEV || fail "the developer does not reach the internal network after ferry rotate-key"
+ok "a key rotated by the admin is named by the agent and doctor; ferry rotate-key repairs it"
+admin peers rm alice-laptop >/dev/null || fail "ferry peers rm"
+wait_log "removed from the network" || fail "the agent did not say the machine was removed"
+for _ in $(seq 40); do inns $DEV ip link show $IFD >/dev/null 2>&1 || break; sleep 0.25; done
+inns $DEV ip link show $IFD >/dev/null 2>&1 && fail "the interface stayed up after the machine was removed"
+for _ in $(seq 40); do [ -e $TMP/dev/agent.pid ] || break; sleep 0.25; done
+[ -e $TMP/dev/agent.pid ] && fail "the agent did not stop"
+grep -q "exit 8" $TMP/dev/agent.log || fail "the agent did not stop with exit 8"
+ok "a removed machine's agent says so, takes the interface down and exits 8"
 echo "PASS: README walk-through"

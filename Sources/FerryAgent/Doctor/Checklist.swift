@@ -33,7 +33,9 @@ public struct DoctorInputs: Sendable {
     public var probeTarget: IPAddress? {
         if let target { return target }
         let peers = coordinator.peers
-        return (peers.first { $0.entry.role == "gateway" } ?? peers.first { $0.endpoint != nil })?.ownAddress
+        // Not a mesh peer this machine may not dial: its mesh table drops the probes.
+        let dialable = peers.filter { !($0.entry.role == "mesh" && $0.entry.outbound == false) }
+        return (dialable.first { $0.entry.role == "gateway" } ?? dialable.first { $0.endpoint != nil })?.ownAddress
     }
 
     /// Every prefix the map routes into the tunnel, once each.
