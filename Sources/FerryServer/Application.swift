@@ -130,10 +130,11 @@ public func buildApplication(_ config: FerryConfiguration, services: FerryServic
         }
     }
     let server: HTTPServerBuilder
+    let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [HTTP10CloseInstaller()]))
     if let tls = services.tls {
-        server = try .tls(.http1(), tlsConfiguration: try TLSSetup.configuration(tls))
+        server = try .tls(http1, tlsConfiguration: try TLSSetup.configuration(tls))
     } else {
-        server = .http1()
+        server = http1
     }
     return Application(router: router, server: server,
                        configuration: .init(address: .hostname(config.host, port: config.port), serverName: "ferryd"),

@@ -103,7 +103,7 @@ final class StopOnSignals: @unchecked Sendable {
         }
     }
 
-    private func fire(_ name: String) {
+    private func fire(_ name: String?) {
         lock.lock()
         fired = true
         reason = reason ?? name
@@ -113,10 +113,16 @@ final class StopOnSignals: @unchecked Sendable {
         c?.resume()
     }
 
+    /// Returns on a signal, or when cancelled (the agent stopping for another reason, such
+    /// as this machine's removal, must not wait for a signal).
     func wait() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            lock.lock()
-            if fired { lock.unlock(); c.resume() } else { continuation = c; lock.unlock() }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                lock.lock()
+                if fired { lock.unlock(); c.resume() } else { continuation = c; lock.unlock() }
+            }
+        } onCancel: {
+            fire(nil)
         }
     }
 }

@@ -205,3 +205,39 @@ enum PrivateKeyText {
     static let sample = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
     static let samplePublic = "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw="
 }
+
+@Suite("First-day edges: HTTP/1.0")
+struct HTTP10Tests {
+    /// Sends `request` to the server on loopback and reads until the server closes (or 5 s).
+    func exchange(port: Int, _ request: String) -> (text: String, closed: Bool) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard connected == 0 else { return ("", false) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        _ = request.withCString { send(fd, $0, strlen($0), 0) }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n == 0 { return (String(decoding: out, as: UTF8.self), true) }
+            if n < 0 { return (String(decoding: out, as: UTF8.self), false) }
+            out += buffer[0..<n]
+        }
+    }
+
+    @Test func anHTTP10RequestEndsItsConnection() throws {
+        let server = try FerrydServer()
+        defer { server.stop() }
+        let old = exchange(port: server.port, "GET /health HTTP/1.0\r\n\r\n")
+        #expect(old.text.contains("200") && old.closed, "closed: \(old.closed): \(old.text)")
+        // HTTP/1.1 keeps it open (the read times out), unless it asks otherwise.
+        #expect(!exchange(port: server.port, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n").closed)
+        #expect(exchange(port: server.port, "GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").closed == false)
+    }
+}

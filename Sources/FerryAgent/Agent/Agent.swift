@@ -77,18 +77,21 @@ public actor Agent {
         return map
     }
 
-    /// Compares the coordinator's public key for this machine with its own and logs the
-    /// difference once (it changes only when someone rotates the key elsewhere).
+    /// Compares the coordinator's public key for this machine (in its map; from its peer
+    /// record with an older coordinator) with its own, and logs the difference once. When
+    /// `ferry rotate-key` replaced the key file with the key the coordinator now has, the
+    /// agent takes it and applies the map again.
     public func checkKey() async {
-        guard let view = try? await client.peer(id: state.peerID) else { return }
-        // `ferry rotate-key` replaced the key file: take the new key and re-apply.
-        if view.publicKey != key.publicKey.base64, let onDisk = try? directory.loadPrivateKey(),
-           onDisk.publicKey.base64 == view.publicKey, let map = current {
+        var registered = current?.interface.publicKey
+        if registered == nil { registered = try? await client.peer(id: state.peerID).publicKey }
+        guard let registered else { return }
+        if registered != key.publicKey.base64, let onDisk = try? directory.loadPrivateKey(),
+           onDisk.publicKey.base64 == registered, let map = current {
             key = onDisk
-            log("this machine's key was rotated (\(view.publicKey)); applying it")
+            log("this machine's key was rotated (\(registered)); applying it")
             try? await apply(map, force: true)
         }
-        let problem = KeyMismatch.message(own: key.publicKey.base64, coordinators: view.publicKey)
+        let problem = KeyMismatch.message(own: key.publicKey.base64, coordinators: registered)
         if let problem, problem != keyProblem { log(problem) }
         keyProblem = problem
     }
