@@ -56,6 +56,8 @@ public struct FerryServices: Sendable {
     public let localGateway: LocalGatewayKeys?
     public let tls: TLSSetup.Material?
     public let logger: Logger
+    /// The gateway sync's verdict, served by /health.
+    public let gatewayHealth = GatewayHealth()
 }
 
 public let ferryVersion = "0.1.0"
@@ -106,7 +108,7 @@ public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = f
     let table = RouteTable(router: router, store: services.store, metrics: services.metrics, logger: services.logger)
     router.add(middleware: UnmatchedRoutes(table: table))
     table.registerSystem(version: ferryVersion, openAPI: OpenAPIDocument.text,
-                         metricsScopes: metricsRequireToken ? Scopes.readers : nil)
+                         metricsScopes: metricsRequireToken ? Scopes.readers : nil, health: services.gatewayHealth)
     table.registerNetwork()
     table.registerPeers()
     table.registerGateways()
@@ -123,8 +125,11 @@ public func buildApplication(_ config: FerryConfiguration, services: FerryServic
     if let keys = services.localGateway {
         let scratch = config.dataDirectory ?? FileManager.default.temporaryDirectory
         let iface = config.interfaceController ?? SystemInterface(name: keys.interface, scratch: scratch.appendingPathComponent("run"))
+        // Agents reach the coordinator's API through the tunnel too: open on the host by construction.
+        let api = PortSpec(proto: .tcp, ports: UInt16(clamping: config.port)...UInt16(clamping: config.port))
         list.append(GatewaySync(store: services.store, keys: keys, interface: iface, firewall: config.firewallController ?? NFTFirewall(),
-                                clock: config.clock, metrics: services.metrics, logger: services.logger))
+                                clock: config.clock, metrics: services.metrics, logger: services.logger,
+                                services: [api], health: services.gatewayHealth))
         if let cadence = config.gatewayKeyRotationSeconds {
             list.append(KeyRotationService(store: services.store, clock: config.clock, cadenceSeconds: cadence, logger: services.logger))
         }

@@ -28,12 +28,15 @@ public struct CreateSegmentRequest: StrictDecodable, Codable, Sendable {
 public struct CreatePolicyRuleRequest: StrictDecodable, Codable, Sendable {
     /// Segment name whose peers may open connections.
     public var from: String
-    /// Exactly one of the two.
+    /// Exactly one of the three: a segment, an internal subnet, or a gateway's own host.
     public var toSegment: String?
     public var toSubnet: String?
-    public enum CodingKeys: String, CodingKey, CaseIterable { case from, toSegment, toSubnet }
-    public init(from: String, toSegment: String? = nil, toSubnet: String? = nil) {
-        self.from = from; self.toSegment = toSegment; self.toSubnet = toSubnet
+    public var toGateway: String?
+    /// `tcp/22`, `tcp/8080-8090`, `udp/53`, `tcp`, `icmp`; omitted or empty: everything.
+    public var ports: [String]?
+    public enum CodingKeys: String, CodingKey, CaseIterable { case from, toSegment, toSubnet, toGateway, ports }
+    public init(from: String, toSegment: String? = nil, toSubnet: String? = nil, toGateway: String? = nil, ports: [String]? = nil) {
+        self.from = from; self.toSegment = toSegment; self.toSubnet = toSubnet; self.toGateway = toGateway; self.ports = ports
     }
 }
 

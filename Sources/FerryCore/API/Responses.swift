@@ -92,8 +92,12 @@ public struct PolicyRuleView: Codable, Sendable, Equatable {
     public var from: String
     public var toSegment: String?
     public var toSubnet: String?
-    public init(id: String, from: String, toSegment: String? = nil, toSubnet: String? = nil) {
-        self.id = id; self.from = from; self.toSegment = toSegment; self.toSubnet = toSubnet
+    /// The gateway (by name) whose host the rule opens.
+    public var toGateway: String?
+    /// What the rule opens (`tcp/22`, `udp/53`, `icmp`); empty: every protocol and port.
+    public var ports: [String]
+    public init(id: String, from: String, toSegment: String? = nil, toSubnet: String? = nil, toGateway: String? = nil, ports: [String] = []) {
+        self.id = id; self.from = from; self.toSegment = toSegment; self.toSubnet = toSubnet; self.toGateway = toGateway; self.ports = ports
     }
 }
 
@@ -155,9 +159,12 @@ public struct EnrollResponse: Codable, Sendable, Equatable {
 }
 
 public struct HealthView: Codable, Sendable, Equatable {
+    /// `ok`, or `degraded` (served with 503) when something ferryd must keep up is not.
     public var status: String
     public var version: String
-    public init(status: String, version: String) {
-        self.status = status; self.version = version
+    /// Why it is degraded.
+    public var problems: [String]?
+    public init(status: String, version: String, problems: [String]? = nil) {
+        self.status = status; self.version = version; self.problems = problems
     }
 }

@@ -27,6 +27,9 @@ public struct NetworkMap: Codable, Sendable, Equatable {
         public var persistentKeepalive: Int?
         public var inbound: Bool?
         public var outbound: Bool?
+        /// Mesh only: the ports a direction is limited to (`tcp/22`); absent: all.
+        public var inboundPorts: [String]?
+        public var outboundPorts: [String]?
     }
 
     /// Present in a gateway's own map: what its interface and firewall must hold.
@@ -82,7 +85,8 @@ extension PolicyCompiler {
             peers: entries.map { e in
                 NetworkMap.Entry(id: e.peerID, name: e.name, role: e.role.rawValue, publicKey: e.publicKey.base64,
                                  endpoint: e.endpoint?.description, allowedIPs: e.allowedIPs.map(\.description),
-                                 persistentKeepalive: e.persistentKeepalive, inbound: e.inbound, outbound: e.outbound)
+                                 persistentKeepalive: e.persistentKeepalive, inbound: e.inbound, outbound: e.outbound,
+                                 inboundPorts: e.inboundPorts?.map(\.description), outboundPorts: e.outboundPorts?.map(\.description))
             },
             gateway: gatewayPart)
         map.version = NetworkMap.digest(of: map)

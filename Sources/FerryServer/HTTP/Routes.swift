@@ -16,8 +16,11 @@ enum Scopes {
 }
 
 extension RouteTable {
-    func registerSystem(version: String, openAPI: String, metricsScopes: Set<Scope>? = nil) {
-        add(.get, "/health", scopes: nil) { _, _, _ in try HTTP.json(HealthView(status: "ok", version: version)) }
+    func registerSystem(version: String, openAPI: String, metricsScopes: Set<Scope>? = nil, health: GatewayHealth) {
+        add(.get, "/health", scopes: nil) { _, _, _ in
+            guard let problem = health.problem else { return try HTTP.json(HealthView(status: "ok", version: version)) }
+            return try HTTP.json(HealthView(status: "degraded", version: version, problems: [problem]), status: .serviceUnavailable)
+        }
         add(.get, "/openapi.yaml", scopes: nil) { _, _, _ in HTTP.text(openAPI, type: "application/yaml") }
         let store = self.store, metrics = self.metrics
         add(.get, "/metrics", scopes: metricsScopes) { _, _, _ in

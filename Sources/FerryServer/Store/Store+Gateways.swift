@@ -118,7 +118,10 @@ extension FerryStore {
             if given != nil || req.generateKey == true {
                 throw APIError.invalid("publicKey", "ferryd generates the key of the gateway it hosts; send an empty body")
             }
-            let k = try local.prepareRotation()
+            let k: PrivateKey
+            do { k = try local.prepareRotation() } catch is LocalGatewayKeys.RotationInProgress {
+                throw APIError.conflict("id", "a key rotation of this gateway is in progress; try again when it has finished")
+            }
             pendingLocal = k
             newKey = k.publicKey
         } else if let given {
