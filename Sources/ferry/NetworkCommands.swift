@@ -68,8 +68,11 @@ struct PolicyList: AsyncParsableCommand {
         try await reporting {
             let items = try await admin.withClient { try await $0.rules() }
             if output.json { return try Console.json(items) }
-            var t = Table("ID", "FROM", "TO")
-            for r in items { t.add(r.id, r.from, r.toSegment.map { "segment \($0)" } ?? r.toSubnet.map { "subnet \($0)" }) }
+            var t = Table("ID", "FROM", "TO", "PORTS")
+            for r in items {
+                t.add(r.id, r.from, r.toSegment.map { "segment \($0)" } ?? r.toSubnet.map { "subnet \($0)" } ?? r.toGateway.map { "gateway \($0)" },
+                      r.ports.isEmpty ? "all" : r.ports.joined(separator: ","))
+            }
             Console.out(t.render())
         }
     }
@@ -77,21 +80,34 @@ struct PolicyList: AsyncParsableCommand {
 
 struct PolicyAdd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "add", abstract: "Let a segment open connections to a segment or a subnet.",
-        discussion: "ferry policy add developers --to-subnet 172.20.0.0/24; ferry policy add developers --to-segment developers")
+        commandName: "add", abstract: "Let a segment open connections to a segment, a subnet or a gateway host.",
+        discussion: """
+        ferry policy add developers --to-subnet 172.20.0.0/24 --ports tcp/22,tcp/443; ferry policy add developers --to-segment developers; \
+        ferry policy add developers --to-gateway gw1 --ports tcp/22. Without --ports a rule opens every protocol and port.
+        """)
     @Argument(help: "The segment whose peers may connect.") var from: String
     @Option(name: .customLong("to-segment"), help: "A segment they may reach.") var toSegment: String?
     @Option(name: .customLong("to-subnet"), help: "An internal subnet they may reach.") var toSubnet: String?
+    @Option(name: .customLong("to-gateway"), help: "A gateway whose own host they may reach (default deny otherwise).") var toGateway: String?
+    @Option(help: ArgumentHelp("Only these: tcp/22, tcp/443,8080-8090, udp/53, icmp (comma-separated; a bare port continues the protocol before it).",
+                               valueName: "PORTS")) var ports: String?
     @OptionGroup var admin: AdminOptions
 
     func validate() throws {
-        guard (toSegment == nil) != (toSubnet == nil) else { throw ValidationError("give exactly one of --to-segment and --to-subnet") }
+        guard [toSegment, toSubnet, toGateway].compactMap({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one of --to-segment, --to-subnet and --to-gateway")
+        }
+        if let ports { do { _ = try PortSpec.parseList(ports) } catch { throw ValidationError("--ports: \(error.description)") } }
     }
 
     func run() async throws {
         try await reporting {
-            let r = try await admin.withClient { try await $0.createRule(CreatePolicyRuleRequest(from: from, toSegment: toSegment, toSubnet: toSubnet)) }
-            Console.out("rule \(r.id): \(r.from) -> \(r.toSegment ?? r.toSubnet ?? "?")")
+            let specs = try ports.map { try PortSpec.parseList($0).map(\.description) }
+            let r = try await admin.withClient {
+                try await $0.createRule(CreatePolicyRuleRequest(from: from, toSegment: toSegment, toSubnet: toSubnet, toGateway: toGateway, ports: specs))
+            }
+            let to = r.toSegment.map { "segment \($0)" } ?? r.toSubnet.map { "subnet \($0)" } ?? r.toGateway.map { "gateway \($0)" } ?? "?"
+            Console.out("rule \(r.id): \(r.from) -> \(to)\(r.ports.isEmpty ? "" : " (" + r.ports.joined(separator: ", ") + ")")")
         }
     }
 }
@@ -145,6 +161,9 @@ struct TokensAdd: AsyncParsableCommand {
     @Option(help: "Expire the token after this long (e.g. 24h).") var expires: String?
     @Option(help: "enroll: the kind of the enrolled peer.") var kind: String?
     @Option(help: "enroll: the owner of the enrolled peer.") var owner: String?
+    @Flag(name: .customLong("allow-full-tunnel"), help: "enroll: the device may ask for a full tunnel (internet through the gateway).")
+    var allowFullTunnel = false
+    @Flag(name: .customLong("allow-mesh"), help: "enroll: the device may ask for direct mesh links.") var allowMesh = false
     @OptionGroup var admin: AdminOptions
 
     func validate() throws {
@@ -157,7 +176,8 @@ struct TokensAdd: AsyncParsableCommand {
             let seconds = { (s: String?) in s.flatMap(DurationText.milliseconds).map { Int($0 / 1000) } }
             let created = try await admin.withClient {
                 try await $0.createToken(CreateTokenRequest(name: name, scope: scope, expiresInSeconds: seconds(expires), segment: segment,
-                                                            maxTTLSeconds: seconds(maxTTL), kind: kind, owner: owner))
+                                                            maxTTLSeconds: seconds(maxTTL), kind: kind, owner: owner,
+                                                            allowFullTunnel: allowFullTunnel ? true : nil, allowMesh: allowMesh ? true : nil))
             }
             Console.progress("token '\(created.token.name)' (\(created.token.id), scope \(created.token.scope)); its secret, shown once:")
             Console.out(created.secret)

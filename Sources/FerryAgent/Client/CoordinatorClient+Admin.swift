@@ -93,12 +93,22 @@ extension CoordinatorClient {
         try await call(.POST, "/v1/tokens", body: r)
     }
 
-    /// A token by id or name.
-    /// `confirmSelf`: the token may be the one making the request (ferryd refuses that otherwise).
+    /// A token by id or name. A name that several tokens share is refused: guessing one
+    /// could revoke a live secret someone else depends on. `confirmSelf`: the token may be
+    /// the one making the request (ferryd refuses that otherwise).
     public func deleteToken(_ idOrName: String, confirmSelf: Bool = false) async throws(FerryError) {
         let all = try await tokens()
-        guard let t = all.first(where: { $0.id == idOrName }) ?? all.first(where: { $0.name == idOrName }) else {
-            throw FerryError(.notFound, "no token '\(idOrName)'; 'ferry tokens ls' lists them")
+        let t: TokenView
+        if let byID = all.first(where: { $0.id == idOrName }) {
+            t = byID
+        } else {
+            let named = all.filter { $0.name == idOrName }
+            guard let only = named.first else { throw FerryError(.notFound, "no token '\(idOrName)'; 'ferry tokens ls' lists them") }
+            guard named.count == 1 else {
+                throw FerryError(.rejected, "\(named.count) tokens are named '\(idOrName)' (\(named.map(\.id).joined(separator: ", "))); "
+                                 + "revoke one by its id")
+            }
+            t = only
         }
         let (status, data) = try await exchange(.DELETE, "/v1/tokens/\(Self.escape(t.id))", query: confirmSelf ? [("confirm", "self")] : [])
         try Self.check(status, data)

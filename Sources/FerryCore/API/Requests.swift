@@ -146,11 +146,18 @@ public struct CreateTokenRequest: StrictDecodable, Codable, Sendable {
     /// enroll: the kind and owner of the enrolled peer.
     public var kind: String?
     public var owner: String?
-    public enum CodingKeys: String, CodingKey, CaseIterable { case name, scope, expiresInSeconds, segment, maxTTLSeconds, kind, owner }
+    /// enroll: whether the device may ask for a full tunnel (internet egress through the
+    /// gateway) or mesh links; both default to false, and the enrollee cannot ask for more.
+    public var allowFullTunnel: Bool?
+    public var allowMesh: Bool?
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, scope, expiresInSeconds, segment, maxTTLSeconds, kind, owner, allowFullTunnel, allowMesh
+    }
     public init(name: String, scope: String, expiresInSeconds: Int? = nil, segment: String? = nil, maxTTLSeconds: Int? = nil,
-                kind: String? = nil, owner: String? = nil) {
+                kind: String? = nil, owner: String? = nil, allowFullTunnel: Bool? = nil, allowMesh: Bool? = nil) {
         self.name = name; self.scope = scope; self.expiresInSeconds = expiresInSeconds; self.segment = segment
         self.maxTTLSeconds = maxTTLSeconds; self.kind = kind; self.owner = owner
+        self.allowFullTunnel = allowFullTunnel; self.allowMesh = allowMesh
     }
 }
 

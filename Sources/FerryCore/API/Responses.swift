@@ -114,8 +114,13 @@ public struct TokenView: Codable, Sendable, Equatable {
     public var usedAt: Date?
     public var createdAt: Date
     public var createdBy: String
-    public init(id: String, name: String, scope: String, segment: String? = nil, maxTTLSeconds: Int? = nil, peer: String? = nil, kind: String? = nil, owner: String? = nil, expiresAt: Date? = nil, usedAt: Date? = nil, createdAt: Date, createdBy: String) {
+    /// enroll tokens: what the enrolled device may ask for beyond a split tunnel.
+    public var allowFullTunnel: Bool?
+    public var allowMesh: Bool?
+    public init(id: String, name: String, scope: String, segment: String? = nil, maxTTLSeconds: Int? = nil, peer: String? = nil, kind: String? = nil, owner: String? = nil, expiresAt: Date? = nil, usedAt: Date? = nil, createdAt: Date, createdBy: String,
+                allowFullTunnel: Bool? = nil, allowMesh: Bool? = nil) {
         self.id = id; self.name = name; self.scope = scope; self.segment = segment; self.maxTTLSeconds = maxTTLSeconds; self.peer = peer; self.kind = kind; self.owner = owner; self.expiresAt = expiresAt; self.usedAt = usedAt; self.createdAt = createdAt; self.createdBy = createdBy
+        self.allowFullTunnel = allowFullTunnel; self.allowMesh = allowMesh
     }
 }
 

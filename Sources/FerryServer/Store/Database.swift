@@ -174,6 +174,14 @@ public enum FerryDatabase {
             ALTER TABLE policy_rules_new RENAME TO policy_rules;
             """)
         }
+        // Enrolment tokens say whether their device may ask for a full tunnel or mesh links.
+        // Tokens made before this grant neither (fail closed); mint new ones where needed.
+        m.registerMigration("enroll-token-grants") { db in
+            try db.execute(sql: """
+            ALTER TABLE tokens ADD COLUMN allow_full_tunnel INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tokens ADD COLUMN allow_mesh INTEGER NOT NULL DEFAULT 0;
+            """)
+        }
         FerryStore.registerRemovedTokens(&m)
         return m
     }

@@ -8,21 +8,25 @@ extension FerryStore {
         let seg: String? = row["segment_id"]
         let maxTTL: Int? = row["max_ttl"]
         let expires: Int64? = row["expires_at"], used: Int64? = row["used_at"]
+        let enroll = (row["scope"] as String) == Scope.enroll.rawValue
         return TokenView(id: row["id"], name: row["name"], scope: row["scope"], segment: seg.map { segments[$0]?.name ?? $0 },
                          maxTTLSeconds: maxTTL, peer: row["peer_id"], kind: row["kind"], owner: row["owner"],
                          expiresAt: expires.map(Views.date), usedAt: used.map(Views.date), createdAt: Views.date(row["created_at"]),
-                         createdBy: row["created_by"])
+                         createdBy: row["created_by"], allowFullTunnel: enroll ? row["allow_full_tunnel"] : nil,
+                         allowMesh: enroll ? row["allow_mesh"] : nil)
     }
 
     @discardableResult
     static func insertToken(_ db: Database, name: String, scope: Scope, secret: String, now: Millis, createdBy: String,
                             expiresAt: Millis? = nil, segmentID: String? = nil, maxTTL: Int? = nil, peerID: String? = nil,
-                            kind: String? = nil, owner: String? = nil) throws -> TokenView {
+                            kind: String? = nil, owner: String? = nil, allowFullTunnel: Bool = false, allowMesh: Bool = false) throws -> TokenView {
         let id = IDs.make("tok")
         try db.execute(sql: """
-            INSERT INTO tokens (id, name, scope, secret_hash, segment_id, max_ttl, peer_id, kind, owner, expires_at, created_at, created_by)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [id, name, scope.rawValue, TokenSecret.hash(secret), segmentID, maxTTL, peerID, kind, owner, expiresAt, now, createdBy])
+            INSERT INTO tokens (id, name, scope, secret_hash, segment_id, max_ttl, peer_id, kind, owner, expires_at, created_at, created_by,
+                                allow_full_tunnel, allow_mesh)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [id, name, scope.rawValue, TokenSecret.hash(secret), segmentID, maxTTL, peerID, kind, owner, expiresAt, now, createdBy,
+                             allowFullTunnel, allowMesh])
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]) else { throw StoreError.corrupt("token") }
         return tokenView(row, segments: try context(db).segments)
     }
@@ -45,7 +49,8 @@ extension FerryStore {
             }
             guard let scope = Scope(rawValue: row["scope"]) else { throw StoreError.corrupt("token scope") }
             return Caller(tokenID: row["id"], name: row["name"], scope: scope, segmentName: row["segment_name"],
-                          maxTTLSeconds: row["max_ttl"], peerID: row["peer_id"], kind: row["kind"], owner: row["owner"], usedAt: usedAt)
+                          maxTTLSeconds: row["max_ttl"], peerID: row["peer_id"], kind: row["kind"], owner: row["owner"],
+                          allowFullTunnel: row["allow_full_tunnel"], allowMesh: row["allow_mesh"], usedAt: usedAt)
         }
     }
 
@@ -73,6 +78,9 @@ extension FerryStore {
         if scope != .enroll, req.kind != nil || req.owner != nil {
             throw APIError.invalid(req.kind != nil ? "kind" : "owner", "only enroll tokens carry the kind and owner of their peer")
         }
+        if scope != .enroll, req.allowFullTunnel != nil || req.allowMesh != nil {
+            throw APIError.invalid(req.allowFullTunnel != nil ? "allowFullTunnel" : "allowMesh", "only enroll tokens grant a full tunnel or mesh links")
+        }
         let kind = try req.kind.map { k throws(APIError) in try Validate.enumValue(k, PeerKind.self, field: "kind") }
         if kind == .gateway { throw APIError.invalid("kind", "gateways are created with POST /v1/gateways") }
         let owner = try req.owner.map { o throws(APIError) in try Validate.label(o, field: "owner") }
@@ -86,7 +94,8 @@ extension FerryStore {
             let view = try FerryStore.insertToken(
                 db, name: name, scope: scope, secret: secret, now: now, createdBy: caller.auditName,
                 expiresAt: req.expiresInSeconds.map { now + Int64($0) * 1000 }, segmentID: segmentID,
-                maxTTL: scope == .ci ? (req.maxTTLSeconds ?? 3600) : nil, kind: kind?.rawValue, owner: owner)
+                maxTTL: scope == .ci ? (req.maxTTLSeconds ?? 3600) : nil, kind: kind?.rawValue, owner: owner,
+                allowFullTunnel: req.allowFullTunnel ?? false, allowMesh: req.allowMesh ?? false)
             audit.append(AuditEntry(action: "token.create", objectType: "token", objectID: view.id, after: FerryStore.json(view)))
             return TokenCreated(token: view, secret: secret)
         }
@@ -132,6 +141,13 @@ extension FerryStore {
         if let usedAt = caller.usedAt { return try await EnrolmentRetry.repeatEnrolment(self, key: key, usedAt: usedAt, caller: caller) }
         let tunnel = try req.tunnel.map { s throws(APIError) in try Validate.enumValue(s, TunnelMode.self, field: "tunnel") } ?? .split
         guard let segment = caller.segmentName else { throw APIError.forbidden("this enrolment token has no segment") }
+        // The admin decides what a device may have; the enrollee cannot ask for more.
+        if tunnel == .full, !caller.allowFullTunnel {
+            throw APIError.forbidden("this enrolment token does not allow a full tunnel; ask an admin for one made with allowFullTunnel (ferry tokens add --allow-full-tunnel), or enrol with a split tunnel")
+        }
+        if req.mesh == true, !caller.allowMesh {
+            throw APIError.forbidden("this enrolment token does not allow mesh links; ask an admin for one made with allowMesh (ferry tokens add --allow-mesh), or enrol without --mesh")
+        }
         let secret = TokenSecret.generate()
         return try await write(caller) { db, audit, now in
             try db.execute(sql: "UPDATE tokens SET used_at = ? WHERE id = ? AND used_at IS NULL", arguments: [now, caller.tokenID])
