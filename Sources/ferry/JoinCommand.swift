@@ -57,7 +57,8 @@ extension Join {
         do {
             return try await client.enroll(request)
         } catch {
-            guard error.kind == .unauthorized, error.message.hasPrefix("not allowed") else { throw error }
+            // Only the scope refusal; a grant refused by an enrolment token (mesh, full tunnel) says its own.
+            guard error.kind == .unauthorized, error.message.contains("token may not call") else { throw error }
             throw FerryError(.unauthorized, "this token cannot enrol a machine: 'ferry join' needs an enrolment token (ferry tokens add NAME --scope enroll --segment SEGMENT)")
         }
     }

@@ -40,6 +40,8 @@ struct OpenAPIPropertyTests {
             "--hypothesis-seed", "20261205", "--hypothesis-max-examples", "12",
             "--header", "Authorization: Bearer \(server.adminToken)", "--no-color",
             "--hypothesis-database", "none",
+            // ferryd says "listening" just before it binds: give a loaded machine a moment.
+            "--wait-for-schema", "30",
         ], environment: ["SCHEMATHESIS_TELEMETRY": "false", "HOME": NSTemporaryDirectory(),
                          // Hypothesis's caches go to a temporary folder, not the package root.
                          "HYPOTHESIS_STORAGE_DIRECTORY": NSTemporaryDirectory() + "ferry-hypothesis"])
