@@ -152,6 +152,11 @@ dev rotate-key >/dev/null || fail "ferry rotate-key"
 wait_log "key was rotated" || fail "the agent did not take the new key"
 reach $DEV || fail "the developer does not reach the internal network after ferry rotate-key"
 ok "a key rotated by the admin is named by the agent and doctor; ferry rotate-key repairs it"
+out=$(dev down 2>&1) || fail "ferry down"
+echo "$out" | grep -q "$IFD down (agent pid [0-9]* stopped)" && ! echo "$out" | grep -q "was not up" \
+  || { echo "$out"; fail "ferry down with a running agent does not say one true thing"; }
+inns $DEV env FERRY_STATE=$TMP/dev FERRY_USERSPACE=$FERRY_WG "$FERRY" up --background 2>/dev/null || fail "ferry up again"
+ok "ferry down with a running agent: one line, the interface down and the agent stopped"
 admin peers rm alice-laptop >/dev/null || fail "ferry peers rm"
 wait_log "removed from the network" || fail "the agent did not say the machine was removed"
 for _ in $(seq 40); do inns $DEV ip link show $IFD >/dev/null 2>&1 || break; sleep 0.25; done
