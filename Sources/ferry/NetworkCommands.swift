@@ -167,8 +167,8 @@ struct TokensAdd: AsyncParsableCommand {
     @OptionGroup var admin: AdminOptions
 
     func validate() throws {
-        if let maxTTL, DurationText.milliseconds(maxTTL) == nil { throw ValidationError("--max-ttl must be like 1h") }
-        if let expires, DurationText.milliseconds(expires) == nil { throw ValidationError("--expires must be like 24h") }
+        if let maxTTL { try validateDuration(maxTTL, option: "--max-ttl", maxSeconds: 365 * 86400) }
+        if let expires { try validateDuration(expires, option: "--expires", maxSeconds: 10 * 365 * 86400) }
     }
 
     func run() async throws {
@@ -188,11 +188,13 @@ struct TokensAdd: AsyncParsableCommand {
 struct TokensRemove: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rm", abstract: "Revoke a token by id or name.")
     @Argument(help: "The token's id or name.") var idOrName: String
+    @Flag(name: .customLong("confirm-self"), help: "It may be the token this command uses (every later call with it is refused).")
+    var confirmSelf = false
     @OptionGroup var admin: AdminOptions
 
     func run() async throws {
         try await reporting {
-            try await admin.withClient { try await $0.deleteToken(idOrName) }
+            try await admin.withClient { try await $0.deleteToken(idOrName, confirmSelf: confirmSelf) }
             Console.out("revoked token '\(idOrName)'")
         }
     }

@@ -94,8 +94,9 @@ extension CoordinatorClient {
     }
 
     /// A token by id or name. A name that several tokens share is refused: guessing one
-    /// could revoke a live secret someone else depends on.
-    public func deleteToken(_ idOrName: String) async throws(FerryError) {
+    /// could revoke a live secret someone else depends on. `confirmSelf`: the token may be
+    /// the one making the request (ferryd refuses that otherwise).
+    public func deleteToken(_ idOrName: String, confirmSelf: Bool = false) async throws(FerryError) {
         let all = try await tokens()
         let t: TokenView
         if let byID = all.first(where: { $0.id == idOrName }) {
@@ -109,7 +110,8 @@ extension CoordinatorClient {
             }
             t = only
         }
-        try await send(.DELETE, "/v1/tokens/\(Self.escape(t.id))")
+        let (status, data) = try await exchange(.DELETE, "/v1/tokens/\(Self.escape(t.id))", query: confirmSelf ? [("confirm", "self")] : [])
+        try Self.check(status, data)
     }
 
     public struct AuditFilter: Sendable {
@@ -140,5 +142,23 @@ extension CoordinatorClient {
 
     public func createGateway(_ r: CreateGatewayRequest) async throws(FerryError) -> GatewayView {
         try await call(.POST, "/v1/gateways", body: r)
+    }
+
+    /// A gateway by name or id.
+    public func gateway(_ nameOrID: String) async throws(FerryError) -> GatewayView {
+        let all = try await gateways()
+        guard let g = all.first(where: { $0.id == nameOrID }) ?? all.first(where: { $0.name == nameOrID }) else {
+            throw FerryError(.notFound, "no gateway named '\(nameOrID)'; 'ferry gateways ls' lists them")
+        }
+        return g
+    }
+
+    public func deleteGateway(id: String) async throws(FerryError) {
+        try await send(.DELETE, "/v1/gateways/\(Self.escape(id))")
+    }
+
+    /// A new key: `publicKey` for a gateway that runs elsewhere; nil for the one ferryd hosts.
+    public func rotateGatewayKey(id: String, publicKey: String?) async throws(FerryError) -> GatewayView {
+        try await call(.POST, "/v1/gateways/\(Self.escape(id))/rotate-key", body: RotateKeyRequest(publicKey: publicKey))
     }
 }

@@ -163,12 +163,13 @@ public struct CreateTokenRequest: StrictDecodable, Codable, Sendable {
 
 /// Sent with an enrolment token: the device's PUBLIC key only.
 public struct EnrollRequest: StrictDecodable, Codable, Sendable {
-    public var name: String
+    /// The peer's name; absent: the enrolment token's name (unique, unlike host names).
+    public var name: String?
     public var publicKey: String
     public var mesh: Bool?
     public var tunnel: String?
     public enum CodingKeys: String, CodingKey, CaseIterable { case name, publicKey, mesh, tunnel }
-    public init(name: String, publicKey: String, mesh: Bool? = nil, tunnel: String? = nil) {
+    public init(name: String?, publicKey: String, mesh: Bool? = nil, tunnel: String? = nil) {
         self.name = name; self.publicKey = publicKey; self.mesh = mesh; self.tunnel = tunnel
     }
 }

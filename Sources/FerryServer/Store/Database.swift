@@ -182,6 +182,7 @@ public enum FerryDatabase {
             ALTER TABLE tokens ADD COLUMN allow_mesh INTEGER NOT NULL DEFAULT 0;
             """)
         }
+        FerryStore.registerRemovedTokens(&m)
         return m
     }
 }

@@ -27,7 +27,7 @@ extension FerryStore {
                 try db.execute(sql: "INSERT INTO segments (id, name, ipv4, created_at) VALUES (?, 'gateways', ?, ?)",
                                arguments: [id, seg.description, now])
                 audit.append(AuditEntry(action: "segment.create", objectType: "segment", objectID: id,
-                                        after: FerryStore.json(Views.segment(Segment(id: id, name: "gateways", ipv4: seg), plan: network.plan, peers: 0))))
+                                        after: FerryStore.json(Views.segment(Segment(id: id, name: FerryStore.gatewaySegment, ipv4: seg), plan: network.plan, peers: 0))))
             }
             let token = try FerryStore.insertToken(db, name: "bootstrap-admin", scope: .admin, secret: secret, now: now, createdBy: "system:bootstrap")
             audit.append(AuditEntry(action: "token.create", objectType: "token", objectID: token.id, after: FerryStore.json(token)))
@@ -126,6 +126,10 @@ extension FerryStore {
     public func deleteSegment(named name: String, caller: Caller) async throws {
         try await write(caller) { db, audit, _ in
             guard let s = try FerryStore.segment(named: name, db) else { throw APIError.notFound("segment \(name)") }
+            // Gateways created without a segment go here (POST /v1/gateways).
+            if name == FerryStore.gatewaySegment {
+                throw APIError.conflict("name", "the segment \(name) is where gateways go by default; it cannot be deleted")
+            }
             let plan = try FerryStore.loadNetwork(db).plan
             for (table, column, what) in [("peers", "segment_id", "peers"), ("tokens", "segment_id", "tokens"),
                                           ("policy_rules", "from_segment", "policy rules"), ("policy_rules", "to_segment", "policy rules")] {
