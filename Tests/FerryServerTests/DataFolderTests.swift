@@ -32,3 +32,16 @@ struct DataFolderTests {
         #expect(try mode(dir.appendingPathComponent("tls/cert.pem").path) == 0o600)
     }
 }
+
+@Suite("Deployable units")
+struct DeployUnitsTests {
+    /// dist/*.service pass `systemd-analyze verify` without a single warning.
+    @Test func systemdUnitsVerify() throws {
+        let script = Binaries.packageRoot.appendingPathComponent("scripts/verify-units.sh").path
+        let (status, output) = try Binaries.run("/bin/bash", [script, Binaries.ferryd.deletingLastPathComponent().path])
+        print(output)
+        if status == 77 { print("SKIPPED (no systemd-analyze): unit verification"); return }
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("PASS: "))
+    }
+}
