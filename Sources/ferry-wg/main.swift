@@ -128,7 +128,8 @@ do { stop = try StopSignal() } catch { fail("cannot create stop signal: \(error)
 let device: UserspaceDevice
 let server: UAPIServer
 do {
-    let monitor = try LinkMonitor(interfaceName: tun.name)
+    // Follows the interface into another network namespace (`ip link set IF netns OTHER`).
+    let monitor = try LinkMonitor(tun: tun)
     // FERRY_WG_UDP_OFFLOADS=0: no UDP GSO/GRO (one datagram per message), for comparison.
     let udpOffloads = getenv("FERRY_WG_UDP_OFFLOADS").map { String(cString: $0) != "0" } ?? true
     device = try UserspaceDevice(name: tun.name, tun: tun, bind: LinuxUDPBind(offloads: udpOffloads), links: monitor, log: log)

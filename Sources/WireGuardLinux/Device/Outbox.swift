@@ -6,11 +6,15 @@ import WireGuard
 final class Outbox {
     let batch: PacketBatch
     private let bind: any UDPBind
+    private let sticky: StickySources?
+    private var marked: [Int] = []
+    private var sources: [LocalAddress?] = []
     private(set) var dropped = 0
 
-    init(pool: PacketBufferPool, bind: any UDPBind, capacity: Int) {
+    init(pool: PacketBufferPool, bind: any UDPBind, capacity: Int, sticky: StickySources? = nil) {
         batch = PacketBatch(pool: pool, capacity: capacity)
         self.bind = bind
+        self.sticky = sticky
     }
 
     /// Copies `bytes` into a fresh buffer for `endpoint` (the core's `SendDatagram`).
@@ -35,10 +39,17 @@ final class Outbox {
         batch.append(buffer)
     }
 
-    /// Sends everything queued and gives the buffers back.
+    /// Sends everything queued (from each peer's sticky source address) and gives the
+    /// buffers back.
     func flush() {
         guard !batch.isEmpty else { return }
+        if let sticky {
+            sticky.apply(to: batch, marking: &marked)
+            sources.removeAll(keepingCapacity: true)
+            for i in marked { sources.append(batch[i].local) }
+        }
         _ = try? bind.send(batch)
+        if let sticky, !marked.isEmpty { sticky.forgetRefused(in: batch, marked: marked, sources: sources) }
         batch.releaseAll()
     }
 

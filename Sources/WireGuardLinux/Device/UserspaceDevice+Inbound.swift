@@ -8,12 +8,13 @@ extension UserspaceDevice {
     func runInbound(_ receiver: any UDPReceiver) {
         let batch = PacketBatch(pool: pool, capacity: configuration.batchSize)
         let toTUN = PacketBatch(pool: pool, capacity: configuration.batchSize)
-        let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize)
+        let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize, sticky: sticky)
         let send = outbox.sender
         var jobs: [(job: InboundJob, index: Int)] = []
         var opened: [Int?] = []
         var handshakeIndices: [Int] = []
         var delivered: [(index: Int, range: Range<Int>)] = []
+        var arrivals: [(endpoint: Endpoint, local: LocalAddress)] = []
         jobs.reserveCapacity(configuration.batchSize)
         opened.reserveCapacity(configuration.batchSize)
         while !stopSignal.isStopped {
@@ -60,15 +61,24 @@ extension UserspaceDevice {
                         fanOut.run(all.count) { k in results[k] = all[k].job.open(batch[all[k].index].bytes) }
                     }
                 }
+                arrivals.removeAll(keepingCapacity: true)
                 core.withLock { device in
                     for (k, entry) in jobs.enumerated() {
                         let datagram = batch[entry.index].bytes
-                        if case .packet(_, let range) = device.completeReceive(entry.job, plaintextLength: opened[k], datagram: datagram,
-                                                                               now: now, send: send) {
+                        let outcome = device.completeReceive(entry.job, plaintextLength: opened[k], datagram: datagram, now: now, send: send)
+                        switch outcome {
+                        case .packet(_, let range):
                             delivered.append((entry.index, range))
+                        case .keepalive:
+                            break
+                        default:
+                            continue
                         }
+                        // Authenticated: replies to this endpoint leave from where it arrived.
+                        if let local = batch[entry.index].local { arrivals.append((entry.job.source, local)) }
                     }
                 }
+                sticky.learn(arrivals)
                 for entry in delivered {
                     let packet = batch.detach(at: entry.index)
                     _ = packet.setRange(offset: packet.offset + entry.range.lowerBound, count: entry.range.count)
@@ -92,7 +102,7 @@ extension UserspaceDevice {
     /// Handshake messages, one at a time under the lock, with the queue's depth as the
     /// device's "under load" signal.
     func runHandshakes() {
-        let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize)
+        let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize, sticky: sticky)
         let send = outbox.sender
         while let messages = try? handshakes.pop(max: 16), !stopSignal.isStopped {
             let backlog = handshakes.count
@@ -108,6 +118,7 @@ extension UserspaceDevice {
                     if case .handshake(let id) = outcome { return (outcome, device.publicKey(of: id)) }
                     return (outcome, nil)
                 }
+                if case .handshake = outcome, let local = message.local { sticky.learn([(source, local)]) }
                 pool.release(message)
                 switch outcome {
                 case .handshake:

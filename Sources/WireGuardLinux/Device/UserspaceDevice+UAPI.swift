@@ -41,7 +41,7 @@ extension UserspaceDevice {
                 return -EADDRINUSE
             }
         }
-        let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize)
+        let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize, sticky: sticky)
         let send = outbox.sender
         let actualPort = listenPort
         core.withLock { device in
