@@ -53,6 +53,8 @@ guard !name.isEmpty, name.utf8.count < 16, !name.contains("/"), name != ".", nam
     fail("invalid interface name \"\(name)\": at most 15 characters, no '/'", status: 2)
 }
 
+// `wg set … endpoint [fe80::1%eth0]:51820` names the interface.
+InterfaceZones.install()
 let inherited = InheritedDescriptors()
 let foreground = foregroundFlag || inherited.foreground
 let logLevelText = getenv("LOG_LEVEL").map { String(cString: $0) }
