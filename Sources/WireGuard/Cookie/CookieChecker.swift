@@ -69,10 +69,24 @@ struct CookieChecker {
             secret = Bytes32(filling: { fillRandom($0, &rng) })
             secretBirth = now
         }
-        var input = source.address.bytes
-        input.append(UInt8(source.port >> 8))
-        input.append(UInt8(source.port & 0xff))
-        return BLAKE2s.mac(key: secret, input)
+        // Address ‖ port on the stack: a flood of handshake messages must not cost an
+        // allocation each.
+        let secret = self.secret
+        return withUnsafeTemporaryAllocation(byteCount: 18, alignment: 8) { buffer in
+            var n = 0
+            switch source.address {
+            case .v4(let a):
+                buffer.storeBytes(of: a.value.bigEndian, toByteOffset: 0, as: UInt32.self)
+                n = 4
+            case .v6(let a):
+                buffer.storeBytes(of: a.high.bigEndian, toByteOffset: 0, as: UInt64.self)
+                buffer.storeBytes(of: a.low.bigEndian, toByteOffset: 8, as: UInt64.self)
+                n = 16
+            }
+            buffer[n] = UInt8(source.port >> 8)
+            buffer[n + 1] = UInt8(source.port & 0xff)
+            return BLAKE2s.mac(key: secret, UnsafeRawBufferPointer(rebasing: buffer[0..<n + 2]))
+        }
     }
 }
 

@@ -49,9 +49,14 @@ extension UserspaceDevice {
                     }
                 }
             }
-            for i in handshakeIndices {
-                let datagram = batch.detach(at: i)
-                if !handshakes.push(datagram) { pool.release(datagram) }
+            if !handshakeIndices.isEmpty {
+                // mac1 here, in parallel and outside the lock: what was not made for us never
+                // queues for the handshake worker (the device checks it again).
+                let check = mac1.withLock { $0 }
+                for i in handshakeIndices where check.accepts(UnsafeRawBufferPointer(batch[i].bytes)) {
+                    let datagram = batch.detach(at: i)
+                    if !handshakes.push(datagram) { pool.release(datagram) }
+                }
             }
             if !jobs.isEmpty {
                 opened.removeAll(keepingCapacity: true)

@@ -44,10 +44,12 @@ extension UserspaceDevice {
         let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize, sticky: sticky)
         let send = outbox.sender
         let actualPort = listenPort
-        core.withLock { device in
+        let check = core.withLock { device in
             device.apply(set, now: now(), send: send)
             device.listenPort = actualPort
+            return device.handshakeMAC1
         }
+        mac1.withLock { $0 = check }
         outbox.flush()
         log.verbose("UAPI: configuration updated (\(set.peers.count) peer changes)")
         return 0

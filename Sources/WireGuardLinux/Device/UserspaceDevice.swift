@@ -46,6 +46,9 @@ public final class UserspaceDevice: @unchecked Sendable {
     let bindLock = Mutex<BindState>(BindState())
     /// The local address each peer last reached us on, for replies (StickySources.swift).
     let sticky = StickySources()
+    /// The device's mac1 check, for dropping handshake messages not made for us before they
+    /// queue for the core's lock; replaced when the private key changes.
+    let mac1: Mutex<HandshakeMAC1>
     /// Whether the interface is down (sockets closed); held while sockets open or close, so
     /// a UAPI rebind and a link change never interleave.
     private let socketState = Mutex(false)
@@ -81,6 +84,7 @@ public final class UserspaceDevice: @unchecked Sendable {
         var device = Device(rng: SystemRandomNumberGenerator())
         device.wallClockOffset = wallClockOffset
         if let mtu = try? tun.mtu() { device.mtu = mtu }
+        mac1 = Mutex(device.handshakeMAC1)
         core = Mutex(device)
     }
 
