@@ -11,9 +11,9 @@ struct ChangesUnderTrafficTests {
         let tunnel = try Tunnel(.ferry, .wireguardGo)
         defer { tunnel.close() }
         try tunnel.ping(from: .a, family: 0, count: 1)
-        let transfer = try Iperf(server: tunnel.right, address: Tunnel.innerB[0], client: tunnel.left, seconds: 4)
+        let transfer = try Iperf(server: tunnel.right, address: Tunnel.innerB[0], client: tunnel.left, seconds: 3)
         for mtu in [1280, 1380, 1420] {
-            usleep(800_000)
+            usleep(600_000)
             try tunnel.left.exec(["ip", "link", "set", tunnel.a.name, "mtu", "\(mtu)"])
         }
         let result = try transfer.finish()
