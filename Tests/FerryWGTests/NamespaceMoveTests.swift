@@ -16,14 +16,22 @@ struct NamespaceMoveTests {
         defer { tunnel.close() }
         let b = try NetworkNamespace(prefix: "fnb"), c = try NetworkNamespace(prefix: "fnc")
         defer { b.close(); c.close() }
+        // Without IPv6 there, the interface sends nothing of its own when it comes up: the
+        // daemon must follow it without a packet to wake its TUN reader.
+        for ns in [b, c] {
+            try ns.exec(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
+        }
         let name = tunnel.a.name, peer = tunnel.b.publicKey
         let portBefore = try tunnel.a.wg(["show", name, "listen-port"])
+        let port = portBefore.trimmingCharacters(in: .whitespacesAndNewlines)
+        let left = tunnel.left
+        let listening = { ((try? left.exec(["ss", "-Hlun"])) ?? "").contains(":\(port) ") }
 
-        try move(name, from: tunnel.left, to: b)
+        try move(name, from: tunnel.left, to: b, listening)
         // Configured from A through the same socket: the peer removed and added again.
         try tunnel.a.removePeer(peer)
         try tunnel.a.addPeer(peer, allowedIPs: [Tunnel.innerB[0] + "/32"], endpoint: Tunnel.endpoint(Tunnel.outerB, .ipv4))
-        try bringUp(name, in: b)
+        try bringUp(name, in: b, listening)
         try b.exec(["ping", "-c", "2", "-i", "0.2", "-W", "2", "-w", "10", Tunnel.innerB[0]])
         let transfer = try Iperf(server: tunnel.right, address: Tunnel.innerB[0], client: b, seconds: 2)
         let result = try transfer.finish()
@@ -35,8 +43,8 @@ struct NamespaceMoveTests {
 
         // On to C, back to B and to C again: each time the link comes up there, traffic flows.
         for (from, to) in [(b, c), (c, b), (b, c)] {
-            try move(name, from: from, to: to)
-            try bringUp(name, in: to)
+            try move(name, from: from, to: to, listening)
+            try bringUp(name, in: to, listening)
             try to.exec(["ping", "-c", "1", "-W", "2", "-w", "10", Tunnel.innerB[0]])
         }
         // The MTU is followed in the new namespace (the daemon pads to it).
@@ -52,15 +60,19 @@ struct NamespaceMoveTests {
         #expect(daemon.output.contains("moved to another network namespace"))
     }
 
-    private func move(_ name: String, from: NetworkNamespace, to: NetworkNamespace) throws {
+    /// Moves the interface; it arrives down, so the daemon closes its sockets.
+    private func move(_ name: String, from: NetworkNamespace, to: NetworkNamespace, _ listening: () -> Bool) throws {
         try from.exec(["ip", "link", "set", name, "netns", to.name])
         #expect(waitUntil(timeout: 5) { (try? to.exec(["ip", "link", "show", name])) != nil })
+        #expect(waitUntil(timeout: 5) { !listening() }, "sockets still open with \(name) down in \(to.name)")
     }
 
-    /// A moved interface arrives down and without addresses.
-    private func bringUp(_ name: String, in ns: NetworkNamespace) throws {
+    /// A moved interface arrives down and without addresses; up, the daemon reopens its
+    /// sockets (in A) before any packet goes through.
+    private func bringUp(_ name: String, in ns: NetworkNamespace, _ listening: () -> Bool) throws {
         try ns.exec(["ip", "addr", "add", Tunnel.innerA[0] + "/24", "dev", name])
         try ns.exec(["ip", "link", "set", name, "up"])
+        #expect(waitUntil(timeout: 5) { listening() }, "sockets not reopened after \(name) came up in \(ns.name)")
     }
 }
 
@@ -98,8 +110,10 @@ struct LinkDownUpTests {
         #expect(seconds < 3)
         #expect(listening())
         #expect(try tunnel.a.wg(["show", name, "listen-port"]).trimmingCharacters(in: .whitespacesAndNewlines) == port)
-        pinger.stop()
-        #expect(pinger.output.contains("bytes from \(Tunnel.innerA[0])"))
+        // SIGINT: ping prints its summary and flushes its (file-buffered) output.
+        pinger.signal(SIGINT)
+        _ = waitUntil(timeout: 5) { !pinger.isRunning }
+        #expect(pinger.output.contains("bytes from \(Tunnel.innerA[0])"), "\(pinger.output)")
     }
 }
 

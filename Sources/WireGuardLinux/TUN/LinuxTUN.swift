@@ -24,8 +24,11 @@ public final class LinuxTUN: TUNDevice, @unchecked Sendable {
     /// The TUN descriptor, for handing to a re-executed daemon (`WG_TUN_FD`).
     public let descriptor: Int32
     /// The socket for interface ioctls, in the interface's namespace; replaced (under the
-    /// descriptor lock's writing side) when the interface moves.
+    /// control lock's writing side) when the interface moves. A lock of its own: the TUN
+    /// reader holds the descriptor lock while it waits for packets, and a moved interface
+    /// (down, in its new namespace) may send none for a long time.
     private var control: Int32
+    private let controlLock = DescriptorLock()
     private let place: Mutex<Place>
     struct Place {
         var name: String
@@ -246,7 +249,7 @@ public final class LinuxTUN: TUNDevice, @unchecked Sendable {
     private func interfaceCall(_ operation: String, _ body: (Int32, UnsafePointer<CChar>) -> Int32) throws(TUNError) -> Int {
         var followed = false
         while true {
-            let r = try descriptorLock.withReading { () throws(TUNError) -> Int32 in
+            let r = try controlLock.withReading { () throws(TUNError) -> Int32 in
                 guard !closed.load(ordering: .acquiring) else { throw .closed }
                 return name.withCString { body(control, $0) }
             }
@@ -291,8 +294,8 @@ public final class LinuxTUN: TUNDevice, @unchecked Sendable {
                 throw .system(SystemError("socket in the interface's namespace", result: newControl))
             }
         }
-        let index = descriptorLock.withReading { ferry_if_get_index(newControl >= 0 ? newControl : control, name) }
-        let moved: Bool = descriptorLock.withWriting {
+        let index = controlLock.withReading { ferry_if_get_index(newControl >= 0 ? newControl : control, name) }
+        let moved: Bool = controlLock.withWriting {
             guard !closed.load(ordering: .acquiring) else { return false }
             if newControl >= 0 {
                 closeDescriptor(control)
@@ -313,9 +316,7 @@ public final class LinuxTUN: TUNDevice, @unchecked Sendable {
     public func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         stopSignal.stop()
-        descriptorLock.withWriting {
-            closeDescriptor(descriptor)
-            closeDescriptor(control)
-        }
+        descriptorLock.withWriting { closeDescriptor(descriptor) }
+        controlLock.withWriting { closeDescriptor(control) }
     }
 }
