@@ -110,7 +110,9 @@ struct LinkDownUpTests {
         #expect(seconds < 3)
         #expect(listening())
         #expect(try tunnel.a.wg(["show", name, "listen-port"]).trimmingCharacters(in: .whitespacesAndNewlines) == port)
-        // SIGINT: ping prints its summary and flushes its (file-buffered) output.
+        // The running ping gets replies again (a few of its packets after up), then SIGINT:
+        // ping prints its summary and flushes its (file-buffered) output.
+        usleep(1_200_000)
         pinger.signal(SIGINT)
         _ = waitUntil(timeout: 5) { !pinger.isRunning }
         #expect(pinger.output.contains("bytes from \(Tunnel.innerA[0])"), "\(pinger.output)")
