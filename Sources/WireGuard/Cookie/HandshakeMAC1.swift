@@ -19,8 +19,3 @@ public struct HandshakeMAC1: Sendable, Equatable {
         return mac1.constantTimeEquals(message.bytes16(at: macOffset))
     }
 }
-
-extension Device {
-    /// The current mac1 check (it changes with the private key).
-    public var handshakeMAC1: HandshakeMAC1 { HandshakeMAC1(key: cookieChecker.mac1Key) }
-}

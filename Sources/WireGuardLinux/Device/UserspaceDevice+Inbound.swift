@@ -15,6 +15,7 @@ extension UserspaceDevice {
         var handshakeIndices: [Int] = []
         var delivered: [(index: Int, range: Range<Int>)] = []
         var arrivals: [(endpoint: Endpoint, local: LocalAddress)] = []
+        var rng = SystemRandomNumberGenerator()
         jobs.reserveCapacity(configuration.batchSize)
         opened.reserveCapacity(configuration.batchSize)
         while !stopSignal.isStopped {
@@ -49,15 +50,7 @@ extension UserspaceDevice {
                     }
                 }
             }
-            if !handshakeIndices.isEmpty {
-                // mac1 here, in parallel and outside the lock: what was not made for us never
-                // queues for the handshake worker (the device checks it again).
-                let check = mac1.withLock { $0 }
-                for i in handshakeIndices where check.accepts(UnsafeRawBufferPointer(batch[i].bytes)) {
-                    let datagram = batch.detach(at: i)
-                    if !handshakes.push(datagram) { pool.release(datagram) }
-                }
-            }
+            if !handshakeIndices.isEmpty { admitHandshakes(handshakeIndices, of: batch, now: now, outbox: outbox, rng: &rng) }
             if !jobs.isEmpty {
                 opened.removeAll(keepingCapacity: true)
                 opened.append(contentsOf: repeatElement(nil, count: jobs.count))
@@ -101,6 +94,38 @@ extension UserspaceDevice {
                 }
             }
             outbox.flush()
+        }
+    }
+
+    /// The cookie checks before the lock (CookieGate): a handshake message whose mac1 is
+    /// not ours is dropped; under load, one without a valid cookie gets a cookie reply from
+    /// this thread and is dropped too. The rest queue for the handshake worker.
+    private func admitHandshakes(_ indices: [Int], of batch: PacketBatch, now: Instant, outbox: Outbox,
+                                 rng: inout SystemRandomNumberGenerator) {
+        let gate = cookieGate.withLock { $0 }
+        let clock = now.nanoseconds
+        if handshakes.count >= max(1, handshakes.limit / 8) {
+            loadedUntil.store(clock + WireGuardConstants.underLoadAfterTime.nanoseconds, ordering: .relaxed)
+        }
+        let underLoad = clock < loadedUntil.load(ordering: .relaxed)
+        for i in indices {
+            let bytes = UnsafeRawBufferPointer(batch[i].bytes)
+            guard let source = batch[i].endpoint else { continue }
+            switch gate.check(bytes, from: source) {
+            case .notForUs:
+                continue
+            case .noCookie where underLoad:
+                let reply = gate.reply(to: bytes, from: source, rng: &rng)
+                withUnsafeTemporaryAllocation(byteCount: CookieReply.length, alignment: 8) { out in
+                    reply.write(to: out)
+                    outbox.copy(UnsafeRawBufferPointer(out), to: source)
+                }
+                log.verbose("Under load: sent cookie reply to \(source)")
+                continue
+            default:
+                let datagram = batch.detach(at: i)
+                if !handshakes.push(datagram) { pool.release(datagram) }
+            }
         }
     }
 

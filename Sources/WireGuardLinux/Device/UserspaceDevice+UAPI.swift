@@ -44,12 +44,13 @@ extension UserspaceDevice {
         let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize, sticky: sticky)
         let send = outbox.sender
         let actualPort = listenPort
-        let check = core.withLock { device in
-            device.apply(set, now: now(), send: send)
+        let gate = core.withLock { device in
+            let now = self.now()
+            device.apply(set, now: now, send: send)
             device.listenPort = actualPort
-            return device.handshakeMAC1
+            return device.cookieGate(now: now)
         }
-        mac1.withLock { $0 = check }
+        cookieGate.withLock { $0 = gate }
         outbox.flush()
         log.verbose("UAPI: configuration updated (\(set.peers.count) peer changes)")
         return 0

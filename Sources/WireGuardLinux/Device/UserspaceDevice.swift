@@ -46,9 +46,14 @@ public final class UserspaceDevice: @unchecked Sendable {
     let bindLock = Mutex<BindState>(BindState())
     /// The local address each peer last reached us on, for replies (StickySources.swift).
     let sticky = StickySources()
-    /// The device's mac1 check, for dropping handshake messages not made for us before they
-    /// queue for the core's lock; replaced when the private key changes.
-    let mac1: Mutex<HandshakeMAC1>
+    /// The core's cookie checks for the receiving threads (mac1 always; under load mac2,
+    /// and cookie replies sent by the receivers themselves), so handshake messages that are
+    /// not for us or carry no cookie never queue for the core's lock. Replaced when the
+    /// private key changes and on every timer tick (the cookie secret rotates).
+    let cookieGate: Mutex<CookieGate>
+    /// Until when (monotonic ns) the receivers treat the device as under load: the
+    /// handshake queue was an eighth full, and a second after (the kernel's rule).
+    let loadedUntil = Atomic<Int64>(0)
     /// Whether the interface is down (sockets closed); held while sockets open or close, so
     /// a UAPI rebind and a link change never interleave.
     private let socketState = Mutex(false)
@@ -84,7 +89,7 @@ public final class UserspaceDevice: @unchecked Sendable {
         var device = Device(rng: SystemRandomNumberGenerator())
         device.wallClockOffset = wallClockOffset
         if let mtu = try? tun.mtu() { device.mtu = mtu }
-        mac1 = Mutex(device.handshakeMAC1)
+        cookieGate = Mutex(device.cookieGate(now: Instant(nanoseconds: monotonic)))
         core = Mutex(device)
     }
 
@@ -212,7 +217,11 @@ public final class UserspaceDevice: @unchecked Sendable {
         while !stopSignal.sleep(until: MonotonicTime(nanoseconds: MonotonicTime.now().nanoseconds + configuration.timerInterval.nanoseconds)) {
             let now = self.now()
             let send = outbox.sender
-            core.withLock { $0.updateTimers(now: now, send: send) }
+            let gate = core.withLock { device in
+                device.updateTimers(now: now, send: send)
+                return device.cookieGate(now: now)
+            }
+            cookieGate.withLock { $0 = gate }
             outbox.flush()
         }
     }
