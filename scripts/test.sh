@@ -11,6 +11,8 @@ swift build --build-tests
 nice -n 10 scripts/fuzz.sh --smoke > .build/fuzz-smoke.log 2>&1 &
 fuzz=$!
 status=0
-swift test --skip-build "$@" || status=$?
-if wait $fuzz; then cat .build/fuzz-smoke.log; else cat .build/fuzz-smoke.log; echo "FAILED: fuzzing smoke run"; status=1; fi
+swift test --skip-build "$@" 2>&1 | tee .build/swift-test.log || status=$?
+if wait $fuzz; then tail -n 12 .build/fuzz-smoke.log; else cat .build/fuzz-smoke.log; echo "FAILED: fuzzing smoke run"; status=1; fi
+# The test runner's own closing lines, last, for whoever reads the end of this output.
+grep -E "^(✔|✘) Test run with|Executed [0-9]+ tests?, with" .build/swift-test.log | tail -n 2
 exit $status
