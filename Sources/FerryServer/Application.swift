@@ -39,6 +39,11 @@ public struct FerryConfiguration: Sendable {
     /// The first start's network prefixes (defaults: 10.10.0.0/16 and a random ULA /48).
     public var initialIPv4: IPPrefix?
     public var initialIPv6: IPPrefix?
+    /// `--dns-listen`: more addresses the DNS server answers on (tests, hosts without a
+    /// gateway); with a gateway it also answers on the gateway's overlay address, port 53.
+    public var dnsListen: [HostPort] = []
+    /// The port of the DNS server on the gateway's overlay address (tests move it).
+    public var dnsGatewayPort: UInt16 = 53
 
     public init(dataDirectory: URL? = nil) { self.dataDirectory = dataDirectory }
 }
@@ -108,6 +113,7 @@ public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = f
     table.registerGateways()
     table.registerTokens()
     table.registerAudit()
+    table.registerDNS()
     return (router, table.specs)
 }
 
@@ -124,6 +130,10 @@ public func buildApplication(_ config: FerryConfiguration, services: FerryServic
         if let cadence = config.gatewayKeyRotationSeconds {
             list.append(KeyRotationService(store: services.store, clock: config.clock, cadenceSeconds: cadence, logger: services.logger))
         }
+    }
+    if !config.dnsListen.isEmpty || services.localGateway != nil {
+        list.append(DNSService(store: services.store, listen: config.dnsListen, followGateway: services.localGateway != nil,
+                               port: config.dnsGatewayPort, logger: services.logger))
     }
     let server: HTTPServerBuilder
     if let tls = services.tls {

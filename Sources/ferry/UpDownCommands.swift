@@ -68,6 +68,7 @@ struct Up: AsyncParsableCommand {
                 throw error
             }
             if !keepUp {
+                try? await agent.splitDNS.restore()
                 try await agent.driver.local.delete()
                 options.log("\(s.interface) down")
             }
@@ -162,6 +163,8 @@ struct Down: AsyncParsableCommand {
             }
             let local = LocalInterface(name: s.interface)
             let existed = await local.exists()
+            // Also after a crash: the saved resolv.conf goes back (docs/dns.md).
+            try await SplitDNS(interface: s.interface, directory: dir, runner: ProcessRunner()).restore()
             try await local.delete()
             unlink(dir.pidFile)
             Console.out(existed ? "\(s.interface) down" : "\(s.interface) was not up")

@@ -57,6 +57,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("metrics-token"), help: "Serve /metrics only to an admin or read-only bearer token (it names peers and their keys).")
     var metricsToken = false
 
+    @Option(name: .customLong("dns-listen"), help: "Also answer DNS for the zone here (HOST:PORT, UDP and TCP; repeatable). With --gateway, DNS is served on the gateway's overlay address, port 53.")
+    var dnsListen: [String] = []
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -81,6 +84,9 @@ struct Serve: AsyncParsableCommand {
         if let problem = AddressPlan.validate(ipv4: v4, ipv6: v6) {
             throw ValidationError("--\(problem.field == "ipv4" ? "network" : "network6"): \(problem.message)")
         }
+        for d in dnsListen where HostPort(d)?.address == nil {
+            throw ValidationError("--dns-listen must be IP:PORT, got '\(d)'")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level") }
         if let gateway, !InterfaceName.isPlain(gateway) {
             throw ValidationError("--gateway: \(InterfaceName.problem(gateway))")
@@ -97,6 +103,7 @@ struct Serve: AsyncParsableCommand {
         config.gatewayName = gatewayName
         config.reaperPeriodMs = DurationText.milliseconds(reaperPeriod) ?? 1000
         config.metricsRequireToken = metricsToken
+        config.dnsListen = dnsListen.compactMap { HostPort($0) }
         config.gatewayKeyRotationSeconds = gatewayKeyRotation.flatMap(DurationText.milliseconds).map { $0 / 1000 }
         config.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         guard let v4 = IPPrefix(network), v4.address.isIPv4 else { throw ValidationError("--network must be an IPv4 prefix") }

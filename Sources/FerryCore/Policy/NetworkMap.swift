@@ -34,6 +34,13 @@ public struct NetworkMap: Codable, Sendable, Equatable {
         public var nftables: String
     }
 
+    /// Where the zone's names are answered: split DNS on the device (docs/dns.md).
+    public struct DNSPart: Codable, Sendable, Equatable {
+        public var server: String
+        public var zone: String
+        public init(server: String, zone: String) { self.server = server; self.zone = zone }
+    }
+
     public var version: Int64
     public var peerID: String
     public var name: String
@@ -42,6 +49,8 @@ public struct NetworkMap: Codable, Sendable, Equatable {
     public var interface: Interface
     public var peers: [Entry]
     public var gateway: GatewayPart?
+    /// nil when no gateway answers DNS (ferryd runs no `--gateway`).
+    public var dns: DNSPart?
 
     /// The version for this content (everything but `version`).
     public static func digest(of map: NetworkMap) -> Int64 {
@@ -81,7 +90,8 @@ extension PolicyCompiler {
                                  endpoint: e.endpoint?.description, allowedIPs: e.allowedIPs.map(\.description),
                                  persistentKeepalive: e.persistentKeepalive, inbound: e.inbound, outbound: e.outbound)
             },
-            gateway: gatewayPart)
+            gateway: gatewayPart,
+            dns: gateway == nil ? dnsServer.map { .init(server: $0.description, zone: network.zone.key) } : nil)
         map.version = NetworkMap.digest(of: map)
         return map
     }
@@ -91,7 +101,7 @@ extension PolicyCompiler {
         var iface = WGQuickConfig.Interface()
         iface.privateKey = privateKey
         iface.addresses = plan.interfaceAddresses(peer.ipv4)
-        iface.dns = (peer.dns ?? topology.network.dns).map(\.description)
+        iface.dns = dnsLine(for: peer)
         iface.mtu = peer.mtu ?? topology.network.mtu
         let peers = entries(for: peer, at: now).map { e -> WGQuickConfig.Peer in
             var p = WGQuickConfig.Peer(publicKey: e.publicKey)
