@@ -90,6 +90,10 @@ up() {
   api $tok GET /v1/peers/$id/config >$TMP/$ifname.conf
   [ "$(code)" = 200 ] || fail "config of $id: $(cat $TMP/body)"
   sed -i "s|^# PrivateKey = .*|PrivateKey = $key|" $TMP/$ifname.conf
+  # DNS = GATEWAY, ZONE: ferryd answers the zone there. wg-quick would hand it to
+  # resolvconf, which edits the machine's own resolv.conf: the test asks with dig instead.
+  grep -q "^DNS = 10.10.0.1, .*ferry.internal" $TMP/$ifname.conf || fail "config of $id lacks DNS = GATEWAY, ZONE"
+  sed -i '/^DNS = /d' $TMP/$ifname.conf
   chmod 600 $TMP/$ifname.conf
   inns $ns env WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go wg-quick up $TMP/$ifname.conf >$TMP/$ifname.up 2>&1 \
     || { cat $TMP/$ifname.up; fail "wg-quick up $ifname"; }
@@ -131,6 +135,14 @@ reach $DEV 20 || { inns $GW wg show; inns $GW nft list ruleset; fail "developer 
 ok "developer reaches $SERVICE:8080 through the gateway (split tunnel)"
 reach $DEV 10 $SERVICE6 || fail "developer cannot reach the internal service over IPv6"
 ok "developer reaches [$SERVICE6]:8080 over IPv6 (mirrored overlay address)"
+if command -v dig >/dev/null; then
+  DEVIP=$(api $TOKEN GET /v1/peers/$DEVID | field ipv4)
+  for proto in +notcp +tcp; do
+    [ "$(inns $DEV dig +short +time=2 +tries=2 $proto @10.10.0.1 dev1.developers.ferry.ferry.internal)" = "$DEVIP" ] \
+      || fail "dig $proto through the tunnel: dev1's name does not resolve to $DEVIP"
+  done
+  ok "dig through the tunnel (UDP and TCP) at the gateway's overlay address: dev1.developers.ferry.ferry.internal is $DEVIP"
+fi
 
 # --- a peer whose segment has no rule cannot reach it, even with its own route
 newpeer $TOKEN other1 others; OTHID=$PID_
