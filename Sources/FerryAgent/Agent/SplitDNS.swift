@@ -24,7 +24,7 @@ public struct SplitDNS: Sendable {
                 environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.interface = interface
         self.runner = runner
-        resolvConf = environment["FERRY_RESOLV_CONF"] ?? "/etc/resolv.conf"
+        resolvConf = environment["FERRY_RESOLV_CONF"].flatMap { $0.isEmpty ? nil : $0 } ?? "/etc/resolv.conf"
         backup = directory.file("resolv.conf.ferry-backup")
     }
 
