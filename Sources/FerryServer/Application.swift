@@ -133,9 +133,12 @@ public func buildApplication(_ config: FerryConfiguration, services: FerryServic
         let iface = config.interfaceController ?? SystemInterface(name: keys.interface, scratch: scratch.appendingPathComponent("run"))
         // Agents reach the coordinator's API through the tunnel too: open on the host by construction.
         let api = PortSpec(proto: .tcp, ports: UInt16(clamping: config.port)...UInt16(clamping: config.port))
+        // ferryd's DNS server on the gateway's overlay address (docs/dns.md), UDP and TCP.
+        let dns = config.dnsGatewayPort
+        let dnsPorts = [PortSpec(proto: .udp, ports: dns...dns), PortSpec(proto: .tcp, ports: dns...dns)]
         list.append(GatewaySync(store: services.store, keys: keys, interface: iface, firewall: config.firewallController ?? NFTFirewall(),
                                 clock: config.clock, metrics: services.metrics, logger: services.logger,
-                                services: [api], health: services.gatewayHealth))
+                                services: [api] + dnsPorts, health: services.gatewayHealth))
         if let cadence = config.gatewayKeyRotationSeconds {
             list.append(KeyRotationService(store: services.store, clock: config.clock, cadenceSeconds: cadence, logger: services.logger))
         }
