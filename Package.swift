@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "WireGuard", targets: ["WireGuard"]),
         .library(name: "WireGuardLinux", targets: ["WireGuardLinux"]),
         .library(name: "FerryCore", targets: ["FerryCore"]),
+        .library(name: "FerryDNS", targets: ["FerryDNS"]),
         .library(name: "FerryServer", targets: ["FerryServer"]),
         .executable(name: "ferryd", targets: ["ferryd"]),
         .library(name: "QRCode", targets: ["QRCode"]),
@@ -44,13 +45,16 @@ let package = Package(
         ),
         .target(
             name: "FerryCore",
-            dependencies: ["WireGuard", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["WireGuard", "FerryDNS", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "FerryServer",
             dependencies: [
                 "FerryCore",
+                "FerryDNS",
                 "QRCode",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -78,6 +82,7 @@ let package = Package(
             name: "FerryAgent",
             dependencies: [
                 "FerryCore",
+                "FerryDNS",
                 "WireGuard",
                 "QRCode",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -142,6 +147,12 @@ let package = Package(
             resources: [.copy("Vectors")]
         ),
         .target(name: "QRCode"),
+        // The DNS message codec: sans-IO, no dependencies (ferryd's zone server, the agent's doctor).
+        .target(name: "FerryDNS"),
+        .testTarget(
+            name: "FerryDNSTests",
+            dependencies: ["FerryDNS", "FerryTestSupport"]
+        ),
         .testTarget(
             name: "QRCodeTests",
             dependencies: ["QRCode", "FerryTestSupport"],

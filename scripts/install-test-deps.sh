@@ -2,13 +2,13 @@
 # Installs, from Debian's packages, what Ferry's tests drive: a real wireguard-go peer,
 # wg and wg-quick, iperf3, ncat, ip/ss/nstat, iptables/nft, sysctl, setpriv (ferry-wg run
 # as an unprivileged user), SQLite headers, zbarimg (decodes the QR codes the QRCode tests
-# render). Only what is missing.
+# render), dig (the DNS tests). Only what is missing.
 set -euo pipefail
 declare -A need=(
   [wireguard-go]=wireguard-go [wg]=wireguard-tools [wg-quick]=wireguard-tools
   [iperf3]=iperf3 [ncat]=ncat [ip]=iproute2 [iptables]=iptables [nft]=nftables
   [ping]=iputils-ping [pgrep]=procps [sysctl]=procps [ss]=iproute2 [nstat]=iproute2
-  [setpriv]=util-linux [openssl]=openssl [curl]=curl [zbarimg]=zbar-tools [systemd-analyze]=systemd
+  [setpriv]=util-linux [openssl]=openssl [curl]=curl [zbarimg]=zbar-tools [systemd-analyze]=systemd [dig]=dnsutils
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -42,6 +42,11 @@ public struct FerryConfiguration: Sendable {
     /// The first start's network prefixes (defaults: 10.10.0.0/16 and a random ULA /48).
     public var initialIPv4: IPPrefix?
     public var initialIPv6: IPPrefix?
+    /// `--dns-listen`: more addresses the DNS server answers on (tests, hosts without a
+    /// gateway); with a gateway it also answers on the gateway's overlay address, port 53.
+    public var dnsListen: [HostPort] = []
+    /// The port of the DNS server on the gateway's overlay address (tests move it).
+    public var dnsGatewayPort: UInt16 = 53
     /// Offline commands (`ferryd check`, `ferryd token create`) refuse a folder without a
     /// database instead of creating a new network there.
     public var requireExistingDatabase = false
@@ -124,6 +129,7 @@ public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = f
     table.registerGateways()
     table.registerTokens()
     table.registerAudit()
+    table.registerDNS()
     return (router, table.specs)
 }
 
@@ -137,12 +143,19 @@ public func buildApplication(_ config: FerryConfiguration, services: FerryServic
         let iface = config.interfaceController ?? SystemInterface(name: keys.interface, scratch: scratch.appendingPathComponent("run"))
         // Agents reach the coordinator's API through the tunnel too: open on the host by construction.
         let api = PortSpec(proto: .tcp, ports: UInt16(clamping: config.port)...UInt16(clamping: config.port))
+        // ferryd's DNS server on the gateway's overlay address (docs/dns.md), UDP and TCP.
+        let dns = config.dnsGatewayPort
+        let dnsPorts = [PortSpec(proto: .udp, ports: dns...dns), PortSpec(proto: .tcp, ports: dns...dns)]
         list.append(GatewaySync(store: services.store, keys: keys, interface: iface, firewall: config.firewallController ?? NFTFirewall(),
                                 clock: config.clock, metrics: services.metrics, logger: services.logger,
-                                services: [api], health: services.gatewayHealth))
+                                services: [api] + dnsPorts, health: services.gatewayHealth))
         if let cadence = config.gatewayKeyRotationSeconds {
             list.append(KeyRotationService(store: services.store, clock: config.clock, cadenceSeconds: cadence, logger: services.logger))
         }
+    }
+    if !config.dnsListen.isEmpty || services.localGateway != nil {
+        list.append(DNSService(store: services.store, listen: config.dnsListen, followGateway: services.localGateway != nil,
+                               port: config.dnsGatewayPort, logger: services.logger))
     }
     let server: HTTPServerBuilder
     let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [HTTP10CloseInstaller()]))

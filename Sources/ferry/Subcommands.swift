@@ -16,6 +16,7 @@ let ferrySubcommands: [any ParsableCommand.Type] = [
     Tokens.self,
     Gateways.self,
     Audit.self,
+    DNS.self,
     Config.self,
     GenKey.self,
     PubKey.self,

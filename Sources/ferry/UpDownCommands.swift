@@ -77,6 +77,7 @@ struct Up: AsyncParsableCommand {
                 throw error
             }
             if !keepUp {
+                try? await agent.splitDNS.restore()
                 try await agent.driver.local.delete()
                 options.log("\(s.interface) down")
             }
@@ -179,6 +180,8 @@ struct Down: AsyncParsableCommand {
                 if !(await AgentProcess.stop(pid)) { throw FerryError(.failure, "the agent (pid \(pid)) did not stop within 10s; kill it") }
                 stopped = pid
             }
+            // Also after a crash: the saved resolv.conf goes back (docs/dns.md).
+            try await SplitDNS(interface: s.interface, directory: dir, runner: ProcessRunner()).restore()
             try await local.delete()
             unlink(dir.pidFile)
             let agent = stopped.map { " (agent pid \($0) stopped)" } ?? ""

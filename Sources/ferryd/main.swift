@@ -63,6 +63,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("metrics-open"), help: "Serve /metrics without a token beyond loopback too (it names every peer, key and allowed IP).")
     var metricsOpen = false
 
+    @Option(name: .customLong("dns-listen"), help: "Also answer DNS for the zone here (HOST:PORT, UDP and TCP; repeatable). With --gateway, DNS is served on the gateway's overlay address, port 53.")
+    var dnsListen: [String] = []
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -89,6 +92,9 @@ struct Serve: AsyncParsableCommand {
         if let problem = AddressPlan.validate(ipv4: v4, ipv6: v6) {
             throw ValidationError("--\(problem.field == "ipv4" ? "network" : "network6"): \(problem.message)")
         }
+        for d in dnsListen where HostPort(d)?.address == nil {
+            throw ValidationError("--dns-listen must be IP:PORT, got '\(d)'")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level") }
         if let gateway, !InterfaceName.isPlain(gateway) {
             throw ValidationError("--gateway: \(InterfaceName.problem(gateway))")
@@ -108,6 +114,7 @@ struct Serve: AsyncParsableCommand {
         // Beyond loopback /metrics names every peer, key and allowed IP to whoever asks.
         config.metricsRequireToken = metricsToken || (!loopback && !metricsOpen)
         config.tlsNames = tlsNames
+        config.dnsListen = dnsListen.compactMap { HostPort($0) }
         config.gatewayKeyRotationSeconds = gatewayKeyRotation.flatMap(DurationText.milliseconds).map { $0 / 1000 }
         config.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         guard let v4 = IPPrefix(network), v4.address.isIPv4 else { throw ValidationError("--network must be an IPv4 prefix") }

@@ -25,7 +25,7 @@ struct DoctorEndToEndTests {
 
         // Healthy: everything passes.
         var (report, status) = try lab.doctor()
-        #expect(report.results.map(\.check) == ["coordinator", "keys", "allowed-ips", "routes", "handshake", "mtu", "nat-keepalive", "clock"])
+        #expect(report.results.map(\.check) == ["coordinator", "keys", "allowed-ips", "routes", "handshake", "mtu", "nat-keepalive", "dns", "clock"])
         #expect(report.results.allSatisfy { $0.status == .pass }, "\(report.renderHuman())")
         #expect(status == 0)
 

@@ -34,6 +34,10 @@ public final class NetworkNamespace: @unchecked Sendable {
 
     public init(prefix: String = "ferry") throws {
         name = uniqueName(prefix)
+        // Its own resolv.conf, which `ip netns exec` mounts over /etc/resolv.conf: `ferry up`
+        // in the namespace points the network's DNS zone there, never at the machine's file.
+        try? FileManager.default.createDirectory(atPath: "/etc/netns/\(name)", withIntermediateDirectories: true)
+        try? FileManager.default.copyItem(atPath: "/etc/resolv.conf", toPath: "/etc/netns/\(name)/resolv.conf")
         try run(["ip", "netns", "add", name])
         try exec(["ip", "link", "set", "lo", "up"])
     }
@@ -91,6 +95,7 @@ public final class NetworkNamespace: @unchecked Sendable {
         for p in processes { p.stop() }
         processes.removeAll()
         _ = try? run(["ip", "netns", "del", name])
+        try? FileManager.default.removeItem(atPath: "/etc/netns/\(name)")
     }
 
     deinit { close() }

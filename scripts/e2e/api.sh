@@ -16,6 +16,10 @@ up() {
   api $tok GET /v1/peers/$id/config >$TMP/$ifname.conf
   [ "$(code)" = 200 ] || fail "config of $id: $(cat $TMP/body)"
   sed -i "s|^# PrivateKey = .*|PrivateKey = $key|" $TMP/$ifname.conf
+  # DNS = GATEWAY, ZONE (docs/dns.md): wg-quick would hand it to resolvconf, which edits the
+  # machine's own resolv.conf; the scripts ask the zone with dig instead. Kept aside for them.
+  grep '^DNS = ' $TMP/$ifname.conf >$TMP/$ifname.dns
+  sed -i '/^DNS = /d' $TMP/$ifname.conf
   chmod 600 $TMP/$ifname.conf
   inns $ns env WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go wg-quick up $TMP/$ifname.conf >$TMP/$ifname.up 2>&1 \
     || { cat $TMP/$ifname.up; fail "wg-quick up $ifname"; }

@@ -100,11 +100,20 @@ on_gateway() {
 newpeer $TOKEN dev1 developers; DEVID=$PID_ DEVPUB=$PUB_
 ok "created peer on the gateway interface after $(on_gateway $DEVPUB present $T0_) ms"
 up $DEV fd$S $DEVID "$KEY_" $TOKEN
+grep -q "^DNS = 10.10.0.1, ferry.ferry.internal$" $TMP/fd$S.dns || fail "the config lacks DNS = GATEWAY, ZONE: $(cat $TMP/fd$S.dns)"
 grep -q "AllowedIPs = .*$INTERNAL" $TMP/fd$S.conf || fail "split tunnel config lacks the internal subnet"
 reach $DEV 20 || { inns $GW wg show; inns $GW nft list ruleset; fail "developer cannot reach the internal service"; }
 ok "developer reaches $SERVICE:8080 through the gateway (split tunnel)"
 reach $DEV 10 $SERVICE6 || fail "developer cannot reach the internal service over IPv6"
 ok "developer reaches [$SERVICE6]:8080 over IPv6 (mirrored overlay address)"
+if command -v dig >/dev/null; then
+  DEVIP=$(api $TOKEN GET /v1/peers/$DEVID | field ipv4)
+  for proto in +notcp +tcp; do
+    [ "$(inns $DEV dig +short +time=2 +tries=2 $proto @10.10.0.1 dev1.developers.ferry.ferry.internal)" = "$DEVIP" ] \
+      || fail "dig $proto through the tunnel: dev1's name does not resolve to $DEVIP"
+  done
+  ok "dig through the tunnel (UDP and TCP) at the gateway's overlay address: dev1.developers.ferry.ferry.internal is $DEVIP"
+fi
 
 # --- a peer whose segment has no rule cannot reach it, even with its own route
 newpeer $TOKEN other1 others; OTHID=$PID_

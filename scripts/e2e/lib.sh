@@ -7,9 +7,15 @@ ok() { echo "ok: $*"; }
 inns() { local ns=$1; shift; ip netns exec $ns "$@"; }
 now_ms() { date +%s%3N; }
 
-# add_namespaces NS...: new namespaces with lo up.
+# add_namespaces NS...: new namespaces with lo up, each with its own resolv.conf (a copy of
+# the machine's, which `ip netns exec` mounts over /etc/resolv.conf): `ferry up` points the
+# network's DNS zone there (docs/dns.md), and must not edit the machine's own file.
 add_namespaces() {
-  for ns in "$@"; do ip netns add $ns || fail "ip netns add $ns"; inns $ns ip link set lo up; done
+  for ns in "$@"; do
+    ip netns add $ns || fail "ip netns add $ns"
+    mkdir -p /etc/netns/$ns && cp /etc/resolv.conf /etc/netns/$ns/resolv.conf
+    inns $ns ip link set lo up
+  done
 }
 
 # link_clients GW BASE NS...: one veth per client to GW, the n-th on BASE$n.0/30 (GW .1,
@@ -50,5 +56,6 @@ remove_namespaces() {
   for ns in "$@"; do
     for pid in $(ip netns pids $ns 2>/dev/null); do kill -9 $pid 2>/dev/null; done
     ip netns del $ns 2>/dev/null
+    rm -rf /etc/netns/$ns
   done
 }

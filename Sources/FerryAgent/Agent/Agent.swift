@@ -29,6 +29,8 @@ public actor Agent {
     var key: PrivateKey
     let client: CoordinatorClient
     public let driver: InterfaceDriver
+    /// The zone's DNS on this machine (resolvectl, else the resolv.conf fallback).
+    public let splitDNS: SplitDNS
     let runner: any CommandRunner
     let options: Options
     public private(set) var current: NetworkMap?
@@ -48,6 +50,7 @@ public actor Agent {
         self.options = options
         self.runner = runner
         driver = InterfaceDriver(name: state.interface, scratch: URL(fileURLWithPath: directory.file("wg")), runner: runner)
+        splitDNS = SplitDNS(interface: state.interface, directory: directory, runner: runner)
     }
 
     func log(_ s: String) { options.log(s) }
@@ -105,6 +108,12 @@ public actor Agent {
         // window between its entry and the rule that drops its new connections.
         if let warning = await MeshFirewall.apply(interface: state.interface, map: map, runner: runner) { log(warning) }
         try await driver.apply(plan)
+        if force || previous?.dns != map.dns {
+            // DNS trouble is logged, not fatal: the tunnel works without names.
+            do throws(FerryError) {
+                if let said = try await splitDNS.apply(map.dns) { log(said) }
+            } catch { log("DNS for the zone NOT configured: \(error.message)") }
+        }
         current = map
         try? directory.saveNetmap(map)
         log(Self.describe(map, plan: plan, previous: previous))

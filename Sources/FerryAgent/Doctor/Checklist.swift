@@ -52,14 +52,16 @@ public struct DoctorProbeSet: Sendable {
     public var routes: any RouteLookup
     public var udp: any UDPPortProbe
     public var sleeper: any DoctorSleeper
+    public var zone: any ZoneLookup
 
     public init(reader: any InterfaceReader, pinger: any TunnelPinger, routes: any RouteLookup, udp: any UDPPortProbe,
-                sleeper: any DoctorSleeper = TaskSleeper()) {
+                sleeper: any DoctorSleeper = TaskSleeper(), zone: any ZoneLookup = SystemZoneLookup()) {
         self.reader = reader
         self.pinger = pinger
         self.routes = routes
         self.udp = udp
         self.sleeper = sleeper
+        self.zone = zone
     }
 
     /// This machine's: ping, ip, the UAPI socket or wg, and a scratch UDP socket.
@@ -71,7 +73,7 @@ public struct DoctorProbeSet: Sendable {
 
 extension Doctor {
     /// `ferry doctor`'s checklist, in the order it prints: the coordinator, configuration
-    /// (keys, allowed IPs, routes), then the path (handshake, MTU), then NAT and the clock.
+    /// (keys, allowed IPs, routes), then the path (handshake, MTU), then NAT, DNS and the clock.
     public static func checklist(_ inputs: DoctorInputs, probes: DoctorProbeSet, coordinator: CoordinatorCheck? = nil) -> Doctor {
         let local = inputs.local, view = inputs.coordinator
         let first: [any DoctorCheck] = coordinator.map { [$0] } ?? []
@@ -86,6 +88,7 @@ extension Doctor {
             Gated(check: PathMTUCheck(interface: local.name, target: inputs.probeTarget, mtu: local.mtu, pinger: probes.pinger,
                                       peerID: view.map.peerID), more: gate),
             NATKeepaliveCheck(local: local, coordinator: view, hostAddresses: inputs.hostAddresses),
+            ZoneCheck(map: view.map, lookup: probes.zone),
             ClockSkewCheck(sample: inputs.clock),
         ])
     }

@@ -8,9 +8,14 @@ public struct UpdateNetworkRequest: StrictDecodable, Codable, Sendable {
     public var dns: [String]?
     public var mtu: Int?
     public var keepalive: Int?
-    public enum CodingKeys: String, CodingKey, CaseIterable { case name, ipv4, ipv6, dns, mtu, keepalive }
-    public init(name: String? = nil, ipv4: String? = nil, ipv6: String? = nil, dns: [String]? = nil, mtu: Int? = nil, keepalive: Int? = nil) {
+    /// "" puts the zone back to its default, NAME.ferry.internal.
+    public var dnsZone: String?
+    public var dnsUpstreams: [String]?
+    public enum CodingKeys: String, CodingKey, CaseIterable { case name, ipv4, ipv6, dns, mtu, keepalive, dnsZone, dnsUpstreams }
+    public init(name: String? = nil, ipv4: String? = nil, ipv6: String? = nil, dns: [String]? = nil, mtu: Int? = nil, keepalive: Int? = nil,
+                dnsZone: String? = nil, dnsUpstreams: [String]? = nil) {
         self.name = name; self.ipv4 = ipv4; self.ipv6 = ipv6; self.dns = dns; self.mtu = mtu; self.keepalive = keepalive
+        self.dnsZone = dnsZone; self.dnsUpstreams = dnsUpstreams
     }
 }
 

@@ -9,8 +9,13 @@ public struct NetworkView: Codable, Sendable, Equatable {
     public var dns: [String]
     public var mtu: Int
     public var keepalive: Int
-    public init(name: String, ipv4: String, ipv6: String? = nil, dns: [String], mtu: Int, keepalive: Int) {
+    /// The zone ferryd answers DNS for, and where other names are forwarded (docs/dns.md).
+    public var dnsZone: String?
+    public var dnsUpstreams: [String]?
+    public init(name: String, ipv4: String, ipv6: String? = nil, dns: [String], mtu: Int, keepalive: Int,
+                dnsZone: String? = nil, dnsUpstreams: [String]? = nil) {
         self.name = name; self.ipv4 = ipv4; self.ipv6 = ipv6; self.dns = dns; self.mtu = mtu; self.keepalive = keepalive
+        self.dnsZone = dnsZone; self.dnsUpstreams = dnsUpstreams
     }
 }
 

@@ -26,14 +26,21 @@ public struct NetworkSettings: Sendable, Equatable {
     public var dns: [IPAddress]
     public var mtu: Int
     public var keepalive: Int
+    /// The DNS zone ferryd answers for; nil: `NAME.ferry.internal` (see `zone`).
+    public var dnsZone: String?
+    /// Resolvers names outside the zone are forwarded to; empty: refused (docs/dns.md).
+    public var dnsUpstreams: [HostPort]
 
-    public init(name: String, ipv4: IPPrefix, ipv6: IPPrefix?, dns: [IPAddress] = [], mtu: Int = 1420, keepalive: Int = 25) {
+    public init(name: String, ipv4: IPPrefix, ipv6: IPPrefix?, dns: [IPAddress] = [], mtu: Int = 1420, keepalive: Int = 25,
+                dnsZone: String? = nil, dnsUpstreams: [HostPort] = []) {
         self.name = name
         self.ipv4 = ipv4
         self.ipv6 = ipv6
         self.dns = dns
         self.mtu = mtu
         self.keepalive = keepalive
+        self.dnsZone = dnsZone
+        self.dnsUpstreams = dnsUpstreams
     }
 
     /// The plan that mirrors IPv4 offsets into the IPv6 prefix.
@@ -112,13 +119,16 @@ public struct Gateway: Sendable, Equatable {
     public var subnets: [IPPrefix]
     /// Whether traffic leaving it is masqueraded (needed for full-tunnel egress).
     public var masquerade: Bool
+    /// ferryd runs it (`--gateway`), so it answers DNS for the zone on its overlay address.
+    public var servesDNS: Bool
 
-    public init(peerID: String, endpoint: HostPort, listenPort: UInt16, subnets: [IPPrefix], masquerade: Bool) {
+    public init(peerID: String, endpoint: HostPort, listenPort: UInt16, subnets: [IPPrefix], masquerade: Bool, servesDNS: Bool = false) {
         self.peerID = peerID
         self.endpoint = endpoint
         self.listenPort = listenPort
         self.subnets = subnets
         self.masquerade = masquerade
+        self.servesDNS = servesDNS
     }
 }
 

@@ -40,6 +40,13 @@ public struct NetworkMap: Codable, Sendable, Equatable {
         public var nftables: String
     }
 
+    /// Where the zone's names are answered: split DNS on the device (docs/dns.md).
+    public struct DNSPart: Codable, Sendable, Equatable {
+        public var server: String
+        public var zone: String
+        public init(server: String, zone: String) { self.server = server; self.zone = zone }
+    }
+
     public var version: Int64
     public var peerID: String
     public var name: String
@@ -48,6 +55,8 @@ public struct NetworkMap: Codable, Sendable, Equatable {
     public var interface: Interface
     public var peers: [Entry]
     public var gateway: GatewayPart?
+    /// nil when no gateway answers DNS (ferryd runs no `--gateway`).
+    public var dns: DNSPart?
 
     /// The version for this content (everything but `version`).
     public static func digest(of map: NetworkMap) -> Int64 {
@@ -88,7 +97,8 @@ extension PolicyCompiler {
                                  persistentKeepalive: e.persistentKeepalive, inbound: e.inbound, outbound: e.outbound,
                                  inboundPorts: e.inboundPorts?.map(\.description), outboundPorts: e.outboundPorts?.map(\.description))
             },
-            gateway: gatewayPart)
+            gateway: gatewayPart,
+            dns: gateway == nil ? dnsServer.map { .init(server: $0.description, zone: network.zone.key) } : nil)
         map.version = NetworkMap.digest(of: map)
         return map
     }
@@ -98,7 +108,7 @@ extension PolicyCompiler {
         var iface = WGQuickConfig.Interface()
         iface.privateKey = privateKey
         iface.addresses = plan.interfaceAddresses(peer.ipv4)
-        iface.dns = (peer.dns ?? topology.network.dns).map(\.description)
+        iface.dns = dnsLine(for: peer)
         iface.mtu = peer.mtu ?? topology.network.mtu
         let peers = entries(for: peer, at: now).map { e -> WGQuickConfig.Peer in
             var p = WGQuickConfig.Peer(publicKey: e.publicKey)

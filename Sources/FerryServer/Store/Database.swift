@@ -185,6 +185,22 @@ public enum FerryDatabase {
             """)
         }
         FerryStore.registerRemovedTokens(&m)
+        m.registerMigration("dns-zone-and-records") { db in
+            try db.execute(sql: """
+            ALTER TABLE network ADD COLUMN dns_zone TEXT;
+            ALTER TABLE network ADD COLUMN dns_upstreams TEXT NOT NULL DEFAULT '[]';
+            CREATE TABLE dns_records (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                type TEXT NOT NULL,
+                value TEXT NOT NULL,
+                ttl INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                UNIQUE (name, type, value)
+            );
+            CREATE INDEX dns_records_name ON dns_records(name);
+            """)
+        }
         return m
     }
 }

@@ -21,6 +21,10 @@ public protocol FerryRepository: Sendable {
     func createRule(_ req: CreatePolicyRuleRequest, caller: Caller) async throws -> PolicyRuleView
     func deleteRule(id: String, caller: Caller) async throws
 
+    func dnsRecords() async throws -> [DNSRecordView]
+    func createDNSRecord(_ req: CreateDNSRecordRequest, caller: Caller) async throws -> DNSRecordView
+    func deleteDNSRecord(id: String, caller: Caller) async throws
+
     func peers(caller: Caller, segment: String?, kind: String?, owner: String?) async throws -> [PeerView]
     func peer(id: String, caller: Caller) async throws -> PeerView
     func createPeer(_ req: CreatePeerRequest, caller: Caller) async throws -> PeerCreated

@@ -46,6 +46,8 @@ extension FerryStore {
         let dns = try req.dns.map { d throws(APIError) in try Validate.addresses(d, field: "dns") }
         let mtu = try req.mtu.map { m throws(APIError) in try Validate.mtu(m) }
         let keepalive = try req.keepalive.map { k throws(APIError) in try Validate.keepalive(k) }
+        let zone = try req.dnsZone.map { z throws(APIError) in try Validate.zone(z) }
+        let upstreams = try req.dnsUpstreams.map { u throws(APIError) in try Validate.upstreams(u) }
         return try await write(caller) { db, audit, now in
             let before = try FerryStore.loadNetwork(db)
             var n = before
@@ -53,6 +55,8 @@ extension FerryStore {
             if let dns { n.dns = dns }
             if let mtu { n.mtu = mtu }
             if let keepalive { n.keepalive = keepalive }
+            if let zone { n.dnsZone = zone.isEmpty ? nil : zone }
+            if let upstreams { n.dnsUpstreams = upstreams }
             if ipv4 != nil || ipv6 != nil {
                 if let ipv4 { n.ipv4 = ipv4 }
                 if let ipv6 { n.ipv6 = ipv6 }
@@ -68,6 +72,8 @@ extension FerryStore {
             try db.execute(sql: "UPDATE network SET name = ?, ipv4 = ?, ipv6 = ?, dns = ?, mtu = ?, keepalive = ?, updated_at = ? WHERE id = 1",
                            arguments: [n.name, n.ipv4.description, n.ipv6?.description, FerryStore.json(n.dns.map(\.description)),
                                        n.mtu, n.keepalive, now])
+            try db.execute(sql: "UPDATE network SET dns_zone = ?, dns_upstreams = ? WHERE id = 1",
+                           arguments: [n.dnsZone, FerryStore.json(n.dnsUpstreams.map(\.description))])
             audit.append(AuditEntry(action: "network.update", objectType: "network", objectID: "network",
                                     before: FerryStore.json(Views.network(before)), after: FerryStore.json(Views.network(n))))
             return Views.network(n)

@@ -40,6 +40,8 @@ public final class FerryStore: Sendable {
     private let compiled = Mutex<(revision: UInt64, compiler: PolicyCompiler)?>(nil)
     /// The local gateway interface's peers as last read, by public key (base64).
     let observed = Mutex<[String: InterfacePeerStatus]>([:])
+    /// The DNS server's index of the zone and the revision it was built at (Store+DNS).
+    let zoneCache = Mutex<(revision: UInt64, index: ZoneIndex)?>(nil)
 
     public init(db: any DatabaseWriter, clock: any FerryClock, changes: ChangeFeed = ChangeFeed(),
                 localGateway: LocalGatewayKeys? = nil, metrics: FerryMetrics = FerryMetrics(), logger: Logger) {
@@ -102,8 +104,10 @@ public final class FerryStore: Sendable {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM network WHERE id = 1") else { throw StoreError.corrupt("no network row") }
         let ipv6: String? = row["ipv6"]
         let dns = try strings(row["dns"]) ?? []
+        let upstreams = try strings(row["dns_upstreams"]) ?? []
         return NetworkSettings(name: row["name"], ipv4: try prefix(row["ipv4"]), ipv6: try ipv6.map(prefix),
-                               dns: dns.compactMap { IPAddress($0) }, mtu: row["mtu"], keepalive: row["keepalive"])
+                               dns: dns.compactMap { IPAddress($0) }, mtu: row["mtu"], keepalive: row["keepalive"],
+                               dnsZone: row["dns_zone"], dnsUpstreams: upstreams.compactMap { HostPort($0) })
     }
 
     static func loadSegments(_ db: Database) throws -> [Segment] {
@@ -174,7 +178,8 @@ public final class FerryStore: Sendable {
         if let ep: String = row["g_endpoint"] {
             guard let endpoint = HostPort(ep) else { throw StoreError.corrupt("gateway \(id) endpoint") }
             gateway = Gateway(peerID: id, endpoint: endpoint, listenPort: UInt16(truncatingIfNeeded: row["g_listen_port"] as Int),
-                              subnets: try strings(row["g_subnets"])?.map(prefix) ?? [], masquerade: row["g_masquerade"])
+                              subnets: try strings(row["g_subnets"])?.map(prefix) ?? [], masquerade: row["g_masquerade"],
+                              servesDNS: (row["g_local"] as Bool?) ?? false)
         }
         return PeerRecord(peer: peer, rxBytes: row["rx_bytes"], txBytes: row["tx_bytes"], latestHandshake: row["latest_handshake"],
                           gateway: gateway, gatewayLocal: (row["g_local"] as Bool?) ?? false, keyRotatedAt: row["g_key_rotated_at"])

@@ -8,7 +8,7 @@ enum Views {
 
     static func network(_ n: NetworkSettings) -> NetworkView {
         NetworkView(name: n.name, ipv4: n.ipv4.description, ipv6: n.ipv6?.description, dns: n.dns.map(\.description),
-                    mtu: n.mtu, keepalive: n.keepalive)
+                    mtu: n.mtu, keepalive: n.keepalive, dnsZone: n.zone.key, dnsUpstreams: n.dnsUpstreams.map(\.description))
     }
 
     static func segment(_ s: Segment, plan: AddressPlan, peers: Int) -> SegmentView {
