@@ -39,6 +39,8 @@ public struct FerryConfiguration: Sendable {
     /// The first start's network prefixes (defaults: 10.10.0.0/16 and a random ULA /48).
     public var initialIPv4: IPPrefix?
     public var initialIPv6: IPPrefix?
+    /// Connections, timeouts, long polls, write rates, shutdown (docs/ferryd.md, "Limits").
+    public var limits = ServerLimits()
 
     public init(dataDirectory: URL? = nil) { self.dataDirectory = dataDirectory }
 }
@@ -53,6 +55,11 @@ public struct FerryServices: Sendable {
     public let localGateway: LocalGatewayKeys?
     public let tls: TLSSetup.Material?
     public let logger: Logger
+    /// Every open HTTP connection (the cap, timeouts, disconnects, shutdown's report).
+    public let connections: ConnectionRegistry
+    /// The waiting long polls (caps; answered at once on shutdown).
+    public let longPolls: LongPolls
+    let writeLimiter: WriteRateLimiter
 }
 
 public let ferryVersion = "0.1.0"
@@ -92,7 +99,12 @@ public func buildServices(_ config: FerryConfiguration) async throws -> FerrySer
         tls = try await TLSSetup.selfSigned(in: dir, hosts: [config.host])
     case .files(let c, let k): tls = try TLSSetup.files(certificate: c, key: k)
     }
-    return FerryServices(store: store, metrics: metrics, database: db, bootstrapSecret: secret, localGateway: keys, tls: tls, logger: logger)
+    let maxConnections = config.limits.effectiveMaxConnections()
+    return FerryServices(store: store, metrics: metrics, database: db, bootstrapSecret: secret, localGateway: keys, tls: tls, logger: logger,
+                         connections: ConnectionRegistry(limits: config.limits, maxConnections: maxConnections, logger: logger),
+                         longPolls: LongPolls(maxTotal: config.limits.effectiveLongPolls(maxConnections: maxConnections),
+                                              maxPerToken: config.limits.longPollsPerToken),
+                         writeLimiter: WriteRateLimiter(rate: config.limits.writeRate, burst: config.limits.writeBurst))
 }
 
 /// The router with every route; also returns the route list (the OpenAPI test reads it).
@@ -100,7 +112,7 @@ public func buildServices(_ config: FerryConfiguration) async throws -> FerrySer
 /// peers and their public keys), for a listener beyond loopback that scrapers share.
 public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = false) -> (Router<FerryContext>, [RouteSpec]) {
     let router = Router(context: FerryContext.self)
-    let table = RouteTable(router: router, store: services.store, metrics: services.metrics, logger: services.logger)
+    let table = RouteTable(router: router, services: services)
     table.registerSystem(version: ferryVersion, openAPI: OpenAPIDocument.text,
                          metricsScopes: metricsRequireToken ? Scopes.readers : nil)
     table.registerNetwork()
@@ -115,7 +127,7 @@ public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = f
 /// `--gateway` the gateway sync and key rotation, all as ServiceLifecycle services.
 public func buildApplication(_ config: FerryConfiguration, services: FerryServices) throws -> some ApplicationProtocol {
     let (router, _) = buildRouter(services, metricsRequireToken: config.metricsRequireToken)
-    var list: [any Service] = [Reaper(store: services.store, clock: config.clock, periodMs: config.reaperPeriodMs, logger: services.logger)]
+    var list: [any Service] = [ConnectionSweeper(connections: services.connections), Reaper(store: services.store, clock: config.clock, periodMs: config.reaperPeriodMs, logger: services.logger)]
     if let keys = services.localGateway {
         let scratch = config.dataDirectory ?? FileManager.default.temporaryDirectory
         let iface = config.interfaceController ?? SystemInterface(name: keys.interface, scratch: scratch.appendingPathComponent("run"))
@@ -125,14 +137,9 @@ public func buildApplication(_ config: FerryConfiguration, services: FerryServic
             list.append(KeyRotationService(store: services.store, clock: config.clock, cadenceSeconds: cadence, logger: services.logger))
         }
     }
-    let server: HTTPServerBuilder
-    if let tls = services.tls {
-        server = try .tls(.http1(), tlsConfiguration: try TLSSetup.configuration(tls))
-    } else {
-        server = .http1()
-    }
+    let server = HTTPServerBuilder.guarded(services.connections, tls: try services.tls.map(TLSSetup.configuration))
     return Application(router: router, server: server,
-                       configuration: .init(address: .hostname(config.host, port: config.port), serverName: "ferryd"),
+                       configuration: .init(address: .hostname(config.host, port: config.port), serverName: "ferryd", backlog: 1024),
                        services: list, logger: services.logger)
 }
 

@@ -22,12 +22,18 @@ final class RouteTable: @unchecked Sendable {
     let store: any FerryRepository
     let metrics: FerryMetrics
     let logger: Logger
+    let connections: ConnectionRegistry
+    let longPolls: LongPolls
+    let writeLimiter: WriteRateLimiter
 
-    init(router: Router<FerryContext>, store: any FerryRepository, metrics: FerryMetrics, logger: Logger) {
+    init(router: Router<FerryContext>, services: FerryServices) {
         self.router = router
-        self.store = store
-        self.metrics = metrics
-        self.logger = logger
+        self.store = services.store
+        self.metrics = services.metrics
+        self.logger = services.logger
+        self.connections = services.connections
+        self.longPolls = services.longPolls
+        self.writeLimiter = services.writeLimiter
     }
 
     typealias Handler = @Sendable (Request, FerryContext, Caller) async throws -> Response
@@ -35,7 +41,8 @@ final class RouteTable: @unchecked Sendable {
     func add(_ method: HTTPRequest.Method, _ path: String, scopes: Set<Scope>?, _ handler: @escaping Handler) {
         specs.append(RouteSpec(method: method.rawValue, path: path, scopes: scopes))
         let hbPath = RouterPath(path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(of: "}", with: ""))
-        let store = self.store, metrics = self.metrics, logger = self.logger
+        let store = self.store, metrics = self.metrics, logger = self.logger, writeLimiter = self.writeLimiter
+        let isWrite = method != .get && method != .head
         router.on(hbPath, method: method) { request, context -> Response in
             let start = ContinuousClock.now
             let response: Response
@@ -46,10 +53,18 @@ final class RouteTable: @unchecked Sendable {
                     guard scopes.contains(caller.scope) else {
                         throw APIError.forbidden("a \(caller.scope.rawValue) token may not call \(method.rawValue) \(path)")
                     }
+                    if isWrite { try writeLimiter.admit(caller.tokenID) }
                 }
                 response = try await handler(request, context, caller)
             } catch let e as APIError {
                 response = HTTP.error(e)
+            } catch is CancellationError {
+                // A long poll stopped by shutdown mid-read (or by its client, who is gone).
+                response = HTTP.error(APIError(status: 503, code: "unavailable", message: "ferryd is shutting down; retry"))
+            } catch let e as TooManyRequests {
+                var r = HTTP.error(e.apiError)
+                r.headers[.retryAfter] = String(e.retryAfterSeconds)
+                response = r
             } catch {
                 logger.error("request failed", metadata: ["route": .string(path), "error": .string("\(error)")])
                 response = HTTP.error(APIError(status: 500, code: "internal", message: "internal error"))
