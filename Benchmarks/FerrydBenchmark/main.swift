@@ -4,6 +4,8 @@
 //            from an in-memory topology, and including the SQLite load ferryd does per request
 //   api      peer-creation requests per second and latency percentiles through a live
 //            ferryd (the release binary beside this one), over loopback
+//   longpoll long-poll wake latency (p50/p99) of 1,000 and 5,000 pollers at 10,000 peers,
+//            through a live ferryd (the release binary beside this one)
 import FerryCore
 import FerryServer
 import Foundation
@@ -191,5 +193,9 @@ case "api":
         exit(64)
     }
     try await apiBenchmark(requests: requests, concurrency: concurrency)
-default: print("usage: ferryd-bench [compile | api [REQUESTS [CONCURRENCY]]]")
+case "longpoll":
+    let sizes = args.dropFirst().compactMap { Int($0) }
+    guard sizes.allSatisfy({ (1...20_000).contains($0) }) else { print("ferryd-bench longpoll: POLLERS 1...20000"); exit(64) }
+    try await longPollBenchmark(sizes: sizes.isEmpty ? [1_000, 5_000] : sizes, rounds: 3)
+default: print("usage: ferryd-bench [compile | api [REQUESTS [CONCURRENCY]] | longpoll [POLLERS...]]")
 }

@@ -1,5 +1,6 @@
 import FerryCore
 @testable import FerryServer
+import FerryTestSupport
 import Foundation
 import GRDB
 import Testing

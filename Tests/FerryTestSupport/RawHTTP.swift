@@ -3,17 +3,18 @@ import Foundation
 import Glibc
 #endif
 
-/// Plain TCP sockets for tests that need thousands of connections at once (idle floods,
+/// Plain TCP sockets for tests (and ferryd-bench) that need thousands of connections at once (idle floods,
 /// half-sent requests, a thousand long polls): one file descriptor each, no client library
 /// pooling or limiting them.
-enum RawHTTP {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+public enum RawHTTP {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// A port below the kernel's ephemeral range (32768 up) that nothing listens on now:
     /// thousands of client sockets of these tests, closing, hold ephemeral ports for a while.
-    static func freePort() -> Int {
+    public static func freePort() -> Int {
         for _ in 0..<100 {
             let port = Int.random(in: 20000...32000)
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -31,7 +32,7 @@ enum RawHTTP {
     }
 
     /// A blocking TCP connection to 127.0.0.1:port.
-    static func connect(port: Int) throws -> Int32 {
+    public static func connect(port: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
         var addr = sockaddr_in()
@@ -49,7 +50,7 @@ enum RawHTTP {
         return fd
     }
 
-    static func send(_ fd: Int32, _ text: String) throws {
+    public static func send(_ fd: Int32, _ text: String) throws {
         let bytes = Array(text.utf8)
         var sent = 0
         while sent < bytes.count {
@@ -59,7 +60,7 @@ enum RawHTTP {
         }
     }
 
-    static func request(_ method: String, _ path: String, token: String? = nil, body: String? = nil, close: Bool = false) -> String {
+    public static func request(_ method: String, _ path: String, token: String? = nil, body: String? = nil, close: Bool = false) -> String {
         var s = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         if let token { s += "Authorization: Bearer \(token)\r\n" }
         if let body { s += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
@@ -69,7 +70,7 @@ enum RawHTTP {
 
     /// Waits until every socket in `fds` is readable (an answer, or the server closed it),
     /// or until `timeout`; returns when each first became readable.
-    static func whenReadable(_ fds: [Int32], timeout: Duration) -> [Int32: ContinuousClock.Instant] {
+    public static func whenReadable(_ fds: [Int32], timeout: Duration) -> [Int32: ContinuousClock.Instant] {
         var seen: [Int32: ContinuousClock.Instant] = [:]
         let deadline = ContinuousClock.now + timeout
         while seen.count < fds.count, ContinuousClock.now < deadline {
@@ -83,7 +84,7 @@ enum RawHTTP {
     }
 
     /// Reads what is there (up to 64 KiB, waiting at most `timeout` for the first byte).
-    static func read(_ fd: Int32, timeout: Duration = .seconds(5)) -> String {
+    public static func read(_ fd: Int32, timeout: Duration = .seconds(5)) -> String {
         guard !whenReadable([fd], timeout: timeout).isEmpty else { return "" }
         var buffer = [UInt8](repeating: 0, count: 65536)
         let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -91,14 +92,14 @@ enum RawHTTP {
     }
 
     /// The status code of an HTTP response's first line, if there is one.
-    static func status(_ response: String) -> Int? {
+    public static func status(_ response: String) -> Int? {
         let parts = response.prefix(while: { $0 != "\r" }).split(separator: " ")
         guard parts.count >= 2, parts[0].hasPrefix("HTTP/1.") else { return nil }
         return Int(parts[1])
     }
 
     /// One request on a new connection; the status and the time to the first byte.
-    static func timed(port: Int, _ method: String, _ path: String) throws -> (Int?, Duration) {
+    public static func timed(port: Int, _ method: String, _ path: String) throws -> (Int?, Duration) {
         let start = ContinuousClock.now
         let fd = try connect(port: port)
         defer { Glibc.close(fd) }
@@ -109,7 +110,7 @@ enum RawHTTP {
 
     /// Server-side TCP sockets on `port` in CLOSE-WAIT (the client closed, the server has
     /// not), from /proc/net/tcp of this network namespace.
-    static func closeWaitCount(port: Int) -> Int {
+    public static func closeWaitCount(port: Int) -> Int {
         guard let text = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return -1 }
         let hexPort = String(format: ":%04X", port)
         return text.split(separator: "\n").dropFirst().filter { line in
@@ -119,11 +120,11 @@ enum RawHTTP {
     }
 
     /// File descriptors a process has open.
-    static func openFiles(pid: Int32) -> Int {
+    public static func openFiles(pid: Int32) -> Int {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
     }
 
-    static func close(_ fds: [Int32]) {
+    public static func close(_ fds: [Int32]) {
         for fd in fds { Glibc.close(fd) }
     }
 }
