@@ -1,5 +1,6 @@
 import FerryCore
 @testable import FerryServer
+import FerryTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -119,5 +120,52 @@ struct LimitsRouterTests {
             try await group.waitForAll()
         }
         #expect(h.store.topologyReloads == before + 1)
+    }
+}
+
+/// The idle, header and body timeouts, on the in-process application listening on a real
+/// port (short timeouts; bounds generous for a loaded machine: the sweep runs once a second).
+@Suite("ferryd timeouts (in-process, real port)")
+struct TimeoutTests {
+    @Test func idleHeaderAndBodyTimeoutsCloseConnections() async throws {
+        let port = RawHTTP.freePort()
+        let h = try await Harness.make { c in
+            c.port = port
+            c.limits.idleTimeout = .seconds(3)
+            c.limits.headerTimeout = .seconds(1)
+            c.limits.bodyTimeout = .seconds(1)
+        }
+        let group = serviceGroup(try buildApplication(h.config, services: h.services), services: h.services, limits: h.config.limits,
+                                 signals: false)
+        let running = Task { try await group.run() }
+        defer { running.cancel() }
+        var up = false
+        for _ in 0..<200 where !up {
+            up = (try? RawHTTP.timed(port: port, "GET", "/health").0) == 200
+            if !up { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        #expect(up)
+        let start = ContinuousClock.now
+        let idle = try RawHTTP.connect(port: port)
+        let headers = try RawHTTP.connect(port: port)
+        try RawHTTP.send(headers, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        let body = try RawHTTP.connect(port: port)
+        try RawHTTP.send(body, "POST /v1/segments HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(h.admin)\r\n"
+                         + "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":")
+        let answered = try RawHTTP.connect(port: port)
+        try RawHTTP.send(answered, RawHTTP.request("GET", "/health"))
+        defer { RawHTTP.close([idle, headers, body, answered]) }
+        #expect(RawHTTP.status(RawHTTP.read(answered)) == 200)
+        let closed = RawHTTP.whenReadable([idle, headers, body], timeout: .seconds(8))
+        let after = closed.mapValues { $0 - start }
+        print("timeouts: idle closed after \(after[idle] ?? .zero), half-sent headers after \(after[headers] ?? .zero), "
+              + "half-sent body after \(after[body] ?? .zero)")
+        for fd in [headers, body] {
+            #expect(RawHTTP.read(fd, timeout: .milliseconds(100)) == "", "closed without an answer")
+            #expect((after[fd] ?? .zero) >= .milliseconds(900) && (after[fd] ?? .seconds(99)) < .seconds(4))
+        }
+        #expect((after[idle] ?? .zero) >= .milliseconds(2900) && (after[idle] ?? .seconds(99)) < .seconds(6))
+        await group.triggerGracefulShutdown()
+        try await running.value
     }
 }
