@@ -29,7 +29,7 @@ struct CIUp: AsyncParsableCommand {
     @OptionGroup var state: StateOptions
 
     func validate() throws {
-        guard let ms = DurationText.milliseconds(ttl), ms >= 1000 else { throw ValidationError("--ttl must be like 30m or 20s") }
+        try validateDuration(ttl, option: "--ttl", maxSeconds: 365 * 86400)
         for r in route where IPPrefix(r) == nil { throw ValidationError("--route '\(r)' is not a prefix like 172.20.0.0/24") }
         guard InterfaceName.isPlain(interfaceName) else { throw ValidationError("--interface: \(InterfaceName.problem(interfaceName))") }
     }

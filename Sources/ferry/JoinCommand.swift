@@ -13,7 +13,7 @@ struct Join: AsyncParsableCommand {
     @Option(help: ArgumentHelp("An enrolment token (scope enroll) from your admin.", valueName: "TOKEN")) var token: String
     @Option(help: ArgumentHelp("Pin the coordinator's certificate: its SHA-256 fingerprint as ferryd prints it.", valueName: "SHA256"))
     var fingerprint: String?
-    @Option(help: "This machine's peer name (default: the host name).") var name: String?
+    @Option(help: "This machine's peer name (default: the enrolment token's name, unique where host names are not).") var name: String?
     @Option(name: .customLong("interface"), help: "The WireGuard interface 'ferry up' brings up.") var interfaceName = "ferry0"
     @Flag(help: "Ask for direct mesh links to other mesh peers.") var mesh = false
     @Flag(name: .customLong("full-tunnel"), help: "Send all traffic through the network's egress gateway.") var fullTunnel = false
@@ -21,6 +21,7 @@ struct Join: AsyncParsableCommand {
 
     func validate() throws {
         guard InterfaceName.isPlain(interfaceName) else { throw ValidationError("--interface: \(InterfaceName.problem(interfaceName))") }
+        try validateFingerprint(fingerprint)
     }
 
     func run() async throws {
@@ -30,7 +31,7 @@ struct Join: AsyncParsableCommand {
                 let s = try dir.load()
                 throw FerryError(.state, "\(dir.path) already holds the enrolment of '\(s.name)' (\(s.peerID)) with \(s.coordinator); 'ferry leave' first, or give another --state")
             }
-            let peerName = try validPeerName(name ?? Join.defaultName())
+            let peerName = try name.map(validPeerName)
             var pem: String?
             if let fingerprint {
                 Console.progress("fetching the certificate of \(url) and checking its fingerprint")
@@ -38,9 +39,9 @@ struct Join: AsyncParsableCommand {
             }
             let key = PrivateKey.generate()
             let client = try CoordinatorClient(url: url, token: token, pinnedCertificatePEM: pem)
-            Console.progress("enrolling '\(peerName)' with \(client.baseURL)")
-            let enrolled = try await client.enroll(EnrollRequest(name: peerName, publicKey: key.publicKey.base64, mesh: mesh ? true : nil,
-                                                                 tunnel: fullTunnel ? "full" : nil))
+            Console.progress("enrolling \(peerName.map { "'\($0)'" } ?? "under the token's name") with \(client.baseURL)")
+            let enrolled = try await Join.enroll(client, EnrollRequest(name: peerName, publicKey: key.publicKey.base64, mesh: mesh ? true : nil,
+                                                                       tunnel: fullTunnel ? "full" : nil))
             let s = AgentState(coordinator: client.baseURL, fingerprint: fingerprint.flatMap(CertificatePin.normalize),
                                peerID: enrolled.peer.id, name: enrolled.peer.name, interface: interfaceName,
                                deviceToken: enrolled.deviceToken, enrolledAt: Date())
@@ -48,12 +49,18 @@ struct Join: AsyncParsableCommand {
             Console.out("enrolled '\(s.name)' (\(s.peerID)) in segment \(enrolled.peer.segment): \(enrolled.netmap.interface.addresses.joined(separator: ", ")); state in \(dir.path); next: ferry up")
         }
     }
+}
 
-    /// The host name, cut to a valid peer name.
-    static func defaultName() -> String {
-        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
-        let cleaned = String(host.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }.prefix(63))
-        return cleaned.isEmpty ? "host" : cleaned
+extension Join {
+    /// The enrolment; a token of another scope is told which one it needs.
+    static func enroll(_ client: CoordinatorClient, _ request: EnrollRequest) async throws(FerryError) -> EnrollResponse {
+        do {
+            return try await client.enroll(request)
+        } catch {
+            // Only the scope refusal; a grant refused by an enrolment token (mesh, full tunnel) says its own.
+            guard error.kind == .unauthorized, error.message.contains("token may not call") else { throw error }
+            throw FerryError(.unauthorized, "this token cannot enrol a machine: 'ferry join' needs an enrolment token (ferry tokens add NAME --scope enroll --segment SEGMENT)")
+        }
     }
 }
 

@@ -101,13 +101,15 @@ struct GuardedChannel<Base: ServerChildChannel>: ServerChildChannel {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1 (over TLS when given) with ferryd's connection limits.
-    static func guarded(_ registry: ConnectionRegistry, tls: TLSConfiguration?) -> HTTPServerBuilder {
+    /// HTTP/1 (over TLS when given) with ferryd's connection limits; `handlers` go after
+    /// the HTTP codec, before the request-phase tracker.
+    static func guarded(_ registry: ConnectionRegistry, tls: TLSConfiguration?,
+                        handlers: @autoclosure @escaping @Sendable () -> [any RemovableChannelHandler] = []) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
             // Hummingbird's own idle timeout stays off: the registry's sweep covers idle,
             // header and body time in one place.
             let http = HTTP1Channel(responder: responder,
-                                    configuration: .init(additionalChannelHandlers: [RequestPhaseHandler(registry: registry)]))
+                                    configuration: .init(additionalChannelHandlers: handlers() + [RequestPhaseHandler(registry: registry)]))
             if let tls { return GuardedChannel(base: try TLSChannel(http, tlsConfiguration: tls), registry: registry) }
             return GuardedChannel(base: http, registry: registry)
         }

@@ -13,6 +13,8 @@ public final class FerryMetrics: Sendable {
     let gatewaySyncs: Counter
     let gatewaySyncErrors: Counter
     let topologyReloads: Counter
+    let gatewayFirewallFailures: Counter
+    let gatewayFirewallRepairs: Counter
     /// Per-peer counters of the local gateway interface, rendered in the names of the
     /// common WireGuard exporters.
     private let interfaceStatus = Mutex<(String, [InterfacePeerStatus], [String: String])>(("", [], [:]))
@@ -30,6 +32,10 @@ public final class FerryMetrics: Sendable {
         gatewaySyncs = registry.makeCounter(name: "ferry_gateway_syncs_total", help: "Changes applied to the local gateway")
         gatewaySyncErrors = registry.makeCounter(name: "ferry_gateway_sync_errors_total", help: "Failed gateway applies")
         topologyReloads = registry.makeCounter(name: "ferry_topology_reloads_total", help: "Topology loads from the store (one per change at most)")
+        gatewayFirewallFailures = registry.makeCounter(name: "ferry_gateway_firewall_failures_total",
+                                                       help: "Passes where the gateway firewall could not be loaded (no peers served)")
+        gatewayFirewallRepairs = registry.makeCounter(name: "ferry_gateway_firewall_repairs_total",
+                                                      help: "Gateway firewall tables restored after an outside change")
     }
 
     /// One request: counted by route, method and status; timed by route and method.
