@@ -130,7 +130,8 @@ func apiBenchmark(requests: Int, concurrency: Int) async throws {
     let port = Int.random(in: 30000...40000)
     let p = Process()
     p.executableURL = ferryd
-    p.arguments = ["serve", "--data", dir.path, "--listen", "127.0.0.1:\(port)", "--log-level", "error", "--network", "10.0.0.0/8"]
+    p.arguments = ["serve", "--data", dir.path, "--listen", "127.0.0.1:\(port)", "--log-level", "error", "--network", "10.0.0.0/8",
+                   "--write-rate", "0"]
     let out = Pipe()
     p.standardOutput = out
     p.standardError = FileHandle.nullDevice
