@@ -9,9 +9,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int ferry_rtnl_open_link_monitor(void) {
-    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-    if (fd < 0) return -errno;
+int ferry_rtnl_open_link_monitor(int nsfd) {
+    int fd = ferry_socket_in_netns(nsfd, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) return fd;
     // Bursts (many interfaces changing at once) must not overrun us; ENOBUFS is still
     // handled by re-reading the state.
     int size = 1 << 20;

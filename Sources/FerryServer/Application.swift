@@ -44,6 +44,9 @@ public struct FerryConfiguration: Sendable {
     public var initialIPv6: IPPrefix?
     /// Connections, timeouts, long polls, write rates, shutdown (docs/ferryd.md, "Limits").
     public var limits = ServerLimits()
+    /// Offline commands (`ferryd check`, `ferryd token create`) refuse a folder without a
+    /// database instead of creating a new network there.
+    public var requireExistingDatabase = false
 
     public init(dataDirectory: URL? = nil) { self.dataDirectory = dataDirectory }
 }
@@ -76,8 +79,15 @@ public func buildServices(_ config: FerryConfiguration) async throws -> FerrySer
     logger.logLevel = config.logLevel
     let db: any DatabaseWriter
     if let dir = config.dataDirectory {
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        db = try FerryDatabase.open(path: dir.appendingPathComponent("ferry.sqlite").path)
+        let file = dir.appendingPathComponent("ferry.sqlite").path
+        if config.requireExistingDatabase, !FileManager.default.fileExists(atPath: file) {
+            throw StoreError.noDatabase(dir.path)
+        }
+        // 0700 also when the folder exists already (created by hand or by a package).
+        try AtomicWrite.makeDirectory(dir.path, mode: 0o700)
+        db = try FerryDatabase.open(path: file)
+        // The database and its WAL files hold the audit log and token hashes: owner only.
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: file + suffix) { chmod(file + suffix, 0o600) }
     } else {
         db = try FerryDatabase.inMemory()
     }

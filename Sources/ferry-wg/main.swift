@@ -53,6 +53,8 @@ guard !name.isEmpty, name.utf8.count < 16, !name.contains("/"), name != ".", nam
     fail("invalid interface name \"\(name)\": at most 15 characters, no '/'", status: 2)
 }
 
+// `wg set … endpoint [fe80::1%eth0]:51820` names the interface.
+InterfaceZones.install()
 let inherited = InheritedDescriptors()
 let foreground = foregroundFlag || inherited.foreground
 let logLevelText = getenv("LOG_LEVEL").map { String(cString: $0) }
@@ -128,7 +130,8 @@ do { stop = try StopSignal() } catch { fail("cannot create stop signal: \(error)
 let device: UserspaceDevice
 let server: UAPIServer
 do {
-    let monitor = try LinkMonitor(interfaceName: tun.name)
+    // Follows the interface into another network namespace (`ip link set IF netns OTHER`).
+    let monitor = try LinkMonitor(tun: tun)
     // FERRY_WG_UDP_OFFLOADS=0: no UDP GSO/GRO (one datagram per message), for comparison.
     let udpOffloads = getenv("FERRY_WG_UDP_OFFLOADS").map { String(cString: $0) != "0" } ?? true
     device = try UserspaceDevice(name: tun.name, tun: tun, bind: LinuxUDPBind(offloads: udpOffloads), links: monitor, log: log)

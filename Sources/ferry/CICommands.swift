@@ -49,6 +49,7 @@ struct CIUp: AsyncParsableCommand {
                 throw FerryError(.state, "\(dir.path) already holds '\(s.name)'; run 'ferry ci down' first, or give another --state")
             }
             let peerName = try validPeerName(name ?? CIUp.defaultName(env))
+            if let warning = try PlainHTTP.check(base, allowed: false) { Console.progress(warning) }
             let ttlSeconds = Int((DurationText.milliseconds(ttl) ?? 1000) / 1000)
             var pem: String?
             let pin = fingerprint ?? env["FERRY_FINGERPRINT"]

@@ -17,6 +17,8 @@ struct Join: AsyncParsableCommand {
     @Option(name: .customLong("interface"), help: "The WireGuard interface 'ferry up' brings up.") var interfaceName = "ferry0"
     @Flag(help: "Ask for direct mesh links to other mesh peers.") var mesh = false
     @Flag(name: .customLong("full-tunnel"), help: "Send all traffic through the network's egress gateway.") var fullTunnel = false
+    @Flag(name: .customLong("insecure-http"), help: "Allow a plain http:// coordinator beyond loopback (the token crosses the network in clear).")
+    var insecureHTTP = false
     @OptionGroup var state: StateOptions
 
     func validate() throws {
@@ -32,6 +34,7 @@ struct Join: AsyncParsableCommand {
                 throw FerryError(.state, "\(dir.path) already holds the enrolment of '\(s.name)' (\(s.peerID)) with \(s.coordinator); 'ferry leave' first, or give another --state")
             }
             let peerName = try name.map(validPeerName)
+            if let warning = try PlainHTTP.check(url, allowed: insecureHTTP) { Console.progress(warning) }
             var pem: String?
             if let fingerprint {
                 Console.progress("fetching the certificate of \(url) and checking its fingerprint")

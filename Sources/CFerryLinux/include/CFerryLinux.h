@@ -69,6 +69,17 @@ int ferry_if_set_flags(int ctl, const char *name, int flags);
 #define FERRY_IFF_UP 0x1
 #define FERRY_IFF_RUNNING 0x40
 
+// MARK: network namespaces
+
+/// TUNGETDEVNETNS: a descriptor (close-on-exec) of the network namespace the TUN interface
+/// is in now, or -errno (-EBADFD once the interface is deleted).
+int ferry_tun_get_netns(int fd);
+/// An identity of the namespace `nsfd` (-1: the calling thread's), equal for equal ones.
+int ferry_netns_identity(int nsfd, uint64_t *identity);
+/// socket(2) in the network namespace `nsfd` (-1: the calling thread's); the calling
+/// thread switches there and back, the rest of the process stays where it is.
+int ferry_socket_in_netns(int nsfd, int domain, int type, int protocol);
+
 // MARK: UDP
 
 /// A UDP socket of `family` (4 or 6) bound to `port` (0: the kernel picks) on the wildcard
@@ -123,8 +134,9 @@ int ferry_udp_set_gro(int fd, int on);
 
 // MARK: netlink (RTMGRP_LINK)
 
-/// A NETLINK_ROUTE socket subscribed to link events, close-on-exec, with a large buffer.
-int ferry_rtnl_open_link_monitor(void);
+/// A NETLINK_ROUTE socket subscribed to link events, close-on-exec, with a large buffer,
+/// in the network namespace `nsfd` (-1: the calling thread's).
+int ferry_rtnl_open_link_monitor(int nsfd);
 
 enum {
     FERRY_LINK_NEW = 1,     ///< RTM_NEWLINK: flags or MTU may have changed

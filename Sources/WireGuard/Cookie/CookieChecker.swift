@@ -49,10 +49,57 @@ struct CookieChecker {
     mutating func createReply(to message: UnsafeRawBufferPointer, senderIndex: UInt32, source: Endpoint,
                               now: Instant, rng: inout some RandomNumberGenerator) -> CookieReply {
         let cookie = makeCookie(for: source, now: now, rng: &rng)
+        var reply = CookieChecker.reply(to: message, cookie: cookie, key: encryptionKey, rng: &rng)
+        reply.receiver = senderIndex
+        return reply
+    }
+
+    /// MAC(secret, source address ‖ source port); the secret is replaced every two minutes.
+    private mutating func makeCookie(for source: Endpoint, now: Instant, rng: inout some RandomNumberGenerator) -> Bytes16 {
+        refreshSecret(now: now, rng: &rng)
+        return CookieChecker.cookie(secret: secret, for: source)
+    }
+
+    private mutating func refreshSecret(now: Instant, rng: inout some RandomNumberGenerator) {
+        if secretBirth.map({ now - $0 >= WireGuardConstants.cookieRefreshTime }) ?? true {
+            secret = Bytes32(filling: { fillRandom($0, &rng) })
+            secretBirth = now
+        }
+    }
+
+    /// A copy of what checking MACs and making cookie replies needs, for threads that do
+    /// it before the device's lock (the secret refreshed first if due).
+    mutating func gate(now: Instant, rng: inout some RandomNumberGenerator) -> CookieGate {
+        refreshSecret(now: now, rng: &rng)
+        return CookieGate(mac1: HandshakeMAC1(key: mac1Key), encryptionKey: encryptionKey, secret: secret)
+    }
+
+    static func cookie(secret: Bytes32, for source: Endpoint) -> Bytes16 {
+        // Address ‖ port on the stack: a flood of handshake messages must not cost an
+        // allocation each.
+        withUnsafeTemporaryAllocation(byteCount: 18, alignment: 8) { buffer in
+            var n = 0
+            switch source.address {
+            case .v4(let a):
+                buffer.storeBytes(of: a.value.bigEndian, toByteOffset: 0, as: UInt32.self)
+                n = 4
+            case .v6(let a):
+                buffer.storeBytes(of: a.high.bigEndian, toByteOffset: 0, as: UInt64.self)
+                buffer.storeBytes(of: a.low.bigEndian, toByteOffset: 8, as: UInt64.self)
+                n = 16
+            }
+            buffer[n] = UInt8(source.port >> 8)
+            buffer[n + 1] = UInt8(source.port & 0xff)
+            return BLAKE2s.mac(key: secret, UnsafeRawBufferPointer(rebasing: buffer[0..<n + 2]))
+        }
+    }
+
+    /// The cookie reply for `message` (mac1 as associated data), sealed under `key`.
+    static func reply(to message: UnsafeRawBufferPointer, cookie: Bytes16, key: Bytes32,
+                      rng: inout some RandomNumberGenerator) -> CookieReply {
         let macOffset = message.count - 2 * WireGuardConstants.macLength
         let mac1 = message.bytes16(at: max(macOffset, 0))
         let nonce = Bytes24(filling: { fillRandom($0, &rng) })
-        let key = encryptionKey
         let encrypted = FixedBytes<32>(filling: { out in
             cookie.withUnsafeBytes { c in
                 mac1.withUnsafeBytes { ad in
@@ -60,19 +107,8 @@ struct CookieChecker {
                 }
             }
         })
+        let senderIndex = message.count >= 8 ? message.loadLE32(at: 4) : 0
         return CookieReply(receiver: senderIndex, nonce: nonce, encryptedCookie: encrypted)
-    }
-
-    /// MAC(secret, source address ‖ source port); the secret is replaced every two minutes.
-    private mutating func makeCookie(for source: Endpoint, now: Instant, rng: inout some RandomNumberGenerator) -> Bytes16 {
-        if secretBirth.map({ now - $0 >= WireGuardConstants.cookieRefreshTime }) ?? true {
-            secret = Bytes32(filling: { fillRandom($0, &rng) })
-            secretBirth = now
-        }
-        var input = source.address.bytes
-        input.append(UInt8(source.port >> 8))
-        input.append(UInt8(source.port & 0xff))
-        return BLAKE2s.mac(key: secret, input)
     }
 }
 

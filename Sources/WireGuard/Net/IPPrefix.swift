@@ -74,17 +74,28 @@ public struct IPPrefix: Hashable, Sendable, Comparable, CustomStringConvertible 
     }
 }
 
-/// A UDP endpoint: an address and a port. IPv6 is written `[addr]:port`.
+/// A UDP endpoint: an address and a port, and for IPv6 a scope (the interface index a
+/// link-local address belongs to; 0 for none). IPv6 is written `[addr]:port`, with a scope
+/// `[fe80::1%2]:port`; parsing also takes an interface name (`[fe80::1%eth0]:port`), which
+/// `Endpoint.zoneResolver` turns into its index.
 public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     public var address: IPAddress
     public var port: UInt16
+    public var scope: UInt32
 
-    public init(address: IPAddress, port: UInt16) {
+    public init(address: IPAddress, port: UInt16, scope: UInt32 = 0) {
         self.address = address
         self.port = port
+        self.scope = scope
     }
 
-    /// `1.2.3.4:51820` or `[fd00::1]:51820` (host names are resolved above the core).
+    /// Turns an interface name into its index (nil: no such interface). The core does no
+    /// I/O, so only numeric scopes parse until the platform layer sets this, once, before
+    /// any thread parses (WireGuardLinux sets if_nametoindex).
+    nonisolated(unsafe) public static var zoneResolver: @Sendable (Substring) -> UInt32? = { _ in nil }
+
+    /// `1.2.3.4:51820`, `[fd00::1]:51820` or `[fe80::1%eth0]:51820` (host names are
+    /// resolved above the core).
     public init?(_ text: some StringProtocol) {
         let s = Substring(text)
         let hostPart: Substring, portPart: Substring
@@ -94,9 +105,17 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
             let rest = s[s.index(after: close)...]
             guard rest.hasPrefix(":") else { return nil }
             portPart = rest.dropFirst()
-            guard let a = IPv6Address(hostPart) else { return nil }
+            var scope: UInt32 = 0
+            var addressPart = hostPart
+            if let percent = hostPart.firstIndex(of: "%") {
+                addressPart = hostPart[..<percent]
+                let zone = hostPart[hostPart.index(after: percent)...]
+                guard let index = Endpoint.scope(zone) else { return nil }
+                scope = index
+            }
+            guard let a = IPv6Address(addressPart) else { return nil }
             guard let port = Endpoint.parsePort(portPart) else { return nil }
-            self.init(address: .v6(a), port: port)
+            self.init(address: .v6(a), port: port, scope: scope)
             return
         }
         guard let colon = s.lastIndex(of: ":") else { return nil }
@@ -104,6 +123,16 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
         portPart = s[s.index(after: colon)...]
         guard let a = IPv4Address(hostPart), let port = Endpoint.parsePort(portPart) else { return nil }
         self.init(address: .v4(a), port: port)
+    }
+
+    /// A zone: a non-zero interface index, or a name the resolver knows.
+    static func scope(_ zone: Substring) -> UInt32? {
+        guard !zone.isEmpty, zone.utf8.count < 16 else { return nil }
+        if zone.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+            guard let index = UInt32(zone), index > 0 else { return nil }
+            return index
+        }
+        return zoneResolver(zone)
     }
 
     static func parsePort(_ s: Substring) -> UInt16? {
@@ -114,7 +143,7 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch address {
         case .v4(let a): "\(a):\(port)"
-        case .v6(let a): "[\(a)]:\(port)"
+        case .v6(let a): scope == 0 ? "[\(a)]:\(port)" : "[\(a)%\(scope)]:\(port)"
         }
     }
 }

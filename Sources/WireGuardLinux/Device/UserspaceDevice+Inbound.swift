@@ -8,12 +8,14 @@ extension UserspaceDevice {
     func runInbound(_ receiver: any UDPReceiver) {
         let batch = PacketBatch(pool: pool, capacity: configuration.batchSize)
         let toTUN = PacketBatch(pool: pool, capacity: configuration.batchSize)
-        let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize)
+        let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize, sticky: sticky)
         let send = outbox.sender
         var jobs: [(job: InboundJob, index: Int)] = []
         var opened: [Int?] = []
         var handshakeIndices: [Int] = []
         var delivered: [(index: Int, range: Range<Int>)] = []
+        var arrivals: [(endpoint: Endpoint, local: LocalAddress)] = []
+        var rng = SystemRandomNumberGenerator()
         jobs.reserveCapacity(configuration.batchSize)
         opened.reserveCapacity(configuration.batchSize)
         while !stopSignal.isStopped {
@@ -48,10 +50,7 @@ extension UserspaceDevice {
                     }
                 }
             }
-            for i in handshakeIndices {
-                let datagram = batch.detach(at: i)
-                if !handshakes.push(datagram) { pool.release(datagram) }
-            }
+            if !handshakeIndices.isEmpty { admitHandshakes(handshakeIndices, of: batch, now: now, outbox: outbox, rng: &rng) }
             if !jobs.isEmpty {
                 opened.removeAll(keepingCapacity: true)
                 opened.append(contentsOf: repeatElement(nil, count: jobs.count))
@@ -60,15 +59,24 @@ extension UserspaceDevice {
                         fanOut.run(all.count) { k in results[k] = all[k].job.open(batch[all[k].index].bytes) }
                     }
                 }
+                arrivals.removeAll(keepingCapacity: true)
                 core.withLock { device in
                     for (k, entry) in jobs.enumerated() {
                         let datagram = batch[entry.index].bytes
-                        if case .packet(_, let range) = device.completeReceive(entry.job, plaintextLength: opened[k], datagram: datagram,
-                                                                               now: now, send: send) {
+                        let outcome = device.completeReceive(entry.job, plaintextLength: opened[k], datagram: datagram, now: now, send: send)
+                        switch outcome {
+                        case .packet(_, let range):
                             delivered.append((entry.index, range))
+                        case .keepalive:
+                            break
+                        default:
+                            continue
                         }
+                        // Authenticated: replies to this endpoint leave from where it arrived.
+                        if let local = batch[entry.index].local { arrivals.append((entry.job.source, local)) }
                     }
                 }
+                sticky.learn(arrivals)
                 for entry in delivered {
                     let packet = batch.detach(at: entry.index)
                     _ = packet.setRange(offset: packet.offset + entry.range.lowerBound, count: entry.range.count)
@@ -89,10 +97,42 @@ extension UserspaceDevice {
         }
     }
 
+    /// The cookie checks before the lock (CookieGate): a handshake message whose mac1 is
+    /// not ours is dropped; under load, one without a valid cookie gets a cookie reply from
+    /// this thread and is dropped too. The rest queue for the handshake worker.
+    private func admitHandshakes(_ indices: [Int], of batch: PacketBatch, now: Instant, outbox: Outbox,
+                                 rng: inout SystemRandomNumberGenerator) {
+        let gate = cookieGate.withLock { $0 }
+        let clock = now.nanoseconds
+        if handshakes.count >= max(1, handshakes.limit / 8) {
+            loadedUntil.store(clock + WireGuardConstants.underLoadAfterTime.nanoseconds, ordering: .relaxed)
+        }
+        let underLoad = clock < loadedUntil.load(ordering: .relaxed)
+        for i in indices {
+            let bytes = UnsafeRawBufferPointer(batch[i].bytes)
+            guard let source = batch[i].endpoint else { continue }
+            switch gate.check(bytes, from: source) {
+            case .notForUs:
+                continue
+            case .noCookie where underLoad:
+                let reply = gate.reply(to: bytes, from: source, rng: &rng)
+                withUnsafeTemporaryAllocation(byteCount: CookieReply.length, alignment: 8) { out in
+                    reply.write(to: out)
+                    outbox.copy(UnsafeRawBufferPointer(out), to: source)
+                }
+                log.verbose("Under load: sent cookie reply to \(source)")
+                continue
+            default:
+                let datagram = batch.detach(at: i)
+                if !handshakes.push(datagram) { pool.release(datagram) }
+            }
+        }
+    }
+
     /// Handshake messages, one at a time under the lock, with the queue's depth as the
     /// device's "under load" signal.
     func runHandshakes() {
-        let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize)
+        let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize, sticky: sticky)
         let send = outbox.sender
         while let messages = try? handshakes.pop(max: 16), !stopSignal.isStopped {
             let backlog = handshakes.count
@@ -108,6 +148,7 @@ extension UserspaceDevice {
                     if case .handshake(let id) = outcome { return (outcome, device.publicKey(of: id)) }
                     return (outcome, nil)
                 }
+                if case .handshake = outcome, let local = message.local { sticky.learn([(source, local)]) }
                 pool.release(message)
                 switch outcome {
                 case .handshake:

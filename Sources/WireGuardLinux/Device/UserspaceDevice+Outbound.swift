@@ -5,7 +5,7 @@ extension UserspaceDevice {
     /// place (in parallel when the batch is large), finish under the lock, send the batch.
     func runOutbound() {
         let batch = PacketBatch(pool: pool, capacity: configuration.batchSize)
-        let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize * 2)
+        let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize * 2, sticky: sticky)
         var jobs: [(job: OutboundJob, index: Int)] = []
         jobs.reserveCapacity(configuration.batchSize)
         let send = outbox.sender

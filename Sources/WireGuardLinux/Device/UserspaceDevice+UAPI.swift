@@ -41,13 +41,16 @@ extension UserspaceDevice {
                 return -EADDRINUSE
             }
         }
-        let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize)
+        let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize, sticky: sticky)
         let send = outbox.sender
         let actualPort = listenPort
-        core.withLock { device in
-            device.apply(set, now: now(), send: send)
+        let gate = core.withLock { device in
+            let now = self.now()
+            device.apply(set, now: now, send: send)
             device.listenPort = actualPort
+            return device.cookieGate(now: now)
         }
+        cookieGate.withLock { $0 = gate }
         outbox.flush()
         log.verbose("UAPI: configuration updated (\(set.peers.count) peer changes)")
         return 0

@@ -44,6 +44,19 @@ public final class UserspaceDevice: @unchecked Sendable {
     /// Wall-clock nanoseconds at monotonic zero, for TAI64N and last-handshake times.
     let wallClockOffset: Int64
     let bindLock = Mutex<BindState>(BindState())
+    /// The local address each peer last reached us on, for replies (StickySources.swift).
+    let sticky = StickySources()
+    /// The core's cookie checks for the receiving threads (mac1 always; under load mac2,
+    /// and cookie replies sent by the receivers themselves), so handshake messages that are
+    /// not for us or carry no cookie never queue for the core's lock. Replaced when the
+    /// private key changes and on every timer tick (the cookie secret rotates).
+    let cookieGate: Mutex<CookieGate>
+    /// Until when (monotonic ns) the receivers treat the device as under load: the
+    /// handshake queue was an eighth full, and a second after (the kernel's rule).
+    let loadedUntil = Atomic<Int64>(0)
+    /// Whether the interface is down (sockets closed); held while sockets open or close, so
+    /// a UAPI rebind and a link change never interleave.
+    private let socketState = Mutex(false)
     private let threads = Mutex<[IOThread]>([])
     /// The current sockets' receiver threads, joined when a rebind or `close` ends them.
     private let receivers = Mutex<[IOThread]>([])
@@ -76,6 +89,7 @@ public final class UserspaceDevice: @unchecked Sendable {
         var device = Device(rng: SystemRandomNumberGenerator())
         device.wallClockOffset = wallClockOffset
         if let mtu = try? tun.mtu() { device.mtu = mtu }
+        cookieGate = Mutex(device.cookieGate(now: Instant(nanoseconds: monotonic)))
         core = Mutex(device)
     }
 
@@ -124,21 +138,56 @@ public final class UserspaceDevice: @unchecked Sendable {
     // MARK: UDP sockets
 
     /// Closes and reopens the sockets on `port` (0 = any), starting a receiver thread per
-    /// socket. On failure the previous port is reopened and the error rethrown.
+    /// socket. On failure the previous port is reopened and the error rethrown. While the
+    /// interface is down the sockets stay closed and the port is kept for `up` (wireguard-go).
     func rebind(port: UInt16) throws {
-        let previous = bindLock.withLock { $0.port }
-        bind.close()
-        // The closed sockets' receivers are returning: join them, or every rebind would leave
-        // two exited but unjoined threads holding their stacks.
-        for t in takeReceivers() { t.join() }
-        let opening: BindOpening
-        do {
-            opening = try bind.open(port: port)
-        } catch {
-            if let back = try? bind.open(port: previous) { startReceivers(back) }
-            throw error
+        try socketState.withLock { (linkDown: inout Bool) throws in
+            if linkDown {
+                bindLock.withLock { $0.port = port }
+                core.withLock { $0.listenPort = port }
+                return
+            }
+            let previous = bindLock.withLock { $0.port }
+            closeSockets()
+            let opening: BindOpening
+            do {
+                opening = try bind.open(port: port)
+            } catch {
+                if let back = try? bind.open(port: previous) { startReceivers(back) }
+                throw error
+            }
+            startReceivers(opening)
         }
-        startReceivers(opening)
+    }
+
+    /// The interface went down or up: close the sockets, or reopen them on the same port
+    /// (wireguard-go's `Down`/`Up`: a down interface holds no port; traffic resumes on `up`
+    /// without a new `wg set`).
+    func linkChanged(up: Bool) {
+        socketState.withLock { linkDown in
+            guard linkDown == up else { return }
+            linkDown = !up
+            if !up {
+                closeSockets()
+                log.verbose("Interface down: UDP sockets closed")
+                return
+            }
+            let port = bindLock.withLock { $0.port }
+            do {
+                startReceivers(try bind.open(port: port))
+                log.verbose("Interface up: listening on port \(bindLock.withLock { $0.port })")
+            } catch {
+                // The port was taken meanwhile: no sockets until `wg set` gives another.
+                log.error("Interface up, but cannot reopen port \(port): \(error)")
+            }
+        }
+    }
+
+    /// Closes the sockets and joins their receivers (returning with `.closed`), or every
+    /// rebind would leave two exited but unjoined threads holding their stacks.
+    private func closeSockets() {
+        bind.close()
+        for t in takeReceivers() { t.join() }
     }
 
     private func startReceivers(_ opening: BindOpening) {
@@ -164,11 +213,15 @@ public final class UserspaceDevice: @unchecked Sendable {
     // MARK: Timers and link events
 
     private func runTimers() {
-        let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize)
+        let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize, sticky: sticky)
         while !stopSignal.sleep(until: MonotonicTime(nanoseconds: MonotonicTime.now().nanoseconds + configuration.timerInterval.nanoseconds)) {
             let now = self.now()
             let send = outbox.sender
-            core.withLock { $0.updateTimers(now: now, send: send) }
+            let gate = core.withLock { device in
+                device.updateTimers(now: now, send: send)
+                return device.cookieGate(now: now)
+            }
+            cookieGate.withLock { $0 = gate }
             outbox.flush()
         }
     }
@@ -184,9 +237,13 @@ public final class UserspaceDevice: @unchecked Sendable {
                 fail("Interface \(name) deleted")
                 return
             case .up:
-                log.verbose("Interface up")
+                linkChanged(up: true)
             case .down:
-                log.verbose("Interface down")
+                linkChanged(up: false)
+            case .moved(let newName):
+                // Our sockets stay where they were opened (the namespace of birth), as with
+                // wireguard-go and the kernel module; only the interface moved.
+                log.verbose("Interface moved to another network namespace (now \(newName))")
             }
         }
     }

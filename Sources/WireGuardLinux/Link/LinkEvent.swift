@@ -6,6 +6,9 @@ public enum LinkEvent: Equatable, Sendable, CustomStringConvertible {
     case down
     /// The MTU changed to this value.
     case mtuChanged(Int)
+    /// The interface was moved to another network namespace (and is now called this there);
+    /// the state found there follows as `.up`/`.down`/`.mtuChanged`.
+    case moved(String)
     /// The interface was deleted (`ip link del`): ferry-wg exits, as wg-quick expects.
     case deleted
 
@@ -14,6 +17,7 @@ public enum LinkEvent: Equatable, Sendable, CustomStringConvertible {
         case .up: "up"
         case .down: "down"
         case .mtuChanged(let mtu): "mtu \(mtu)"
+        case .moved(let name): "moved to another namespace as \(name)"
         case .deleted: "deleted"
         }
     }

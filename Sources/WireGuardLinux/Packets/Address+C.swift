@@ -9,6 +9,7 @@ extension ferry_address {
         guard let endpoint else { return }
         port = endpoint.port
         setAddress(endpoint.address)
+        if family == 6 { scope = endpoint.scope }
     }
 
     init(_ local: LocalAddress?) {
@@ -59,7 +60,7 @@ extension ferry_address {
 
     var endpoint: Endpoint? {
         guard let address else { return nil }
-        return Endpoint(address: address, port: port)
+        return Endpoint(address: address, port: port, scope: family == 6 ? scope : 0)
     }
 
     var localAddress: LocalAddress? {

@@ -14,13 +14,28 @@ import Synchronization
 /// so they act in the interface's network namespace whatever thread calls them.
 ///
 /// When the interface is deleted (`ip link del`), reads and writes fail with EBADFD,
-/// reported as `TUNError.interfaceGone`; the `LinkMonitor` reports it as well.
+/// reported as `TUNError.interfaceGone`; the `LinkMonitor` reports it as well. Moved to
+/// another network namespace, it goes on carrying packets; `relocate()` finds it there.
 public final class LinuxTUN: TUNDevice, @unchecked Sendable {
-    public let name: String
-    public let interfaceIndex: Int32
+    /// The interface's name and index now: both may change when it is moved to another
+    /// network namespace or renamed (`relocate()` follows).
+    public var name: String { place.withLock { $0.name } }
+    public var interfaceIndex: Int32 { place.withLock { $0.index } }
     /// The TUN descriptor, for handing to a re-executed daemon (`WG_TUN_FD`).
     public let descriptor: Int32
-    private let control: Int32
+    /// The socket for interface ioctls, in the interface's namespace; replaced (under the
+    /// control lock's writing side) when the interface moves. A lock of its own: the TUN
+    /// reader holds the descriptor lock while it waits for packets, and a moved interface
+    /// (down, in its new namespace) may send none for a long time.
+    private var control: Int32
+    private let controlLock = DescriptorLock()
+    private let place: Mutex<Place>
+    struct Place {
+        var name: String
+        var index: Int32
+        /// `ferry_netns_identity` of the namespace `control` belongs to.
+        var namespace: UInt64
+    }
     private let stopSignal: StopSignal
     private let descriptorLock = DescriptorLock()
     private let closed = Atomic<Bool>(false)
@@ -98,8 +113,9 @@ public final class LinuxTUN: TUNDevice, @unchecked Sendable {
             closeDescriptor(control)
             throw .system(error)
         }
-        self.name = name
-        self.interfaceIndex = index
+        var namespace: UInt64 = 0
+        _ = ferry_netns_identity(-1, &namespace)
+        place = Mutex(Place(name: name, index: index, namespace: namespace))
         self.descriptor = fd
         self.control = control
         self.stopSignal = stopSignal
@@ -207,17 +223,17 @@ public final class LinuxTUN: TUNDevice, @unchecked Sendable {
     }
 
     public func mtu() throws(TUNError) -> Int {
-        try interfaceCall("SIOCGIFMTU") { ferry_if_get_mtu(control, $0) }
+        try interfaceCall("SIOCGIFMTU") { ferry_if_get_mtu($0, $1) }
     }
 
     public func setMTU(_ mtu: Int) throws(TUNError) {
         guard let value = Int32(exactly: mtu) else { throw .system(SystemError("SIOCSIFMTU \(name)", errno: EINVAL)) }
-        _ = try interfaceCall("SIOCSIFMTU") { ferry_if_set_mtu(control, $0, value) }
+        _ = try interfaceCall("SIOCSIFMTU") { ferry_if_set_mtu($0, $1, value) }
     }
 
     /// IFF_* flags of the interface (IFF_UP, IFF_RUNNING, ...).
     public func flags() throws(TUNError) -> Int32 {
-        Int32(try interfaceCall("SIOCGIFFLAGS") { ferry_if_get_flags(control, $0) })
+        Int32(try interfaceCall("SIOCGIFFLAGS") { ferry_if_get_flags($0, $1) })
     }
 
     /// Brings the interface up or down (what `ip link set up` does).
@@ -225,26 +241,82 @@ public final class LinuxTUN: TUNDevice, @unchecked Sendable {
         let current = try flags()
         let wanted = up ? current | FERRY_IFF_UP : current & ~FERRY_IFF_UP
         guard wanted != current else { return }
-        _ = try interfaceCall("SIOCSIFFLAGS") { ferry_if_set_flags(control, $0, wanted) }
+        _ = try interfaceCall("SIOCSIFFLAGS") { ferry_if_set_flags($0, $1, wanted) }
     }
 
-    private func interfaceCall(_ operation: String, _ body: (UnsafePointer<CChar>) -> Int32) throws(TUNError) -> Int {
-        try descriptorLock.withReading { () throws(TUNError) -> Int in
-            guard !closed.load(ordering: .acquiring) else { throw .closed }
-            let r = name.withCString(body)
-            guard r >= 0 else {
-                throw -r == ENODEV ? .interfaceGone(name) : .system(SystemError("\(operation) \(name)", result: r))
+    /// An ioctl on the interface by name. ENODEV may mean it was moved to another namespace
+    /// or renamed rather than deleted: then it is followed and the call made once more.
+    private func interfaceCall(_ operation: String, _ body: (Int32, UnsafePointer<CChar>) -> Int32) throws(TUNError) -> Int {
+        var followed = false
+        while true {
+            let r = try controlLock.withReading { () throws(TUNError) -> Int32 in
+                guard !closed.load(ordering: .acquiring) else { throw .closed }
+                return name.withCString { body(control, $0) }
             }
-            return Int(r)
+            if r >= 0 { return Int(r) }
+            guard -r == ENODEV else { throw .system(SystemError("\(operation) \(name)", result: r)) }
+            if followed { throw .interfaceGone(name) }
+            closeDescriptor(try relocate().namespace)
+            followed = true
         }
+    }
+
+    /// Finds the interface again after it was moved to another network namespace (`ip link
+    /// set IF netns OTHER`) or renamed: its name from the TUN descriptor (TUNGETIFF), its
+    /// namespace (TUNGETDEVNETNS), and a new socket for interface ioctls there. The packet
+    /// path needs none of this (the descriptor is the interface wherever it is).
+    /// Returns where it is, with a namespace descriptor the caller closes; throws
+    /// `.interfaceGone` once it is deleted.
+    @discardableResult
+    public func relocate() throws(TUNError) -> LinkLocation {
+        let (name, namespace, identity) = try descriptorLock.withReading { () throws(TUNError) -> (String, Int32, UInt64) in
+            guard !closed.load(ordering: .acquiring) else { throw .closed }
+            var raw = [CChar](repeating: 0, count: Int(FERRY_IFNAMSIZ))
+            var flags: UInt16 = 0
+            let r = ferry_tun_get_iff(descriptor, &raw, &flags)
+            guard r == 0 else {
+                throw -r == EBADFD ? .interfaceGone(self.name) : .system(SystemError("TUNGETIFF", result: r))
+            }
+            let name = String(decoding: raw.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let namespace = ferry_tun_get_netns(descriptor)
+            guard namespace >= 0 else {
+                throw -namespace == EBADFD ? .interfaceGone(name) : .system(SystemError("TUNGETDEVNETNS", result: namespace))
+            }
+            var identity: UInt64 = 0
+            _ = ferry_netns_identity(namespace, &identity)
+            return (name, namespace, identity)
+        }
+        var newControl: Int32 = -1
+        if identity != place.withLock({ $0.namespace }) {
+            newControl = ferry_socket_in_netns(namespace, AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard newControl >= 0 else {
+                closeDescriptor(namespace)
+                throw .system(SystemError("socket in the interface's namespace", result: newControl))
+            }
+        }
+        let index = controlLock.withReading { ferry_if_get_index(newControl >= 0 ? newControl : control, name) }
+        let moved: Bool = controlLock.withWriting {
+            guard !closed.load(ordering: .acquiring) else { return false }
+            if newControl >= 0 {
+                closeDescriptor(control)
+                control = newControl
+                newControl = -1
+            }
+            place.withLock { $0 = Place(name: name, index: index > 0 ? index : $0.index, namespace: identity) }
+            return true
+        }
+        if newControl >= 0 { closeDescriptor(newControl) }
+        guard moved else {
+            closeDescriptor(namespace)
+            throw .closed
+        }
+        return LinkLocation(name: name, namespace: namespace)
     }
 
     public func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         stopSignal.stop()
-        descriptorLock.withWriting {
-            closeDescriptor(descriptor)
-            closeDescriptor(control)
-        }
+        descriptorLock.withWriting { closeDescriptor(descriptor) }
+        controlLock.withWriting { closeDescriptor(control) }
     }
 }
