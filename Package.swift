@@ -123,10 +123,10 @@ let package = Package(
             dependencies: ["WireGuard", .product(name: "Crypto", package: "swift-crypto")],
             path: "Benchmarks/CoreBenchmark"
         ),
-        // Control-plane benchmarks: `swift run -c release ferryd-bench [compile|api]`.
+        // Control-plane benchmarks: `swift run -c release ferryd-bench [compile|api|longpoll]`.
         .executableTarget(
             name: "ferryd-bench",
-            dependencies: ["FerryCore", "FerryServer"],
+            dependencies: ["FerryCore", "FerryServer", "FerryTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Benchmarks/FerrydBenchmark"
         ),
         // Helpers for tests that need root: namespaces, processes, waiting.

@@ -4,6 +4,8 @@
 //            from an in-memory topology, and including the SQLite load ferryd does per request
 //   api      peer-creation requests per second and latency percentiles through a live
 //            ferryd (the release binary beside this one), over loopback
+//   longpoll long-poll wake latency (p50/p99) of 1,000 and 5,000 pollers at 10,000 peers,
+//            through a live ferryd (the release binary beside this one)
 import FerryCore
 import FerryServer
 import Foundation
@@ -128,7 +130,8 @@ func apiBenchmark(requests: Int, concurrency: Int) async throws {
     let port = Int.random(in: 30000...40000)
     let p = Process()
     p.executableURL = ferryd
-    p.arguments = ["serve", "--data", dir.path, "--listen", "127.0.0.1:\(port)", "--log-level", "error", "--network", "10.0.0.0/8"]
+    p.arguments = ["serve", "--data", dir.path, "--listen", "127.0.0.1:\(port)", "--log-level", "error", "--network", "10.0.0.0/8",
+                   "--write-rate", "0"]
     let out = Pipe()
     p.standardOutput = out
     p.standardError = FileHandle.nullDevice
@@ -191,5 +194,9 @@ case "api":
         exit(64)
     }
     try await apiBenchmark(requests: requests, concurrency: concurrency)
-default: print("usage: ferryd-bench [compile | api [REQUESTS [CONCURRENCY]]]")
+case "longpoll":
+    let sizes = args.dropFirst().compactMap { Int($0) }
+    guard sizes.allSatisfy({ (1...20_000).contains($0) }) else { print("ferryd-bench longpoll: POLLERS 1...20000"); exit(64) }
+    try await longPollBenchmark(sizes: sizes.isEmpty ? [1_000, 5_000] : sizes, rounds: 3)
+default: print("usage: ferryd-bench [compile | api [REQUESTS [CONCURRENCY]] | longpoll [POLLERS...]]")
 }

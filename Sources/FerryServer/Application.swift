@@ -47,6 +47,8 @@ public struct FerryConfiguration: Sendable {
     public var dnsListen: [HostPort] = []
     /// The port of the DNS server on the gateway's overlay address (tests move it).
     public var dnsGatewayPort: UInt16 = 53
+    /// Connections, timeouts, long polls, write rates, shutdown (docs/ferryd.md, "Limits").
+    public var limits = ServerLimits()
     /// Offline commands (`ferryd check`, `ferryd token create`) refuse a folder without a
     /// database instead of creating a new network there.
     public var requireExistingDatabase = false
@@ -64,6 +66,11 @@ public struct FerryServices: Sendable {
     public let localGateway: LocalGatewayKeys?
     public let tls: TLSSetup.Material?
     public let logger: Logger
+    /// Every open HTTP connection (the cap, timeouts, disconnects, shutdown's report).
+    public let connections: ConnectionRegistry
+    /// The waiting long polls (caps; answered at once on shutdown).
+    public let longPolls: LongPolls
+    let writeLimiter: WriteRateLimiter
     /// The gateway sync's verdict, served by /health.
     public let gatewayHealth = GatewayHealth()
 }
@@ -112,7 +119,12 @@ public func buildServices(_ config: FerryConfiguration) async throws -> FerrySer
         tls = try await TLSSetup.selfSigned(in: dir, hosts: TLSSetup.names(listen: config.host, extra: config.tlsNames))
     case .files(let c, let k): tls = try TLSSetup.files(certificate: c, key: k)
     }
-    return FerryServices(store: store, metrics: metrics, database: db, bootstrapSecret: secret, localGateway: keys, tls: tls, logger: logger)
+    let maxConnections = config.limits.effectiveMaxConnections()
+    return FerryServices(store: store, metrics: metrics, database: db, bootstrapSecret: secret, localGateway: keys, tls: tls, logger: logger,
+                         connections: ConnectionRegistry(limits: config.limits, maxConnections: maxConnections, logger: logger),
+                         longPolls: LongPolls(maxTotal: config.limits.effectiveLongPolls(maxConnections: maxConnections),
+                                              maxPerToken: config.limits.longPollsPerToken),
+                         writeLimiter: WriteRateLimiter(rate: config.limits.writeRate, burst: config.limits.writeBurst))
 }
 
 /// The router with every route; also returns the route list (the OpenAPI test reads it).
@@ -120,7 +132,7 @@ public func buildServices(_ config: FerryConfiguration) async throws -> FerrySer
 /// peers and their public keys), for a listener beyond loopback that scrapers share.
 public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = false) -> (Router<FerryContext>, [RouteSpec]) {
     let router = Router(context: FerryContext.self)
-    let table = RouteTable(router: router, store: services.store, metrics: services.metrics, logger: services.logger)
+    let table = RouteTable(router: router, services: services)
     router.add(middleware: UnmatchedRoutes(table: table))
     table.registerSystem(version: ferryVersion, openAPI: OpenAPIDocument.text,
                          metricsScopes: metricsRequireToken ? Scopes.readers : nil, health: services.gatewayHealth)
@@ -137,7 +149,7 @@ public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = f
 /// `--gateway` the gateway sync and key rotation, all as ServiceLifecycle services.
 public func buildApplication(_ config: FerryConfiguration, services: FerryServices) throws -> some ApplicationProtocol {
     let (router, _) = buildRouter(services, metricsRequireToken: config.metricsRequireToken)
-    var list: [any Service] = [Reaper(store: services.store, clock: config.clock, periodMs: config.reaperPeriodMs, logger: services.logger)]
+    var list: [any Service] = [ConnectionSweeper(connections: services.connections), Reaper(store: services.store, clock: config.clock, periodMs: config.reaperPeriodMs, logger: services.logger)]
     if let keys = services.localGateway {
         let scratch = config.dataDirectory ?? FileManager.default.temporaryDirectory
         let iface = config.interfaceController ?? SystemInterface(name: keys.interface, scratch: scratch.appendingPathComponent("run"))
@@ -157,15 +169,10 @@ public func buildApplication(_ config: FerryConfiguration, services: FerryServic
         list.append(DNSService(store: services.store, listen: config.dnsListen, followGateway: services.localGateway != nil,
                                port: config.dnsGatewayPort, logger: services.logger))
     }
-    let server: HTTPServerBuilder
-    let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [HTTP10CloseInstaller()]))
-    if let tls = services.tls {
-        server = try .tls(http1, tlsConfiguration: try TLSSetup.configuration(tls))
-    } else {
-        server = http1
-    }
+    let server = HTTPServerBuilder.guarded(services.connections, tls: try services.tls.map(TLSSetup.configuration),
+                                           handlers: [HTTP10CloseInstaller()])
     return Application(router: router, server: server,
-                       configuration: .init(address: .hostname(config.host, port: config.port), serverName: "ferryd"),
+                       configuration: .init(address: .hostname(config.host, port: config.port), serverName: "ferryd", backlog: 1024),
                        services: list, logger: services.logger)
 }
 

@@ -69,6 +69,21 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(name: .customLong("max-connections"), help: "Open HTTP connections at most (default: what the open-file limit allows, up to 16384).")
+    var maxConnections: Int?
+
+    @Option(name: .customLong("max-long-polls"), help: "Waiting long polls at most (default: three quarters of the connections).")
+    var maxLongPolls: Int?
+
+    @Option(name: .customLong("max-long-polls-per-token"), help: "Waiting long polls per token at most.")
+    var maxLongPollsPerToken: Int = 16
+
+    @Option(name: .customLong("write-rate"), help: "Writes per second per token (0: no limit).")
+    var writeRate: Double = 20
+
+    @Option(name: .customLong("write-burst"), help: "Writes a token may make at once before --write-rate applies.")
+    var writeBurst: Int = 100
+
     func validate() throws {
         if let tls, tls != "auto" { throw ValidationError("--tls takes only 'auto'; give files with --tls-cert and --tls-key") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -96,6 +111,11 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--dns-listen must be IP:PORT, got '\(d)'")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level") }
+        if let maxConnections, !(16...1_000_000).contains(maxConnections) { throw ValidationError("--max-connections must be 16...1000000") }
+        if let maxLongPolls, !(1...1_000_000).contains(maxLongPolls) { throw ValidationError("--max-long-polls must be 1...1000000") }
+        guard (1...100_000).contains(maxLongPollsPerToken) else { throw ValidationError("--max-long-polls-per-token must be 1...100000") }
+        guard writeRate.isFinite, (0...1_000_000).contains(writeRate) else { throw ValidationError("--write-rate must be 0...1000000") }
+        guard (1...1_000_000).contains(writeBurst) else { throw ValidationError("--write-burst must be 1...1000000") }
         if let gateway, !InterfaceName.isPlain(gateway) {
             throw ValidationError("--gateway: \(InterfaceName.problem(gateway))")
         }
@@ -125,6 +145,13 @@ struct Serve: AsyncParsableCommand {
         }
         if tls == "auto" { config.tls = .auto }
         if let tlsCert, let tlsKey { config.tls = .files(certificate: tlsCert, key: tlsKey) }
+        config.limits.maxConnections = maxConnections
+        config.limits.longPolls = maxLongPolls
+        config.limits.longPollsPerToken = maxLongPollsPerToken
+        config.limits.writeRate = writeRate
+        config.limits.writeBurst = writeBurst
+        // The soft open-file limit up to the hard one; the connection cap stays below it.
+        let files = ServerLimits.raiseOpenFileLimit()
 
         let services = try await buildServices(config)
         if let secret = services.bootstrapSecret {
@@ -145,8 +172,9 @@ struct Serve: AsyncParsableCommand {
         }
         let scheme = services.tls == nil ? "http" : "https"
         say("ferryd: listening on \(scheme)://\(hp)")
+        say("ferryd: up to \(services.connections.maxConnections) connections and \(services.longPolls.maxTotal) long polls (open-file limit \(files))")
         let app = try buildApplication(config, services: services)
-        try await app.runService()
+        try await serviceGroup(app, services: services, limits: config.limits).run()
     }
 }
 

@@ -12,7 +12,8 @@ struct DurabilityTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-durable-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let port = Int.random(in: 20000...40000)
-        let first = try FerrydProcess(data: dir, port: port)
+        // No write rate limit: the point is a stream of writes still running at the kill.
+        let first = try FerrydProcess(data: dir, port: port, extra: ["--write-rate", "0"])
         defer { first.terminate() }
         try await first.waitUntilUp()
         let token = try #require(first.output.split(separator: "\n").compactMap { $0.split(separator: " ").first { $0.hasPrefix("ferry_") } }.first)

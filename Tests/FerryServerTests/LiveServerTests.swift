@@ -11,7 +11,9 @@ struct LiveServerTests {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-opts-\(UUID().uuidString)")
         for (args, option) in [(["--network", "10.0.0.0/28"], "--network"), (["--network6", "fd00::/120"], "--network6"),
                                (["--gateway-key-rotation", "500ms"], "--gateway-key-rotation"),
-                               (["--gateway", "wg\"0"], "--gateway"), (["--listen", "nowhere"], "--listen")] {
+                               (["--gateway", "wg\"0"], "--gateway"), (["--listen", "nowhere"], "--listen"),
+                               (["--max-connections", "5"], "--max-connections"), (["--write-rate", "-1"], "--write-rate"),
+                               (["--max-long-polls-per-token", "0"], "--max-long-polls-per-token")] {
             let (status, out) = try Binaries.run(Binaries.ferryd.path, ["serve", "--data", data.path] + args)
             #expect(status == 64 && out.contains(option), "\(args): \(status) \(out)")
         }

@@ -22,15 +22,23 @@ final class FerrydProcess: @unchecked Sendable {
     let port: Int
     let outFile: URL
 
-    init(data: URL, port: Int, extra: [String] = []) throws {
+    /// `launcher`: a program that execs ferryd with its arguments (e.g. prlimit with an
+    /// open-file limit). `logs`: standard error goes to the output file too.
+    init(data: URL, port: Int, extra: [String] = [], launcher: [String] = [], logs: Bool = false) throws {
         self.port = port
         outFile = data.deletingLastPathComponent().appendingPathComponent("ferryd-\(port)-\(UUID().uuidString).out")
         FileManager.default.createFile(atPath: outFile.path, contents: nil)
-        process.executableURL = Binaries.ferryd
-        process.arguments = ["serve", "--data", data.path, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"] + extra
+        let args = ["serve", "--data", data.path, "--listen", "127.0.0.1:\(port)", "--log-level", logs ? "notice" : "warning"] + extra
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = launcher.dropFirst() + [Binaries.ferryd.path] + args
+        } else {
+            process.executableURL = Binaries.ferryd
+            process.arguments = args
+        }
         let handle = try FileHandle(forWritingTo: outFile)
         process.standardOutput = handle
-        process.standardError = FileHandle.nullDevice
+        process.standardError = logs ? handle : FileHandle.nullDevice
         try process.run()
     }
 
@@ -38,7 +46,7 @@ final class FerrydProcess: @unchecked Sendable {
 
     /// Waits until /health answers.
     func waitUntilUp() async throws {
-        for _ in 0..<1200 {
+        for _ in 0..<1200 where process.isRunning {
             if (try? await HTTPClient.request("GET", "http://127.0.0.1:\(port)/health", token: nil).0) == 200 { return }
             try await Task.sleep(for: .milliseconds(50))
         }

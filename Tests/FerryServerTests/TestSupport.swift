@@ -35,6 +35,9 @@ struct Harness: Sendable {
         config.clock = clock
         config.logLevel = .critical
         config.initialIPv6 = IPPrefix("fd00:abcd:1234::/48")
+        // Router tests make their writes as fast as they can with one admin token; the
+        // write rate limit has its own tests (LimitsRouterTests).
+        config.limits.writeRate = 0
         configure(&config)
         let services = try await buildServices(config)
         let admin = try await services.store.createAdminToken(name: "test-admin")

@@ -22,12 +22,18 @@ final class RouteTable: @unchecked Sendable {
     let store: any FerryRepository
     let metrics: FerryMetrics
     let logger: Logger
+    let connections: ConnectionRegistry
+    let longPolls: LongPolls
+    let writeLimiter: WriteRateLimiter
 
-    init(router: Router<FerryContext>, store: any FerryRepository, metrics: FerryMetrics, logger: Logger) {
+    init(router: Router<FerryContext>, services: FerryServices) {
         self.router = router
-        self.store = store
-        self.metrics = metrics
-        self.logger = logger
+        self.store = services.store
+        self.metrics = services.metrics
+        self.logger = services.logger
+        self.connections = services.connections
+        self.longPolls = services.longPolls
+        self.writeLimiter = services.writeLimiter
     }
 
     typealias Handler = @Sendable (Request, FerryContext, Caller) async throws -> Response
@@ -37,7 +43,8 @@ final class RouteTable: @unchecked Sendable {
     func add(_ method: HTTPRequest.Method, _ path: String, scopes: Set<Scope>?, query: Set<String> = [], _ handler: @escaping Handler) {
         specs.append(RouteSpec(method: method.rawValue, path: path, scopes: scopes))
         let hbPath = RouterPath(path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(of: "}", with: ""))
-        let store = self.store, metrics = self.metrics, logger = self.logger
+        let store = self.store, metrics = self.metrics, logger = self.logger, writeLimiter = self.writeLimiter
+        let isWrite = method != .get && method != .head
         router.on(hbPath, method: method) { request, context -> Response in
             let start = ContinuousClock.now
             let response: Response
@@ -48,6 +55,7 @@ final class RouteTable: @unchecked Sendable {
                     guard scopes.contains(caller.scope) else {
                         throw APIError.forbidden("\(caller.scope == .admin || caller.scope == .enroll ? "an" : "a") \(caller.scope.rawValue) token may not call \(method.rawValue) \(path)")
                     }
+                    if isWrite { try writeLimiter.admit(caller.tokenID) }
                 }
                 if let unknown = request.uri.queryParameters.map({ String($0.key) }).sorted().first(where: { !query.contains($0) }) {
                     throw APIError(status: 400, code: "unknown_field", message: "query parameter '\(unknown)' is not one \(method.rawValue) \(path) takes", field: unknown)
@@ -55,6 +63,13 @@ final class RouteTable: @unchecked Sendable {
                 response = try await handler(request, context, caller)
             } catch let e as APIError {
                 response = HTTP.error(e)
+            } catch is CancellationError {
+                // A long poll stopped by shutdown mid-read (or by its client, who is gone).
+                response = HTTP.error(APIError(status: 503, code: "unavailable", message: "ferryd is shutting down; retry"))
+            } catch let e as TooManyRequests {
+                var r = HTTP.error(e.apiError)
+                r.headers[.retryAfter] = String(e.retryAfterSeconds)
+                response = r
             } catch {
                 logger.error("request failed", metadata: ["route": .string(path), "error": .string("\(error)")])
                 response = HTTP.error(APIError(status: 500, code: "internal", message: "internal error"))

@@ -22,9 +22,10 @@ extension RouteTable {
             return try HTTP.json(HealthView(status: "degraded", version: version, problems: [problem]), status: .serviceUnavailable)
         }
         add(.get, "/openapi.yaml", scopes: nil) { _, _, _ in HTTP.text(openAPI, type: "application/yaml") }
-        let store = self.store, metrics = self.metrics
+        let store = self.store, metrics = self.metrics, connections = self.connections, longPolls = self.longPolls
         add(.get, "/metrics", scopes: metricsScopes) { _, _, _ in
             metrics.setPeerCounts(try await store.peerCounts())
+            metrics.setConnections(connections.counts, longPolls: longPolls.waiting)
             return HTTP.text(metrics.render(), type: "text/plain; version=0.0.4")
         }
     }
@@ -57,7 +58,7 @@ extension RouteTable {
     }
 
     func registerPeers() {
-        let store = self.store
+        let store = self.store, longPolls = self.longPolls, connections = self.connections
         add(.get, "/v1/peers", scopes: Scopes.peerReaders, query: ["segment", "kind", "owner"]) { req, _, caller in
             let items = try await store.peers(caller: caller, segment: HTTP.query(req, "segment"), kind: HTTP.query(req, "kind"),
                                               owner: HTTP.query(req, "owner"))
@@ -89,7 +90,13 @@ extension RouteTable {
             guard let since = try HTTP.queryInt(req, "since", Int64.min...Int64.max) else {
                 return try HTTP.json(try await store.networkMap(peerID: id, caller: caller))
             }
-            guard let map = try await store.networkMap(peerID: id, caller: caller, since: since, wait: .seconds(wait)) else {
+            // A wait holds a connection: capped, stopped when the client goes away,
+            // answered at once on shutdown.
+            let answer = wait == 0 ? try await store.networkMap(peerID: id, caller: caller, since: since, wait: .zero)
+                : try await longPolls.run(token: caller.tokenID, channel: ctx.channel, connections: connections) { mayWait in
+                    try await store.networkMap(peerID: id, caller: caller, since: since, wait: .seconds(mayWait ? wait : 0))
+                }
+            guard let map = answer else {
                 return Response(status: .notModified, headers: [.eTag: "\"\(since)\""])
             }
             return try HTTP.json(map)
@@ -159,12 +166,14 @@ extension RouteTable {
             try HTTP.json(ListResponse(items: try await store.audit(try query(req, limit: true))))
         }
         add(.get, "/v1/audit/export", scopes: Scopes.readers, query: ["since", "until", "peer", "actor", "after"]) { req, _, _ in
-            let encoder = FerryJSON.encoder()
-            var out = ""
-            for e in try await store.audit(try query(req, limit: false)) {
-                out += String(decoding: try encoder.encode(e), as: UTF8.self) + "\n"
-            }
-            return HTTP.text(out, type: "application/x-ndjson")
+            // Streamed a page at a time (by sequence number), so the whole log is never in
+            // memory; the first page is read before the 200, so a bad query or a failing
+            // store is still a clean error.
+            var paged = try query(req, limit: false)
+            paged.limit = AuditExport.pageSize
+            let q = paged, first = try await store.audit(q)
+            return Response(status: .ok, headers: [.contentType: "application/x-ndjson"],
+                            body: ResponseBody { writer in try await AuditExport.write(first: first, query: q, store: store, to: &writer) })
         }
     }
 }

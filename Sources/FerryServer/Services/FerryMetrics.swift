@@ -12,6 +12,7 @@ public final class FerryMetrics: Sendable {
     let reaperRuns: Counter
     let gatewaySyncs: Counter
     let gatewaySyncErrors: Counter
+    let topologyReloads: Counter
     let gatewayFirewallFailures: Counter
     let gatewayFirewallRepairs: Counter
     /// Per-peer counters of the local gateway interface, rendered in the names of the
@@ -30,6 +31,7 @@ public final class FerryMetrics: Sendable {
         reaperRuns = registry.makeCounter(name: "ferry_reaper_runs_total", help: "Reaper passes")
         gatewaySyncs = registry.makeCounter(name: "ferry_gateway_syncs_total", help: "Changes applied to the local gateway")
         gatewaySyncErrors = registry.makeCounter(name: "ferry_gateway_sync_errors_total", help: "Failed gateway applies")
+        topologyReloads = registry.makeCounter(name: "ferry_topology_reloads_total", help: "Topology loads from the store (one per change at most)")
         gatewayFirewallFailures = registry.makeCounter(name: "ferry_gateway_firewall_failures_total",
                                                        help: "Passes where the gateway firewall could not be loaded (no peers served)")
         gatewayFirewallRepairs = registry.makeCounter(name: "ferry_gateway_firewall_repairs_total",
@@ -51,6 +53,19 @@ public final class FerryMetrics: Sendable {
                     .set(Double(counts["\(kind.rawValue)|\(state)"] ?? 0))
             }
         }
+    }
+
+    /// Connections and long polls now (set when /metrics is read).
+    func setConnections(_ c: ConnectionRegistry.Counts, longPolls: Int) {
+        for phase in [ConnectionRegistry.Phase.idle, .headers, .body, .handling] {
+            registry.makeGauge(name: "ferry_http_connections", labels: [("phase", phase.rawValue)], help: "Open HTTP connections by phase")
+                .set(Double(c.byPhase[phase] ?? 0))
+        }
+        for (reason, n) in [("evicted", c.evicted), ("refused", c.refused), ("timeout", c.timedOut)] {
+            registry.makeGauge(name: "ferry_http_connections_closed", labels: [("reason", reason)],
+                               help: "Connections ferryd closed: evicted at the cap, refused at the cap, timed out").set(Double(n))
+        }
+        registry.makeGauge(name: "ferry_long_polls", help: "Long polls waiting").set(Double(longPolls))
     }
 
     func setInterfaceStatus(interface: String, peers: [InterfacePeerStatus], names: [String: String]) {

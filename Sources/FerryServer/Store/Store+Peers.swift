@@ -274,12 +274,14 @@ extension FerryStore {
     }
 
     /// A peer's network map now.
+    /// Found and authorized in the compiled topology (current at this revision, as the
+    /// store would say), so a thousand long polls woken by one change read SQLite once.
     public func networkMap(peerID id: String, caller: Caller) async throws -> NetworkMap {
         let now = clock.now()
-        _ = try await read { db in try FerryStore.requirePeer(db, id: id, caller: caller, write: false) }
-        let compiler = try await compiler()
-        guard let peer = compiler.topology.peers.first(where: { $0.id == id }) else { throw APIError.notFound("peer \(id)") }
-        return compiler.networkMap(for: peer, interface: try gatewayInterface(compiler, gatewayID: id), at: now)
+        let compiled = try await compiledTopology()
+        guard let peer = compiled.peersByID[id] else { throw APIError.notFound("peer \(id)") }
+        try FerryStore.authorize(caller, PeerRecord(peer: peer, gatewayLocal: false), write: false)
+        return compiled.compiler.networkMap(for: peer, interface: try gatewayInterface(compiled.compiler, gatewayID: id), at: now)
     }
 
     /// Long poll: returns the map as soon as its version differs from `since`, or after
@@ -293,6 +295,9 @@ extension FerryStore {
             let left = deadline - ContinuousClock.now
             if left <= .zero || Task.isCancelled { return nil }
             await changes.wait(after: revision, timeout: left)
+            // Stopped (client gone, or shutdown): answer with no change rather than read
+            // again, which a cancelled task cannot.
+            if Task.isCancelled { return nil }
         }
     }
 

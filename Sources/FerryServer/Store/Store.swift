@@ -37,7 +37,7 @@ public final class FerryStore: Sendable {
     let localGateway: LocalGatewayKeys?
     let metrics: FerryMetrics
     /// The compiled topology and the change-feed revision it was read at.
-    private let compiled = Mutex<(revision: UInt64, compiler: PolicyCompiler)?>(nil)
+    let compiled = TopologyCache()
     /// The local gateway interface's peers as last read, by public key (base64).
     let observed = Mutex<[String: InterfacePeerStatus]>([:])
     /// The DNS server's index of the zone and the revision it was built at (Store+DNS).
@@ -199,12 +199,20 @@ public final class FerryStore: Sendable {
     /// The policy compiler over the current topology, reloaded only after a change: every
     /// change goes through this store and bumps the change feed, so a snapshot read at
     /// revision R is current while the revision is still R (the revision is read before
-    /// the snapshot, so a change racing the read makes the entry stale, never wrong).
+    /// the snapshot, so a change racing the read makes the entry stale, never wrong). Callers
+    /// wanting the same revision share one load.
     public func compiler() async throws -> PolicyCompiler {
-        let revision = changes.revision
-        if let c = compiled.withLock({ $0 }), c.revision == revision { return c.compiler }
-        let c = PolicyCompiler(try await read { try FerryStore.topology($0) })
-        compiled.withLock { $0 = (revision, c) }
-        return c
+        try await compiledTopology().compiler
     }
+
+    func compiledTopology() async throws -> TopologyCache.Compiled {
+        let revision = changes.revision
+        return try await compiled.compiled(at: revision) { [self] in
+            metrics.topologyReloads.increment()
+            return PolicyCompiler(try await read { try FerryStore.topology($0) })
+        }
+    }
+
+    /// How many times the topology was loaded from SQLite (once per change at most).
+    public var topologyReloads: Int { compiled.reloads }
 }
