@@ -53,6 +53,8 @@ public struct FerryServices: Sendable {
     public let localGateway: LocalGatewayKeys?
     public let tls: TLSSetup.Material?
     public let logger: Logger
+    /// ID tokens of CI jobs (and of people logging in): discovery and JWKS cached per issuer.
+    public var oidcVerifier = OIDCVerifier()
 }
 
 public let ferryVersion = "0.1.0"
@@ -108,6 +110,7 @@ public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = f
     table.registerGateways()
     table.registerTokens()
     table.registerAudit()
+    table.registerOIDC(store: services.store, verifier: services.oidcVerifier)
     return (router, table.specs)
 }
 

@@ -153,6 +153,7 @@ public enum FerryDatabase {
                 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
             """)
         }
+        m.registerMigration(OIDCMigration.name) { db in try db.execute(sql: OIDCMigration.sql) }
         return m
     }
 }

@@ -17,8 +17,7 @@ extension FerryStore {
     @discardableResult
     static func insertToken(_ db: Database, name: String, scope: Scope, secret: String, now: Millis, createdBy: String,
                             expiresAt: Millis? = nil, segmentID: String? = nil, maxTTL: Int? = nil, peerID: String? = nil,
-                            kind: String? = nil, owner: String? = nil) throws -> TokenView {
-        let id = IDs.make("tok")
+                            kind: String? = nil, owner: String? = nil, id: String = IDs.make("tok")) throws -> TokenView {
         try db.execute(sql: """
             INSERT INTO tokens (id, name, scope, secret_hash, segment_id, max_ttl, peer_id, kind, owner, expires_at, created_at, created_by)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
