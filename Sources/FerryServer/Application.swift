@@ -39,6 +39,8 @@ public struct FerryConfiguration: Sendable {
     /// The first start's network prefixes (defaults: 10.10.0.0/16 and a random ULA /48).
     public var initialIPv4: IPPrefix?
     public var initialIPv6: IPPrefix?
+    /// The least time between two JWKS fetches of one issuer (`--oidc-refetch-interval`).
+    public var oidcRefetchInterval: Duration = .seconds(30)
 
     public init(dataDirectory: URL? = nil) { self.dataDirectory = dataDirectory }
 }
@@ -54,7 +56,7 @@ public struct FerryServices: Sendable {
     public let tls: TLSSetup.Material?
     public let logger: Logger
     /// ID tokens of CI jobs (and of people logging in): discovery and JWKS cached per issuer.
-    public var oidcVerifier = OIDCVerifier()
+    public let oidcVerifier: OIDCVerifier
 }
 
 public let ferryVersion = "0.1.0"
@@ -94,7 +96,8 @@ public func buildServices(_ config: FerryConfiguration) async throws -> FerrySer
         tls = try await TLSSetup.selfSigned(in: dir, hosts: [config.host])
     case .files(let c, let k): tls = try TLSSetup.files(certificate: c, key: k)
     }
-    return FerryServices(store: store, metrics: metrics, database: db, bootstrapSecret: secret, localGateway: keys, tls: tls, logger: logger)
+    return FerryServices(store: store, metrics: metrics, database: db, bootstrapSecret: secret, localGateway: keys, tls: tls, logger: logger,
+                         oidcVerifier: OIDCVerifier(refetchInterval: config.oidcRefetchInterval))
 }
 
 /// The router with every route; also returns the route list (the OpenAPI test reads it).
