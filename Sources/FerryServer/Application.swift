@@ -41,6 +41,8 @@ public struct FerryConfiguration: Sendable {
     public var initialIPv6: IPPrefix?
     /// The least time between two JWKS fetches of one issuer (`--oidc-refetch-interval`).
     public var oidcRefetchInterval: Duration = .seconds(30)
+    /// `ferry login`'s identity provider and claim-to-segment mapping; nil: no login.
+    public var login: LoginConfiguration?
 
     public init(dataDirectory: URL? = nil) { self.dataDirectory = dataDirectory }
 }
@@ -103,7 +105,8 @@ public func buildServices(_ config: FerryConfiguration) async throws -> FerrySer
 /// The router with every route; also returns the route list (the OpenAPI test reads it).
 /// `metricsRequireToken`: /metrics answers only an admin or read-only token (its text names
 /// peers and their public keys), for a listener beyond loopback that scrapers share.
-public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = false) -> (Router<FerryContext>, [RouteSpec]) {
+public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = false,
+                        login: LoginConfiguration? = nil) -> (Router<FerryContext>, [RouteSpec]) {
     let router = Router(context: FerryContext.self)
     let table = RouteTable(router: router, store: services.store, metrics: services.metrics, logger: services.logger)
     table.registerSystem(version: ferryVersion, openAPI: OpenAPIDocument.text,
@@ -114,13 +117,14 @@ public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = f
     table.registerTokens()
     table.registerAudit()
     table.registerOIDC(store: services.store, verifier: services.oidcVerifier)
+    table.registerLogin(store: services.store, verifier: services.oidcVerifier, config: login)
     return (router, table.specs)
 }
 
 /// The whole coordinator as a Hummingbird application: the router, the reaper, and with
 /// `--gateway` the gateway sync and key rotation, all as ServiceLifecycle services.
 public func buildApplication(_ config: FerryConfiguration, services: FerryServices) throws -> some ApplicationProtocol {
-    let (router, _) = buildRouter(services, metricsRequireToken: config.metricsRequireToken)
+    let (router, _) = buildRouter(services, metricsRequireToken: config.metricsRequireToken, login: config.login)
     var list: [any Service] = [Reaper(store: services.store, clock: config.clock, periodMs: config.reaperPeriodMs, logger: services.logger)]
     if let keys = services.localGateway {
         let scratch = config.dataDirectory ?? FileManager.default.temporaryDirectory

@@ -34,3 +34,16 @@ extension CoordinatorClient {
         try await postIDToken("/v1/ci/oidc", r, as: OIDCExchangeResponse.self, what: "the OIDC exchange")
     }
 }
+
+extension CoordinatorClient {
+    /// The coordinator's identity provider for `ferry login`.
+    public func loginInfo() async throws(FerryError) -> LoginInfo {
+        do throws(FerryError) { return try await call(.GET, "/v1/login") } catch where error.kind == .notFound {
+            throw FerryError(.notFound, "\(baseURL) offers no login (ferryd runs without --login-issuer); ask your admin for an enrolment token")
+        }
+    }
+
+    public func login(_ r: LoginRequest) async throws(FerryError) -> EnrollResponse {
+        try await postIDToken("/v1/login", r, as: EnrollResponse.self, what: "the login")
+    }
+}

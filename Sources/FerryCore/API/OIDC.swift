@@ -63,3 +63,24 @@ public struct OIDCExchangeResponse: Codable, Sendable, Equatable {
     public var rule: String
     public init(peer: PeerView, token: String, rule: String) { self.peer = peer; self.token = token; self.rule = rule }
 }
+
+/// What `ferry login` needs to start the device grant: ferryd's identity provider.
+public struct LoginInfo: Codable, Sendable, Equatable {
+    public var issuer: String
+    public var clientID: String
+    public var scopes: String
+    public init(issuer: String, clientID: String, scopes: String) { self.issuer = issuer; self.clientID = clientID; self.scopes = scopes }
+}
+
+/// A person's ID token (from the device grant) and the public key of the machine to enrol.
+public struct LoginRequest: StrictDecodable, Codable, Sendable {
+    public var idToken: String
+    public var name: String
+    public var publicKey: String
+    public var mesh: Bool?
+    public var tunnel: String?
+    public enum CodingKeys: String, CodingKey, CaseIterable { case idToken, name, publicKey, mesh, tunnel }
+    public init(idToken: String, name: String, publicKey: String, mesh: Bool? = nil, tunnel: String? = nil) {
+        self.idToken = idToken; self.name = name; self.publicKey = publicKey; self.mesh = mesh; self.tunnel = tunnel
+    }
+}

@@ -21,3 +21,18 @@ extension RouteTable {
         }
     }
 }
+
+extension RouteTable {
+    /// `ferry login`: where to log in (no token), and the ID token for an enrolment.
+    func registerLogin(store: FerryStore, verifier: OIDCVerifier, config: LoginConfiguration?) {
+        add(.get, "/v1/login", scopes: nil) { _, _, _ in
+            guard let config else { throw APIError.notFound("login: this coordinator has no identity provider (ferryd --login-issuer)") }
+            return try HTTP.json(config.info)
+        }
+        add(.post, "/v1/login", scopes: nil) { req, ctx, _ in
+            guard let config else { throw APIError.notFound("login: this coordinator has no identity provider (ferryd --login-issuer)") }
+            return try HTTP.json(try await store.login(try await HTTP.body(LoginRequest.self, req, ctx), config: config, verifier: verifier),
+                                 status: .created)
+        }
+    }
+}

@@ -124,15 +124,22 @@ extension FerryStore {
                              owner: caller.owner ?? caller.name, segmentName: segment, publicKey: key)
             np.tunnel = tunnel
             np.mesh = req.mesh ?? false
-            let r = try FerryStore.insertPeer(db, np, now: now, createdBy: caller.auditName)
-            let view = try FerryStore.peerView(db, r)
-            audit.append(AuditEntry(action: "peer.enroll", objectType: "peer", objectID: r.peer.id, peerID: r.peer.id, after: FerryStore.json(view)))
-            let token = try FerryStore.insertToken(db, name: "device-\(name)", scope: .device, secret: secret, now: now,
-                                                   createdBy: caller.auditName, peerID: r.peer.id)
-            audit.append(AuditEntry(action: "token.create", objectType: "token", objectID: token.id, peerID: r.peer.id, after: FerryStore.json(token)))
-            let map = PolicyCompiler(try FerryStore.topology(db)).networkMap(for: r.peer, at: now)
-            return EnrollResponse(peer: view, deviceToken: secret, netmap: map)
+            return try FerryStore.enrolDevice(db, np, secret: secret, createdBy: caller.auditName, now: now, audit: &audit) { FerryStore.json($0) }
         }
+    }
+
+    /// Stores an enrolled device (`enroll`, and `login` with an ID token): the peer, its
+    /// device token, its first map; `describe` writes the peer's audit record.
+    static func enrolDevice(_ db: Database, _ np: NewPeer, secret: String, createdBy: String, now: Millis, audit: inout [AuditEntry],
+                            describe: (PeerView) -> String) throws -> EnrollResponse {
+        let r = try FerryStore.insertPeer(db, np, now: now, createdBy: createdBy)
+        let view = try FerryStore.peerView(db, r)
+        audit.append(AuditEntry(action: "peer.enroll", objectType: "peer", objectID: r.peer.id, peerID: r.peer.id, after: describe(view)))
+        let token = try FerryStore.insertToken(db, name: "device-\(np.name)", scope: .device, secret: secret, now: now,
+                                               createdBy: createdBy, peerID: r.peer.id)
+        audit.append(AuditEntry(action: "token.create", objectType: "token", objectID: token.id, peerID: r.peer.id, after: FerryStore.json(token)))
+        let map = PolicyCompiler(try FerryStore.topology(db)).networkMap(for: r.peer, at: now)
+        return EnrollResponse(peer: view, deviceToken: secret, netmap: map)
     }
 
     // MARK: Audit

@@ -124,6 +124,18 @@ extension FerryStore {
         throw .noMatchingRule(claim: nearest?.claim ?? "aud", value: nearest?.value)
     }
 
+    /// Remembers an ID token until it expires (its `jti`, else the hash of the whole token)
+    /// and refuses one seen before; in the transaction that uses it, so a failed use does
+    /// not burn the token.
+    static func useOnce(_ db: Database, _ jwt: JWT, raw: String, leewaySeconds: Int64, now: Millis) throws {
+        let iss = jwt.string("iss") ?? ""
+        let key = jwt.string("jti").map { "jti:\(iss)#\($0)" } ?? "sha256:\(TokenSecret.hash(raw))"
+        let until = ((jwt.seconds("exp") ?? 0) &+ leewaySeconds) &* 1000
+        try db.execute(sql: "DELETE FROM oidc_used_tokens WHERE expires_at < ?", arguments: [now])
+        try db.execute(sql: "INSERT OR IGNORE INTO oidc_used_tokens (key, expires_at) VALUES (?, ?)", arguments: [key, until])
+        guard db.changesCount == 1 else { throw OIDCError.replay.apiError }
+    }
+
     /// A job's ID token for an ephemeral peer: verified (signature, times), matched against
     /// the trust rules, used once; the peer gets the rule's segment, a TTL capped by the
     /// rule and allowed IPs narrowed by it, and a ci token bound to it alone.
@@ -154,8 +166,6 @@ extension FerryStore {
         let narrowed = restrict
         let ttl = min(req.ttlSeconds ?? rule.maxTTL, rule.maxTTL)
         let iss = jwt.string("iss") ?? ""
-        let replayKey = jwt.string("jti").map { "jti:\(iss)#\($0)" } ?? "sha256:\(TokenSecret.hash(req.idToken))"
-        let replayUntil = ((jwt.seconds("exp") ?? 0) + verifier.leewaySeconds) * 1000
         var shown: [String: String] = [:]
         for name in Set(rule.claims.patterns.keys).union(["repository", "ref", "run_id", "workflow", "project_path", "pipeline_id", "job_id"]) {
             if let v = jwt.claimText(name) { shown[name] = String(v.prefix(256)) }
@@ -167,9 +177,7 @@ extension FerryStore {
         let secret = TokenSecret.generate()
         let tokenID = IDs.make("tok")
         let response = try await write(.system("oidc:\(rule.id)")) { db, audit, now in
-            try db.execute(sql: "DELETE FROM oidc_used_tokens WHERE expires_at < ?", arguments: [now])
-            try db.execute(sql: "INSERT OR IGNORE INTO oidc_used_tokens (key, expires_at) VALUES (?, ?)", arguments: [replayKey, replayUntil])
-            guard db.changesCount == 1 else { throw OIDCError.replay.apiError }
+            try FerryStore.useOnce(db, jwt, raw: req.idToken, leewaySeconds: verifier.leewaySeconds, now: now)
             var np = NewPeer(name: name, kind: .ci, owner: owner, segmentName: rule.segmentName, publicKey: key)
             np.ttlSeconds = ttl
             np.restrictTo = narrowed

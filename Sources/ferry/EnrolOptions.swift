@@ -1,0 +1,47 @@
+import ArgumentParser
+import FerryAgent
+import FerryCore
+import Foundation
+import WireGuard
+
+/// What `ferry join` and `ferry login` share: the machine's name, interface and tunnel
+/// wishes, the pinned certificate, the state folder; and how an enrolment is kept.
+struct EnrolOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Pin the coordinator's certificate: its SHA-256 fingerprint as ferryd prints it.", valueName: "SHA256"))
+    var fingerprint: String?
+    @Option(help: "This machine's peer name (default: the host name).") var name: String?
+    @Option(name: .customLong("interface"), help: "The WireGuard interface 'ferry up' brings up.") var interfaceName = "ferry0"
+    @Flag(help: "Ask for direct mesh links to other mesh peers.") var mesh = false
+    @Flag(name: .customLong("full-tunnel"), help: "Send all traffic through the network's egress gateway.") var fullTunnel = false
+    @OptionGroup var state: StateOptions
+
+    func validate() throws {
+        guard InterfaceName.isPlain(interfaceName) else { throw ValidationError("--interface: \(InterfaceName.problem(interfaceName))") }
+    }
+
+    /// The state folder, refused when it already holds an enrolment; the peer name.
+    func prepare() throws(FerryError) -> (StateDirectory, String) {
+        let dir = state.directory
+        if dir.isEnrolled {
+            let s = try dir.load()
+            throw FerryError(.state, "\(dir.path) already holds the enrolment of '\(s.name)' (\(s.peerID)) with \(s.coordinator); 'ferry leave' first, or give another --state")
+        }
+        return (dir, try validPeerName(name ?? Join.defaultName()))
+    }
+
+    /// The coordinator's certificate, fetched and checked against the fingerprint.
+    func pinnedCertificate(_ url: String) async throws(FerryError) -> String? {
+        guard let fingerprint else { return nil }
+        Console.progress("fetching the certificate of \(url) and checking its fingerprint")
+        return try await CertificatePin.fetch(url: url, fingerprint: fingerprint)
+    }
+
+    /// Keeps the enrolment (state, key, certificate, first map); the summary line.
+    func save(_ enrolled: EnrollResponse, key: PrivateKey, pem: String?, client: CoordinatorClient, dir: StateDirectory) throws(FerryError) -> String {
+        let s = AgentState(coordinator: client.baseURL, fingerprint: fingerprint.flatMap(CertificatePin.normalize),
+                           peerID: enrolled.peer.id, name: enrolled.peer.name, interface: interfaceName,
+                           deviceToken: enrolled.deviceToken, enrolledAt: Date())
+        try dir.saveEnrolment(s, privateKey: key, certificatePEM: pem, netmap: enrolled.netmap)
+        return "enrolled '\(s.name)' (\(s.peerID)) in segment \(enrolled.peer.segment): \(enrolled.netmap.interface.addresses.joined(separator: ", ")); state in \(dir.path); next: ferry up"
+    }
+}
