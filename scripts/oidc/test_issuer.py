@@ -12,6 +12,7 @@ stand in for what a CI system or a person in a browser would do:
   POST /test/mint      {"claims": {...}, "alg": "RS256"|"ES256", "kid": "published"|"unknown",
                         "aud": ..., "exp_in": seconds, "iat_offset": seconds, "nbf_offset": seconds}
                        -> {"token": ...}
+  POST /test/mint-many {"n": N, "claims": {...}} -> {"tokens": [...]} (benchmarks)
   POST /test/rotate    {"alg": "RS256", "drop_old": false} -> {"kid": new active kid}
   POST /test/approve   {"user_code": ..., "claims": {...}} | {"user_code": ..., "deny": true}
   POST /test/gha       {"claims": {...}} sets the claims /gha-token signs (request token "gha-secret")
@@ -154,6 +155,9 @@ def make_handler(state):
                 return self.reply(200, {"token": state.mint(b.get("claims", {}), alg=b.get("alg", "RS256"), kid=b.get("kid", "published"),
                                                              aud=b.get("aud"), exp_in=b.get("exp_in", 300),
                                                              iat_offset=b.get("iat_offset", 0), nbf_offset=b.get("nbf_offset"))})
+            if url.path == "/test/mint-many":
+                return self.reply(200, {"tokens": [state.mint(b.get("claims", {}), alg=b.get("alg", "RS256"))
+                                                   for _ in range(min(int(b.get("n", 1)), 10000))]})
             if url.path == "/test/rotate":
                 return self.reply(200, {"kid": state.rotate(b.get("alg", "RS256"), b.get("drop_old", False))})
             if url.path == "/test/gha":
@@ -214,10 +218,11 @@ def make_handler(state):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--host", default="127.0.0.1", help="listen address; the issuer URL stays http://127.0.0.1:PORT")
     ap.add_argument("--client-id", default="ferry-cli")
     ap.add_argument("--interval", type=int, default=1)
     args = ap.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), None)
+    server = ThreadingHTTPServer((args.host, args.port), None)
     port = server.server_address[1]
     state = Issuer(f"http://127.0.0.1:{port}", args.client_id, args.interval)
     server.RequestHandlerClass = make_handler(state)
