@@ -62,6 +62,8 @@ let package = Package(
                 // RSA for RS256 ID tokens (OIDC/); already built for swift-certificates.
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             resources: [.copy("Resources/openapi.yaml")]
         ),

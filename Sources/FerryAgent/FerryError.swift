@@ -15,6 +15,9 @@ public struct FerryError: Error, Sendable, Equatable, CustomStringConvertible {
         case notFound = 6
         /// The coordinator refused the request (400, 409).
         case rejected = 7
+        /// This machine's peer was removed from the network (deleted, or its TTL ran out):
+        /// its device token will never work again. The agent takes the interface down.
+        case removed = 8
     }
 
     public var kind: Kind

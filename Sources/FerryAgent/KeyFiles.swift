@@ -25,3 +25,15 @@ public enum KeyText {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 }
+
+public enum KeyFiles {
+    /// A private key from a file as `wg genkey` writes it.
+    public static func readPrivateKey(_ path: String) throws(FerryError) -> PrivateKey {
+        guard let data = FileManager.default.contents(atPath: path) else { throw .failure("cannot read \(path)") }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let key = try? PrivateKey(base64: text) else {
+            throw .failure("\(path) does not hold a WireGuard private key (one base64 key, as 'wg genkey' writes it)")
+        }
+        return key
+    }
+}

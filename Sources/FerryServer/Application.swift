@@ -27,8 +27,11 @@ public struct FerryConfiguration: Sendable {
     /// The gateway record the local interface serves; defaults to the interface name.
     public var gatewayName: String?
     public var reaperPeriodMs: Int64 = 1000
-    /// /metrics only with an admin or read-only token (`--metrics-token`).
+    /// /metrics only with an admin or read-only token (`ferryd` sets it beyond loopback
+    /// unless `--metrics-open`; `--metrics-token` sets it everywhere).
     public var metricsRequireToken = false
+    /// Extra names and addresses for the `--tls auto` certificate (`--tls-name`).
+    public var tlsNames: [String] = []
     /// Rotate the local gateway key when older than this; nil: only on demand.
     public var gatewayKeyRotationSeconds: Int64?
     public var clock: any FerryClock = SystemClock()
@@ -57,6 +60,8 @@ public struct FerryServices: Sendable {
     public let localGateway: LocalGatewayKeys?
     public let tls: TLSSetup.Material?
     public let logger: Logger
+    /// The gateway sync's verdict, served by /health.
+    public let gatewayHealth = GatewayHealth()
     /// ID tokens of CI jobs (and of people logging in): discovery and JWKS cached per issuer.
     public let oidcVerifier: OIDCVerifier
 }
@@ -95,7 +100,7 @@ public func buildServices(_ config: FerryConfiguration) async throws -> FerrySer
     case .off: break
     case .auto:
         let dir = config.dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("ferryd-tls-\(UUID().uuidString)")
-        tls = try await TLSSetup.selfSigned(in: dir, hosts: [config.host])
+        tls = try await TLSSetup.selfSigned(in: dir, hosts: TLSSetup.names(listen: config.host, extra: config.tlsNames))
     case .files(let c, let k): tls = try TLSSetup.files(certificate: c, key: k)
     }
     return FerryServices(store: store, metrics: metrics, database: db, bootstrapSecret: secret, localGateway: keys, tls: tls, logger: logger,
@@ -109,8 +114,9 @@ public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = f
                         login: LoginConfiguration? = nil) -> (Router<FerryContext>, [RouteSpec]) {
     let router = Router(context: FerryContext.self)
     let table = RouteTable(router: router, store: services.store, metrics: services.metrics, logger: services.logger)
+    router.add(middleware: UnmatchedRoutes(table: table))
     table.registerSystem(version: ferryVersion, openAPI: OpenAPIDocument.text,
-                         metricsScopes: metricsRequireToken ? Scopes.readers : nil)
+                         metricsScopes: metricsRequireToken ? Scopes.readers : nil, health: services.gatewayHealth)
     table.registerNetwork()
     table.registerPeers()
     table.registerGateways()
@@ -129,17 +135,21 @@ public func buildApplication(_ config: FerryConfiguration, services: FerryServic
     if let keys = services.localGateway {
         let scratch = config.dataDirectory ?? FileManager.default.temporaryDirectory
         let iface = config.interfaceController ?? SystemInterface(name: keys.interface, scratch: scratch.appendingPathComponent("run"))
+        // Agents reach the coordinator's API through the tunnel too: open on the host by construction.
+        let api = PortSpec(proto: .tcp, ports: UInt16(clamping: config.port)...UInt16(clamping: config.port))
         list.append(GatewaySync(store: services.store, keys: keys, interface: iface, firewall: config.firewallController ?? NFTFirewall(),
-                                clock: config.clock, metrics: services.metrics, logger: services.logger))
+                                clock: config.clock, metrics: services.metrics, logger: services.logger,
+                                services: [api], health: services.gatewayHealth))
         if let cadence = config.gatewayKeyRotationSeconds {
             list.append(KeyRotationService(store: services.store, clock: config.clock, cadenceSeconds: cadence, logger: services.logger))
         }
     }
     let server: HTTPServerBuilder
+    let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [HTTP10CloseInstaller()]))
     if let tls = services.tls {
-        server = try .tls(.http1(), tlsConfiguration: try TLSSetup.configuration(tls))
+        server = try .tls(http1, tlsConfiguration: try TLSSetup.configuration(tls))
     } else {
-        server = .http1()
+        server = http1
     }
     return Application(router: router, server: server,
                        configuration: .init(address: .hostname(config.host, port: config.port), serverName: "ferryd"),

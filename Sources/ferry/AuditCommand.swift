@@ -29,17 +29,23 @@ struct Audit: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let events = try await admin.withClient { c in
+            let (events, names) = try await admin.withClient { c in
                 // A deleted peer no longer resolves by name: then the text is taken as an id.
                 var peerID = peer
                 if let peer, !peer.hasPrefix("p_"), !peer.hasPrefix("gw_") { peerID = try await c.peer(peer).id }
-                return try await c.audit(.init(since: since.flatMap { Audit.time($0) }, until: until.flatMap { Audit.time($0) },
-                                               peer: peerID, actor: actor, limit: limit))
+                let events = try await c.audit(.init(since: since.flatMap { Audit.time($0) }, until: until.flatMap { Audit.time($0) },
+                                                     peer: peerID, actor: actor, limit: limit))
+                if output.json { return (events, AuditNames(events: [])) }
+                // Names for the ids; a read-only token may not list tokens, which then show as ids.
+                return (events, AuditNames(events: events, peers: (try? await c.peers()) ?? [], gateways: (try? await c.gateways()) ?? [],
+                                           tokens: (try? await c.tokens()) ?? []))
             }
             if output.json { return try Console.json(events) }
             let iso = ISO8601DateFormatter()
             var t = Table("SEQ", "AT", "ACTOR", "ACTION", "OBJECT", "PEER")
-            for e in events { t.add(String(e.seq), iso.string(from: e.at), e.actor, e.action, "\(e.objectType) \(e.objectID)", e.peer) }
+            for e in events {
+                t.add(String(e.seq), iso.string(from: e.at), names.actor(e.actor), e.action, names.object(e.objectType, e.objectID), names.peer(e.peer))
+            }
             Console.out(t.render())
         }
     }

@@ -32,7 +32,7 @@ struct CIUp: AsyncParsableCommand {
 
     func validate() throws {
         if let ttl {
-            guard let ms = DurationText.milliseconds(ttl), ms >= 1000 else { throw ValidationError("--ttl must be like 30m or 20s") }
+            try validateDuration(ttl, option: "--ttl", maxSeconds: 365 * 86400)
         } else if !oidcOptions.oidc {
             throw ValidationError("--ttl is required (e.g. --ttl 30m) without --oidc")
         }

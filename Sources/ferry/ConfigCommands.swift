@@ -3,6 +3,7 @@ import FerryAgent
 import FerryCore
 import Foundation
 import QRCode
+import WireGuard
 
 struct Config: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,24 +14,39 @@ struct Config: AsyncParsableCommand {
 /// The config of `peer` (admin), or without one this machine's own with its private key.
 struct ConfigSource: ParsableArguments {
     @Argument(help: "The peer's name or id (default: this machine, with its private key).") var peer: String?
+    @Option(name: .customLong("private-key-file"), help: ArgumentHelp("Put this private key (the peer's, as wg genkey writes it) into the config.", valueName: "FILE"))
+    var privateKeyFile: String?
     @OptionGroup var admin: AdminOptions
 
-    func text() async throws -> String {
+    /// The config, and whether it holds a private key (ferryd never keeps a peer's).
+    func text() async throws -> (text: String, hasPrivateKey: Bool) {
         if let peer {
             let data = try await admin.withClient { c in try await c.peerConfig(id: try await c.peer(peer).id) }
-            return String(decoding: data, as: UTF8.self)
+            let text = String(decoding: data, as: UTF8.self)
+            guard let privateKeyFile else { return (text, false) }
+            let key = try KeyFiles.readPrivateKey(privateKeyFile)
+            return (try Self.withKey(text, key), true)
         }
         let dir = admin.state.directory
         let s = try dir.load()
         let key = try dir.loadPrivateKey()
         let client = try CoordinatorClient(url: s.coordinator, token: s.deviceToken, pinnedCertificatePEM: try dir.loadPinnedCertificate(for: s))
         let data = try await client.peerConfig(id: s.peerID)
+        return (try Self.withKey(String(decoding: data, as: UTF8.self), key), true)
+    }
+
+    static func withKey(_ text: String, _ key: PrivateKey) throws(FerryError) -> String {
         var config: WGQuickConfig
-        do { config = try WGQuickConfig(parsing: String(decoding: data, as: UTF8.self)) } catch {
+        do { config = try WGQuickConfig(parsing: text) } catch {
             throw FerryError(.failure, "the coordinator's config cannot be read: \(error)")
         }
         config.interface.privateKey = key
         return config.render()
+    }
+
+    /// What to do about a config without its private key.
+    var missingKeyAdvice: String {
+        "the coordinator never had the private key of '\(peer ?? "")': give it with --private-key-file FILE, or create the peer with a key made by the coordinator (ferry peers add NAME without --public-key prints a complete config once)"
     }
 }
 
@@ -41,7 +57,8 @@ struct ConfigRender: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let text = try await source.text()
+            let (text, hasKey) = try await source.text()
+            if !hasKey { Console.progress("warning: no PrivateKey in this config; \(source.missingKeyAdvice)") }
             if let output { try AtomicFile.write(text, to: output) } else { Console.out(text, terminator: "") }
         }
     }
@@ -55,7 +72,9 @@ struct ConfigQRCode: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let text = try await source.text()
+            let (text, hasKey) = try await source.text()
+            // A phone cannot use a config without its key, and cannot be told so by a QR code.
+            guard hasKey else { throw FerryError(.failure, "no QR code: \(source.missingKeyAdvice)") }
             let code: QRCode
             do { code = try QRCode.encode(text, correction: .low) } catch { throw FerryError(.failure, "the config is too long for a QR code: \(error)") }
             if let png { try AtomicFile.write(code.png(), to: png) } else { Console.out(code.terminalString(background: light ? .light : .dark)) }

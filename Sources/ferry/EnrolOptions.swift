@@ -9,7 +9,7 @@ import WireGuard
 struct EnrolOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Pin the coordinator's certificate: its SHA-256 fingerprint as ferryd prints it.", valueName: "SHA256"))
     var fingerprint: String?
-    @Option(help: "This machine's peer name (default: the host name).") var name: String?
+    @Option(help: "This machine's peer name (join: default the enrolment token's name; login: the host name).") var name: String?
     @Option(name: .customLong("interface"), help: "The WireGuard interface 'ferry up' brings up.") var interfaceName = "ferry0"
     @Flag(help: "Ask for direct mesh links to other mesh peers.") var mesh = false
     @Flag(name: .customLong("full-tunnel"), help: "Send all traffic through the network's egress gateway.") var fullTunnel = false
@@ -17,16 +17,24 @@ struct EnrolOptions: ParsableArguments {
 
     func validate() throws {
         guard InterfaceName.isPlain(interfaceName) else { throw ValidationError("--interface: \(InterfaceName.problem(interfaceName))") }
+        try validateFingerprint(fingerprint)
     }
 
-    /// The state folder, refused when it already holds an enrolment; the peer name.
-    func prepare() throws(FerryError) -> (StateDirectory, String) {
+    /// The state folder, refused when it already holds an enrolment; the peer name if given.
+    func prepare() throws(FerryError) -> (StateDirectory, String?) {
         let dir = state.directory
         if dir.isEnrolled {
             let s = try dir.load()
             throw FerryError(.state, "\(dir.path) already holds the enrolment of '\(s.name)' (\(s.peerID)) with \(s.coordinator); 'ferry leave' first, or give another --state")
         }
-        return (dir, try validPeerName(name ?? Join.defaultName()))
+        return (dir, try name.map(validPeerName))
+    }
+
+    /// The host name, cut to a valid peer name (`ferry login`'s default).
+    static func hostName() -> String {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
+        let cleaned = String(host.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }.prefix(63))
+        return cleaned.isEmpty ? "host" : cleaned
     }
 
     /// The coordinator's certificate, fetched and checked against the fingerprint.

@@ -5,8 +5,8 @@ import Foundation
 
 struct Gateways: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List and add gateways (admin).",
-        subcommands: [GatewaysList.self, GatewaysAdd.self], defaultSubcommand: GatewaysList.self)
+        abstract: "List, add, remove gateways and rotate their keys (admin).",
+        subcommands: [GatewaysList.self, GatewaysAdd.self, GatewaysRemove.self, GatewaysRotateKey.self], defaultSubcommand: GatewaysList.self)
 }
 
 struct GatewaysList: AsyncParsableCommand {
@@ -46,5 +46,59 @@ struct GatewaysAdd: AsyncParsableCommand {
             }
             Console.out("gateway '\(g.name)' (\(g.id)) \(g.ipv4), endpoint \(g.endpoint)")
         }
+    }
+}
+
+struct GatewaysRemove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a gateway: peers lose their routes through it.")
+    @Argument(help: "Its name or id.") var name: String
+    @OptionGroup var admin: AdminOptions
+
+    func run() async throws {
+        try await reporting {
+            let g = try await admin.withClient { c in
+                let g = try await c.gateway(name)
+                try await c.deleteGateway(id: g.id)
+                return g
+            }
+            Console.out("gateway '\(g.name)' (\(g.id)) removed")
+        }
+    }
+}
+
+struct GatewaysRotateKey: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate-key", abstract: "Give a gateway a new key.",
+        discussion: """
+        The gateway ferryd hosts gets a key made in its data folder; another gateway needs its
+        new --public-key. Agents take the new key at their next map; static configs (wg-quick
+        files, phones) keep the old one and stop working until they are imported again: the
+        output lists those peers.
+        """)
+    @Argument(help: "Its name or id.") var name: String
+    @Option(name: .customLong("public-key"), help: "The new public key of a gateway ferryd does not host.") var publicKey: String?
+    @OptionGroup var admin: AdminOptions
+
+    func run() async throws {
+        try await reporting {
+            let (g, stale) = try await admin.withClient { c in
+                let g = try await c.rotateGatewayKey(id: try await c.gateway(name).id, publicKey: publicKey)
+                return (g, try await StaticConfigs.peers(c))
+            }
+            Console.out("gateway '\(g.name)' (\(g.id)) has a new key: \(g.publicKey)")
+            if !stale.isEmpty {
+                Console.out("static configs to import again (ferry config qr NAME --private-key-file FILE, or ferry config render NAME): \(stale.joined(separator: ", "))")
+            }
+        }
+    }
+}
+
+/// Peers that no agent keeps up to date: those without a device token (made with `ferry
+/// peers add`, used through a wg-quick file or a phone's app). A gateway key change reaches
+/// them only when their config is imported again.
+enum StaticConfigs {
+    static func peers(_ c: CoordinatorClient) async throws(FerryError) -> [String] {
+        let withAgent = Set(try await c.tokens().compactMap { $0.scope == "device" ? $0.peer : nil })
+        return try await c.peers().filter { $0.kind != "gateway" && $0.kind != "ci" && !withAgent.contains($0.id) }.map(\.name)
     }
 }

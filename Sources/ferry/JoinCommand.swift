@@ -19,18 +19,24 @@ struct Join: AsyncParsableCommand {
             let pem = try await enrol.pinnedCertificate(url)
             let key = PrivateKey.generate()
             let client = try CoordinatorClient(url: url, token: token, pinnedCertificatePEM: pem)
-            Console.progress("enrolling '\(peerName)' with \(client.baseURL)")
-            let enrolled = try await client.enroll(EnrollRequest(name: peerName, publicKey: key.publicKey.base64, mesh: enrol.mesh ? true : nil,
-                                                                 tunnel: enrol.fullTunnel ? "full" : nil))
+            Console.progress("enrolling \(peerName.map { "'\($0)'" } ?? "under the token's name") with \(client.baseURL)")
+            let enrolled = try await Join.enroll(client, EnrollRequest(name: peerName, publicKey: key.publicKey.base64, mesh: enrol.mesh ? true : nil,
+                                                                       tunnel: enrol.fullTunnel ? "full" : nil))
             Console.out(try enrol.save(enrolled, key: key, pem: pem, client: client, dir: dir))
         }
     }
+}
 
-    /// The host name, cut to a valid peer name.
-    static func defaultName() -> String {
-        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
-        let cleaned = String(host.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }.prefix(63))
-        return cleaned.isEmpty ? "host" : cleaned
+extension Join {
+    /// The enrolment; a token of another scope is told which one it needs.
+    static func enroll(_ client: CoordinatorClient, _ request: EnrollRequest) async throws(FerryError) -> EnrollResponse {
+        do {
+            return try await client.enroll(request)
+        } catch {
+            // Only the scope refusal; a grant refused by an enrolment token (mesh, full tunnel) says its own.
+            guard error.kind == .unauthorized, error.message.contains("token may not call") else { throw error }
+            throw FerryError(.unauthorized, "this token cannot enrol a machine: 'ferry join' needs an enrolment token (ferry tokens add NAME --scope enroll --segment SEGMENT)")
+        }
     }
 }
 

@@ -14,7 +14,8 @@ struct Login: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let (dir, peerName) = try enrol.prepare()
+            let (dir, given) = try enrol.prepare()
+            let peerName = try given ?? validPeerName(EnrolOptions.hostName())
             let pem = try await enrol.pinnedCertificate(url)
             let client = try CoordinatorClient(url: url, token: nil, pinnedCertificatePEM: pem)
             let info = try await client.loginInfo()

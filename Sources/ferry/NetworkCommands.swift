@@ -68,8 +68,11 @@ struct PolicyList: AsyncParsableCommand {
         try await reporting {
             let items = try await admin.withClient { try await $0.rules() }
             if output.json { return try Console.json(items) }
-            var t = Table("ID", "FROM", "TO")
-            for r in items { t.add(r.id, r.from, r.toSegment.map { "segment \($0)" } ?? r.toSubnet.map { "subnet \($0)" }) }
+            var t = Table("ID", "FROM", "TO", "PORTS")
+            for r in items {
+                t.add(r.id, r.from, r.toSegment.map { "segment \($0)" } ?? r.toSubnet.map { "subnet \($0)" } ?? r.toGateway.map { "gateway \($0)" },
+                      r.ports.isEmpty ? "all" : r.ports.joined(separator: ","))
+            }
             Console.out(t.render())
         }
     }
@@ -77,21 +80,34 @@ struct PolicyList: AsyncParsableCommand {
 
 struct PolicyAdd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "add", abstract: "Let a segment open connections to a segment or a subnet.",
-        discussion: "ferry policy add developers --to-subnet 172.20.0.0/24; ferry policy add developers --to-segment developers")
+        commandName: "add", abstract: "Let a segment open connections to a segment, a subnet or a gateway host.",
+        discussion: """
+        ferry policy add developers --to-subnet 172.20.0.0/24 --ports tcp/22,tcp/443; ferry policy add developers --to-segment developers; \
+        ferry policy add developers --to-gateway gw1 --ports tcp/22. Without --ports a rule opens every protocol and port.
+        """)
     @Argument(help: "The segment whose peers may connect.") var from: String
     @Option(name: .customLong("to-segment"), help: "A segment they may reach.") var toSegment: String?
     @Option(name: .customLong("to-subnet"), help: "An internal subnet they may reach.") var toSubnet: String?
+    @Option(name: .customLong("to-gateway"), help: "A gateway whose own host they may reach (default deny otherwise).") var toGateway: String?
+    @Option(help: ArgumentHelp("Only these: tcp/22, tcp/443,8080-8090, udp/53, icmp (comma-separated; a bare port continues the protocol before it).",
+                               valueName: "PORTS")) var ports: String?
     @OptionGroup var admin: AdminOptions
 
     func validate() throws {
-        guard (toSegment == nil) != (toSubnet == nil) else { throw ValidationError("give exactly one of --to-segment and --to-subnet") }
+        guard [toSegment, toSubnet, toGateway].compactMap({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one of --to-segment, --to-subnet and --to-gateway")
+        }
+        if let ports { do { _ = try PortSpec.parseList(ports) } catch { throw ValidationError("--ports: \(error.description)") } }
     }
 
     func run() async throws {
         try await reporting {
-            let r = try await admin.withClient { try await $0.createRule(CreatePolicyRuleRequest(from: from, toSegment: toSegment, toSubnet: toSubnet)) }
-            Console.out("rule \(r.id): \(r.from) -> \(r.toSegment ?? r.toSubnet ?? "?")")
+            let specs = try ports.map { try PortSpec.parseList($0).map(\.description) }
+            let r = try await admin.withClient {
+                try await $0.createRule(CreatePolicyRuleRequest(from: from, toSegment: toSegment, toSubnet: toSubnet, toGateway: toGateway, ports: specs))
+            }
+            let to = r.toSegment.map { "segment \($0)" } ?? r.toSubnet.map { "subnet \($0)" } ?? r.toGateway.map { "gateway \($0)" } ?? "?"
+            Console.out("rule \(r.id): \(r.from) -> \(to)\(r.ports.isEmpty ? "" : " (" + r.ports.joined(separator: ", ") + ")")")
         }
     }
 }
@@ -145,11 +161,14 @@ struct TokensAdd: AsyncParsableCommand {
     @Option(help: "Expire the token after this long (e.g. 24h).") var expires: String?
     @Option(help: "enroll: the kind of the enrolled peer.") var kind: String?
     @Option(help: "enroll: the owner of the enrolled peer.") var owner: String?
+    @Flag(name: .customLong("allow-full-tunnel"), help: "enroll: the device may ask for a full tunnel (internet through the gateway).")
+    var allowFullTunnel = false
+    @Flag(name: .customLong("allow-mesh"), help: "enroll: the device may ask for direct mesh links.") var allowMesh = false
     @OptionGroup var admin: AdminOptions
 
     func validate() throws {
-        if let maxTTL, DurationText.milliseconds(maxTTL) == nil { throw ValidationError("--max-ttl must be like 1h") }
-        if let expires, DurationText.milliseconds(expires) == nil { throw ValidationError("--expires must be like 24h") }
+        if let maxTTL { try validateDuration(maxTTL, option: "--max-ttl", maxSeconds: 365 * 86400) }
+        if let expires { try validateDuration(expires, option: "--expires", maxSeconds: 10 * 365 * 86400) }
     }
 
     func run() async throws {
@@ -157,7 +176,8 @@ struct TokensAdd: AsyncParsableCommand {
             let seconds = { (s: String?) in s.flatMap(DurationText.milliseconds).map { Int($0 / 1000) } }
             let created = try await admin.withClient {
                 try await $0.createToken(CreateTokenRequest(name: name, scope: scope, expiresInSeconds: seconds(expires), segment: segment,
-                                                            maxTTLSeconds: seconds(maxTTL), kind: kind, owner: owner))
+                                                            maxTTLSeconds: seconds(maxTTL), kind: kind, owner: owner,
+                                                            allowFullTunnel: allowFullTunnel ? true : nil, allowMesh: allowMesh ? true : nil))
             }
             Console.progress("token '\(created.token.name)' (\(created.token.id), scope \(created.token.scope)); its secret, shown once:")
             Console.out(created.secret)
@@ -168,11 +188,13 @@ struct TokensAdd: AsyncParsableCommand {
 struct TokensRemove: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rm", abstract: "Revoke a token by id or name.")
     @Argument(help: "The token's id or name.") var idOrName: String
+    @Flag(name: .customLong("confirm-self"), help: "It may be the token this command uses (every later call with it is refused).")
+    var confirmSelf = false
     @OptionGroup var admin: AdminOptions
 
     func run() async throws {
         try await reporting {
-            try await admin.withClient { try await $0.deleteToken(idOrName) }
+            try await admin.withClient { try await $0.deleteToken(idOrName, confirmSelf: confirmSelf) }
             Console.out("revoked token '\(idOrName)'")
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FerryAgent
+import FerryCore
 import Foundation
 
 /// `--state DIR` (every command has it): the enrolment state folder.
@@ -41,6 +42,8 @@ struct AdminOptions: ParsableArguments {
 
     @OptionGroup var state: StateOptions
 
+    func validate() throws { try validateFingerprint(fingerprint) }
+
     func credentials() async throws(FerryError) -> AdminCredentials {
         try await AdminCredentials.resolve(url: url, token: token, fingerprint: fingerprint, state: state.directory)
     }
@@ -55,4 +58,21 @@ struct AdminOptions: ParsableArguments {
 struct OutputOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
+}
+
+/// A malformed `--fingerprint` is a usage error (exit 64), found before anything is sent.
+func validateFingerprint(_ fingerprint: String?) throws {
+    if let fingerprint, CertificatePin.normalize(fingerprint) == nil {
+        throw ValidationError("--fingerprint '\(fingerprint)' is not a SHA-256 fingerprint (32 bytes in hex, as ferryd prints it: AA:BB:...)")
+    }
+}
+
+/// A duration option: a whole number with a unit, in whole seconds, within 1s...max (the
+/// coordinator's limit for TTLs), said in the error with the units and the range.
+func validateDuration(_ text: String, option: String, maxSeconds: Int64) throws {
+    let range = "from 1s to \(DurationText.format(seconds: maxSeconds))"
+    guard let ms = DurationText.milliseconds(text), ms % 1000 == 0 else {
+        throw ValidationError("\(option) '\(text)': give a whole number with one unit, s, m, h or d (like 30m, 20s, 2h), \(range)")
+    }
+    guard ms / 1000 <= maxSeconds else { throw ValidationError("\(option) '\(text)' is too long: \(range)") }
 }

@@ -56,7 +56,7 @@ struct PeersAdd: AsyncParsableCommand {
     @OptionGroup var admin: AdminOptions
 
     func validate() throws {
-        if let ttl, DurationText.milliseconds(ttl) == nil { throw ValidationError("--ttl must be like 2h") }
+        if let ttl { try validateDuration(ttl, option: "--ttl", maxSeconds: 365 * 86400) }
     }
 
     func run() async throws {

@@ -9,6 +9,7 @@ let ferrySubcommands: [any ParsableCommand.Type] = [
     Down.self,
     Status.self,
     Leave.self,
+    RotateKey.self,
     CI.self,
     Peers.self,
     Segments.self,

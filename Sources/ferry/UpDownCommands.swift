@@ -53,6 +53,7 @@ struct Up: AsyncParsableCommand {
             let stop = StopOnSignals()
             do {
                 let map = try await agent.bringUp()
+                await agent.checkKey()
                 try AgentProcess.writePID(in: dir)
                 options.log("\(s.interface) up as '\(s.name)' (\(map.interface.addresses.joined(separator: ", "))), syncing with \(s.coordinator)")
                 await withTaskGroup(of: Void.self) { group in
@@ -61,6 +62,14 @@ struct Up: AsyncParsableCommand {
                     group.addTask { await stop.wait() }
                     await group.next()
                     group.cancelAll()
+                }
+                if let removal = await agent.removal {
+                    // The device token will never work again: keeping routes to a network this
+                    // machine is no longer part of only hides the fact.
+                    try? await agent.driver.local.delete()
+                    options.log("\(s.interface) down; the agent stops (exit \(removal.exitCode))")
+                    AgentProcess.removePID(in: dir)
+                    throw removal
                 }
                 options.log("stopping (\(stop.reason ?? "signal"))")
             } catch {
@@ -94,7 +103,7 @@ final class StopOnSignals: @unchecked Sendable {
         }
     }
 
-    private func fire(_ name: String) {
+    private func fire(_ name: String?) {
         lock.lock()
         fired = true
         reason = reason ?? name
@@ -104,10 +113,16 @@ final class StopOnSignals: @unchecked Sendable {
         c?.resume()
     }
 
+    /// Returns on a signal, or when cancelled (the agent stopping for another reason, such
+    /// as this machine's removal, must not wait for a signal).
     func wait() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            lock.lock()
-            if fired { lock.unlock(); c.resume() } else { continuation = c; lock.unlock() }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                lock.lock()
+                if fired { lock.unlock(); c.resume() } else { continuation = c; lock.unlock() }
+            }
+        } onCancel: {
+            fire(nil)
         }
     }
 }
@@ -156,15 +171,18 @@ struct Down: AsyncParsableCommand {
     func run() async throws {
         try await reporting {
             let (dir, s) = try state.load()
-            if let pid = AgentProcess.running(in: dir), pid != getpid() {
-                Console.progress("stopping the agent (pid \(pid))")
-                if !(await AgentProcess.stop(pid)) { throw FerryError(.failure, "the agent (pid \(pid)) did not stop within 10s; kill it") }
-            }
             let local = LocalInterface(name: s.interface)
+            // Whether it was up is judged before the agent, which takes it down, is stopped.
             let existed = await local.exists()
+            var stopped: Int32?
+            if let pid = AgentProcess.running(in: dir), pid != getpid() {
+                if !(await AgentProcess.stop(pid)) { throw FerryError(.failure, "the agent (pid \(pid)) did not stop within 10s; kill it") }
+                stopped = pid
+            }
             try await local.delete()
             unlink(dir.pidFile)
-            Console.out(existed ? "\(s.interface) down" : "\(s.interface) was not up")
+            let agent = stopped.map { " (agent pid \($0) stopped)" } ?? ""
+            Console.out(existed ? "\(s.interface) down\(agent)" : "\(s.interface) was not up\(agent)")
         }
     }
 }

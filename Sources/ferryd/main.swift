@@ -39,6 +39,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "TLS: 'auto' for a self-signed certificate kept under --data.")
     var tls: String?
 
+    @Option(name: .customLong("tls-name"), help: ArgumentHelp("A host name or address clients use, put in the --tls auto certificate (repeatable; the listen address, loopback and, for 0.0.0.0, this host's addresses and name are always in it).", valueName: "NAME"))
+    var tlsNames: [String] = []
+
     @Option(name: .customLong("tls-cert"), help: "TLS certificate chain (PEM).")
     var tlsCert: String?
 
@@ -54,8 +57,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "IPv6 ULA prefix of the network on first start (default: random fdXX:XXXX:XXXX::/48).")
     var network6: String?
 
-    @Flag(name: .customLong("metrics-token"), help: "Serve /metrics only to an admin or read-only bearer token (it names peers and their keys).")
+    @Flag(name: .customLong("metrics-token"), help: "Serve /metrics only to an admin or read-only bearer token, also on loopback (beyond loopback that is the default).")
     var metricsToken = false
+
+    @Flag(name: .customLong("metrics-open"), help: "Serve /metrics without a token beyond loopback too (it names every peer, key and allowed IP).")
+    var metricsOpen = false
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
@@ -66,6 +72,8 @@ struct Serve: AsyncParsableCommand {
         if let tls, tls != "auto" { throw ValidationError("--tls takes only 'auto'; give files with --tls-cert and --tls-key") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if tls != nil, tlsCert != nil { throw ValidationError("--tls auto and --tls-cert exclude each other") }
+        if !tlsNames.isEmpty, tls == nil { throw ValidationError("--tls-name goes with --tls auto (a certificate of your own has its own names)") }
+        if metricsOpen, metricsToken { throw ValidationError("--metrics-open and --metrics-token exclude each other") }
         guard HostPort(listen) != nil else { throw ValidationError("--listen must be ADDRESS:PORT") }
         guard DurationText.milliseconds(reaperPeriod) != nil else { throw ValidationError("--reaper-period must be like 1s or 500ms") }
         if let r = gatewayKeyRotation {
@@ -98,7 +106,10 @@ struct Serve: AsyncParsableCommand {
         config.gatewayInterface = gateway
         config.gatewayName = gatewayName
         config.reaperPeriodMs = DurationText.milliseconds(reaperPeriod) ?? 1000
-        config.metricsRequireToken = metricsToken
+        let loopback = hp.host == "localhost" || hp.host.hasPrefix("127.") || hp.host == "::1"
+        // Beyond loopback /metrics names every peer, key and allowed IP to whoever asks.
+        config.metricsRequireToken = metricsToken || (!loopback && !metricsOpen)
+        config.tlsNames = tlsNames
         config.gatewayKeyRotationSeconds = gatewayKeyRotation.flatMap(DurationText.milliseconds).map { $0 / 1000 }
         config.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         guard let v4 = IPPrefix(network), v4.address.isIPv4 else { throw ValidationError("--network must be an IPv4 prefix") }
@@ -121,13 +132,12 @@ struct Serve: AsyncParsableCommand {
         if let keys = services.localGateway {
             say("ferryd: gateway interface \(keys.interface), public key \(keys.publicKey.base64) (record name \(keys.gatewayName))")
         }
-        let loopback = hp.host == "localhost" || hp.host.hasPrefix("127.") || hp.host == "::1"
         if !loopback, services.tls == nil {
             say("ferryd: WARNING: listening on \(hp.host) without TLS: bearer tokens cross the network in clear; use --tls auto or --tls-cert/--tls-key")
         }
         if !loopback {
-            say(metricsToken ? "ferryd: note: /health and /openapi.yaml need no token; /metrics needs an admin or read-only one"
-                : "ferryd: note: /health, /metrics and /openapi.yaml need no token; /metrics names peers and their public keys (--metrics-token to require one)")
+            say(config.metricsRequireToken ? "ferryd: note: /health and /openapi.yaml need no token; /metrics needs an admin or read-only one (--metrics-open to serve it to anyone)"
+                : "ferryd: WARNING: /metrics needs no token (--metrics-open) and names every peer, key and allowed IP")
         }
         let scheme = services.tls == nil ? "http" : "https"
         say("ferryd: listening on \(scheme)://\(hp)")

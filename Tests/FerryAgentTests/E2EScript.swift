@@ -2,19 +2,19 @@ import FerryTestSupport
 import Foundation
 import Testing
 
-/// Runs a scripts/e2e script with this build's ferryd, ferry and ferry-wg; exit 77 is a
-/// loud SKIPPED line (no root, tun or tools), anything else must pass with `PASS: what`.
+/// Runs scripts/e2e/NAME with this build's ferryd, ferry and ferry-wg; exit 77 is a loud
+/// skip (no root or tun), anything but 0 and the PASS line fails.
 enum E2EScript {
-    static func run(_ name: String, what: String) throws {
+    static func run(_ name: String, what: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let script = BuiltProducts.packageRoot.appendingPathComponent("scripts/e2e/\(name)").path
         let r = try BuiltProducts.run("/bin/bash", [script, BuiltProducts.executable("ferryd").path,
                                                     BuiltProducts.executable("ferry").path, BuiltProducts.executable("ferry-wg").path])
         print(r.stdout + r.stderr)
         if r.status == 77 {
-            print("SKIPPED (needs root and /dev/net/tun, and the tools the script names): \(what)")
+            print("SKIPPED (needs root and /dev/net/tun): \(what)")
             return
         }
-        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
-        #expect(r.stdout.contains("PASS: \(what)"))
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.stdout.contains("PASS: \(what)"), sourceLocation: sourceLocation)
     }
 }

@@ -17,6 +17,8 @@ final class RecordingInterface: InterfaceController, FirewallController {
     func status() async throws -> [InterfacePeerStatus] { [] }
     func apply(nftables: String) async throws { rulesets.withLock { $0.append(nftables) } }
     func remove(interface: String) async throws {}
+    func live(interface: String) async throws -> String? { rulesets.withLock { $0.last } }
+    func guardForwarding(interface: String) async throws {}
     var last: WGQuickConfig? { configs.withLock { $0.last } }
     var lastRules: String { rulesets.withLock { $0.last ?? "" } }
 }

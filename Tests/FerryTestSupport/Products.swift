@@ -54,14 +54,15 @@ public final class FerrydServer: @unchecked Sendable {
     public private(set) var fingerprint: String?
     private let outFile: URL
 
-    public init(extra: [String] = []) throws {
+    /// `host`: the address to listen on (the URL stays loopback's, which a wildcard serves too).
+    public init(extra: [String] = [], host: String = "127.0.0.1") throws {
         port = Int.random(in: 30000...45000)
         data = FileManager.default.temporaryDirectory.appendingPathComponent("ferryd-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         outFile = data.appendingPathComponent("out.txt")
         FileManager.default.createFile(atPath: outFile.path, contents: nil)
         process.executableURL = BuiltProducts.executable("ferryd")
-        process.arguments = ["serve", "--data", data.appendingPathComponent("db").path, "--listen", "127.0.0.1:\(port)",
+        process.arguments = ["serve", "--data", data.appendingPathComponent("db").path, "--listen", "\(host):\(port)",
                              "--log-level", "warning"] + extra
         let handle = try FileHandle(forWritingTo: outFile)
         process.standardOutput = handle

@@ -91,7 +91,7 @@ ok "network set up with ferry's admin commands (TLS pinned by fingerprint)"
 # --- two developers join and come up
 for d in 1 2; do
   ns=$([ $d = 1 ] && echo $D1 || echo $D2); ifn=$([ $d = 1 ] && echo $IF1 || echo $IF2)
-  E=$(admin tokens add enrol-$d --scope enroll --segment developers --owner dev$d 2>/dev/null) || fail "enrol token"
+  E=$(admin tokens add enrol-$d --scope enroll --segment developers --owner dev$d $([ $d = 1 ] && echo --allow-mesh) 2>/dev/null) || fail "enrol token"
   inns $ns "$FERRY" join $URL --token $E --fingerprint $FP --name dev$d --interface $ifn --state $TMP/d$d $([ $d = 1 ] && echo --mesh) >/dev/null \
     || fail "ferry join dev$d"
   [ "$(stat -c %a $TMP/d$d)" = 700 ] && [ "$(stat -c %a $TMP/d$d/private.key)" = 600 ] || fail "state modes"
@@ -135,7 +135,7 @@ ok "the live session to the gateway survived the change (same handshake)"
 # --- mesh: dev3 (segment ops) and dev1 link directly; policy lets developers open
 # connections to ops, not the other way, and the agents enforce that on the direct link
 admin segments add ops >/dev/null || fail "segment ops"
-E=$(admin tokens add enrol-3 --scope enroll --segment ops --owner dev3 2>/dev/null) || fail "enrol token 3"
+E=$(admin tokens add enrol-3 --scope enroll --segment ops --owner dev3 --allow-mesh 2>/dev/null) || fail "enrol token 3"
 inns $D3 "$FERRY" join $URL --token $E --fingerprint $FP --name dev3 --interface $IF3 --state $TMP/d3 --mesh >/dev/null || fail "join dev3"
 inns $D3 "$FERRY" up --state $TMP/d3 --userspace $FERRY_WG --background 2>/dev/null || fail "ferry up dev3"
 for ns in $D3 $D1; do inns $ns ping -c 1 -W 5 10.10.0.1 >/dev/null 2>&1; done   # the gateway learns their endpoints
@@ -228,7 +228,7 @@ grep -q "already gone" $TMP/cidown.out || fail "ci down did not say the TTL remo
 ok "the CI peer is gone from the coordinator and the gateway after its TTL; ci down cleans up"
 
 # --- a full-tunnel developer: everything through the gateway (policy routing as wg-quick)
-E=$(admin tokens add enrol-4 --scope enroll --segment developers --owner dev4 2>/dev/null) || fail "enrol token 4"
+E=$(admin tokens add enrol-4 --scope enroll --segment developers --owner dev4 --allow-full-tunnel 2>/dev/null) || fail "enrol token 4"
 inns $D4 "$FERRY" join $URL --token $E --fingerprint $FP --name dev4 --interface $IF4 --state $TMP/d4 --full-tunnel >/dev/null 2>$TMP/j4.err || { cat $TMP/j4.err; fail "join dev4"; }
 [ "$(inns $D4 ncat -w 2 --recv-only 203.0.113.2 8080)" = "from 192.168.85.2" ] || fail "dev4 does not reach the outside directly before the tunnel"
 inns $D4 "$FERRY" up --state $TMP/d4 --userspace $FERRY_WG --background 2>/dev/null || { tail -5 $TMP/d4/agent.log; fail "ferry up dev4"; }

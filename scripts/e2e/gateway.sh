@@ -35,6 +35,7 @@ INTERNAL6=fd99:$S::/64
 SERVICE6=fd99:$S::2
 FAILED=0
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/api.sh"
 
 cleanup() {
   remove_namespaces $DEV $OTH $CI $IN $GW
@@ -60,15 +61,6 @@ TOKEN=$(grep -o 'ferry_[A-Za-z0-9_-]*' $TMP/ferryd.out | head -1)
 [ -n "$TOKEN" ] || fail "no admin token printed"
 for _ in $(seq 50); do inns $GW curl -sf http://127.0.0.1:$PORT/health >/dev/null && break; sleep 0.1; done
 
-api() {  # api TOKEN METHOD PATH [BODY] -> body on stdout; HTTP code in $TMP/code
-  local tok=$1 method=$2 path=$3 body=${4:-}
-  inns $GW curl -sS -o $TMP/body -w '%{http_code}' -X $method -H "Authorization: Bearer $tok" \
-    -H 'Content-Type: application/json' ${body:+--data "$body"} http://127.0.0.1:$PORT$path >$TMP/code
-  cat $TMP/body
-}
-code() { cat $TMP/code; }
-field() { grep -o "\"$1\":\"[^\"]*\"" | head -1 | cut -d'"' -f4; }
-
 for seg in developers ci others; do
   api $TOKEN POST /v1/segments "{\"name\":\"$seg\"}" >/dev/null; [ "$(code)" = 201 ] || fail "segment $seg: $(cat $TMP/body)"
 done
@@ -84,16 +76,6 @@ for seg in developers ci; do
 done
 ok "network set up through the API"
 
-# up NS IFNAME PEER_ID PRIVATE_KEY TOKEN: the peer's rendered wg-quick config, plus its key
-up() {
-  local ns=$1 ifname=$2 id=$3 key=$4 tok=$5
-  api $tok GET /v1/peers/$id/config >$TMP/$ifname.conf
-  [ "$(code)" = 200 ] || fail "config of $id: $(cat $TMP/body)"
-  sed -i "s|^# PrivateKey = .*|PrivateKey = $key|" $TMP/$ifname.conf
-  chmod 600 $TMP/$ifname.conf
-  inns $ns env WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go wg-quick up $TMP/$ifname.conf >$TMP/$ifname.up 2>&1 \
-    || { cat $TMP/$ifname.up; fail "wg-quick up $ifname"; }
-}
 reach() {  # reach NS TRIES [ADDRESS] -> 0 when the service answers
   local ns=$1 tries=${2:-10} addr=${3:-$SERVICE}
   for _ in $(seq $tries); do
@@ -114,14 +96,6 @@ on_gateway() {
   [ $ms -le 1000 ] || fail "gateway interface took $ms ms to have the peer $want (limit 1000)"
   echo $ms
 }
-newpeer() {  # newpeer TOKEN NAME SEGMENT [EXTRA_JSON] -> sets PID_ KEY_ PUB_ T0_
-  local tok=$1 name=$2 seg=$3 extra=${4:-}
-  KEY_=$(wg genkey); PUB_=$(echo "$KEY_" | wg pubkey); local pub=$PUB_
-  T0_=$(now_ms)
-  PID_=$(api $tok POST /v1/peers "{\"name\":\"$name\",\"segment\":\"$seg\",\"publicKey\":\"$pub\"$extra}" | field id)
-  [ "$(code)" = 201 ] || fail "peer $name: $(cat $TMP/body)"
-}
-
 # --- a developer reaches the internal service through the split tunnel
 newpeer $TOKEN dev1 developers; DEVID=$PID_ DEVPUB=$PUB_
 ok "created peer on the gateway interface after $(on_gateway $DEVPUB present $T0_) ms"

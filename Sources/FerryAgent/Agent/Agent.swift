@@ -26,13 +26,18 @@ public actor Agent {
 
     public let state: AgentState
     let directory: StateDirectory
-    let key: PrivateKey
+    var key: PrivateKey
     let client: CoordinatorClient
     public let driver: InterfaceDriver
     let runner: any CommandRunner
     let options: Options
     public private(set) var current: NetworkMap?
     private var unreachableSince: Date?
+    /// Set when the coordinator says this machine's peer is gone: the sync loop ends and
+    /// `ferry up` takes the interface down and exits with this error's code (8).
+    public private(set) var removal: FerryError?
+    /// The key mismatch last logged, so it is said once, not at every map.
+    private var keyProblem: String?
 
     public init(directory: StateDirectory, state: AgentState, client: CoordinatorClient, options: Options,
                 runner: any CommandRunner = ProcessRunner()) throws(FerryError) {
@@ -62,8 +67,33 @@ public actor Agent {
             map = saved
         }
         try await driver.ensureExists(userspace: options.userspace, log: options.log)
-        try await apply(map, force: true)
+        do throws(FerryError) {
+            try await apply(map, force: true)
+        } catch {
+            // Nothing of this run may stay behind: the interface (and the ferry-wg it started).
+            try? await driver.local.delete()
+            throw error
+        }
         return map
+    }
+
+    /// Compares the coordinator's public key for this machine (in its map; from its peer
+    /// record with an older coordinator) with its own, and logs the difference once. When
+    /// `ferry rotate-key` replaced the key file with the key the coordinator now has, the
+    /// agent takes it and applies the map again.
+    public func checkKey() async {
+        var registered = current?.interface.publicKey
+        if registered == nil { registered = try? await client.peer(id: state.peerID).publicKey }
+        guard let registered else { return }
+        if registered != key.publicKey.base64, let onDisk = try? directory.loadPrivateKey(),
+           onDisk.publicKey.base64 == registered, let map = current {
+            key = onDisk
+            log("this machine's key was rotated (\(registered)); applying it")
+            try? await apply(map, force: true)
+        }
+        let problem = KeyMismatch.message(own: key.publicKey.base64, coordinators: registered)
+        if let problem, problem != keyProblem { log(problem) }
+        keyProblem = problem
     }
 
     /// Applies `map` if it differs from the one applied (or always, with `force`).
@@ -96,6 +126,7 @@ public actor Agent {
                 let since = current?.version ?? 0
                 if let map = try await client.netmap(peerID: state.peerID, since: since, wait: options.pollWait) {
                     try await apply(map)
+                    await checkKey()
                 }
                 if let since = unreachableSince {
                     log("coordinator reachable again after \(Int(Date().timeIntervalSince(since)))s; in sync (map \(current?.version ?? 0))")
@@ -104,6 +135,11 @@ public actor Agent {
                 backoff = .seconds(1)
             } catch {
                 if Task.isCancelled { return }
+                if error.kind == .removed {
+                    log(error.message)
+                    removal = error
+                    return
+                }
                 if unreachableSince == nil { unreachableSince = Date() }
                 let what = error.kind == .unreachable ? "coordinator unreachable" : "sync failed"
                 log("\(what): \(error.message); keeping the last map (\(current?.version ?? 0)) and the tunnels, retrying in \(backoff)")

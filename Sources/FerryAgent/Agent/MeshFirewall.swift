@@ -13,20 +13,19 @@ public enum MeshFirewall {
         "ferry_mesh_" + String(interface.map { $0.isLetter || $0.isNumber ? $0 : "_" })
     }
 
-    /// The ruleset for `map`, nil when nothing is to be enforced.
+    /// The ruleset for `map`, nil when nothing is to be enforced. Per mesh peer and
+    /// direction: not allowed, new connections are dropped; allowed for some ports only,
+    /// new connections to other ports are dropped.
     public static func render(interface: String, map: NetworkMap) -> String? {
         let mesh = map.enabled ? map.peers.filter { $0.role == "mesh" } : []
-        let noInbound = mesh.filter { $0.inbound != true }.flatMap(\.allowedIPs).compactMap { IPPrefix($0)?.network }
-        let noOutbound = mesh.filter { $0.outbound != true }.flatMap(\.allowedIPs).compactMap { IPPrefix($0)?.network }
-        guard !noInbound.isEmpty || !noOutbound.isEmpty else { return nil }
-        let table = tableName(interface), ifname = "\"\(interface)\""
-        func drops(_ prefixes: [IPPrefix], _ direction: String, _ field: String) -> String {
-            var out = ""
-            for (family, list) in [("ip", prefixes.filter(\.address.isIPv4)), ("ip6", prefixes.filter { !$0.address.isIPv4 })] where !list.isEmpty {
-                out += "\t\t\(direction) \(ifname) \(family) \(field) { \(list.map(\.description).joined(separator: ", ")) } ct state new counter drop\n"
-            }
-            return out
+        var input = "", output = ""
+        for entry in mesh {
+            let prefixes = entry.allowedIPs.compactMap { IPPrefix($0)?.network }
+            input += lines(prefixes, allowed: entry.inbound == true, ports: entry.inboundPorts, hook: "iifname \"\(interface)\"", field: "saddr")
+            output += lines(prefixes, allowed: entry.outbound == true, ports: entry.outboundPorts, hook: "oifname \"\(interface)\"", field: "daddr")
         }
+        guard !input.isEmpty || !output.isEmpty else { return nil }
+        let table = tableName(interface)
         return """
         # ferry: directions policy allows for mesh peers on \(interface); generated, do not edit
         table inet \(table) {}
@@ -34,13 +33,33 @@ public enum MeshFirewall {
         table inet \(table) {
         \tchain input {
         \t\ttype filter hook input priority filter; policy accept;
-        \(drops(noInbound, "iifname", "saddr"))\t}
+        \(input)\t}
         \tchain output {
         \t\ttype filter hook output priority filter; policy accept;
-        \(drops(noOutbound, "oifname", "daddr"))\t}
+        \(output)\t}
         }
 
         """
+    }
+
+    /// The lines for one direction of one mesh peer; empty when it is open to everything.
+    /// Unparseable port texts close the direction (fail closed).
+    static func lines(_ prefixes: [IPPrefix], allowed: Bool, ports: [String]?, hook: String, field: String) -> String {
+        var out = ""
+        var specs: [PortSpec]?
+        if allowed, let ports {
+            // Unparseable: allowed for nothing (an empty list drops every new connection).
+            specs = (try? ports.map { try PortSpec(parsing: $0) }).map(PortSpec.normalize) ?? []
+        }
+        if allowed, specs == nil { return "" }
+        for (family, list) in [("ip", prefixes.filter(\.address.isIPv4)), ("ip6", prefixes.filter { !$0.address.isIPv4 })] where !list.isEmpty {
+            let match = "\(hook) \(family) \(field) { \(list.map(\.description).joined(separator: ", ")) } ct state new"
+            for p in (specs ?? []).isEmpty ? [] : NFTablesRenderer.portMatches(specs ?? [], family: family) {
+                out += "\t\t\(match) \(p) accept\n"
+            }
+            out += "\t\t\(match) counter drop\n"
+        }
+        return out
     }
 
     /// Loads the ruleset for `map` (or removes the table). Returns a warning when mesh

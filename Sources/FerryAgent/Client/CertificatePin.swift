@@ -37,11 +37,23 @@ public enum CertificatePin {
         guard let expected = normalize(fingerprint) else {
             throw .failure("'\(fingerprint)' is not a SHA-256 fingerprint (32 bytes in hex, as ferryd prints it: AA:BB:...)")
         }
+        let der = try await peek(url: url, timeoutSeconds: timeoutSeconds)
+        let actual = Self.fingerprint(der: der)
+        guard actual == expected else {
+            throw .init(.unreachable, "the certificate of \(url) has fingerprint \(actual), not the \(expected) you gave: check the fingerprint ferryd printed, or someone is in between")
+        }
+        return pem(der: der)
+    }
+
+    /// The certificate (DER) the coordinator of `url` presents, trusted or not: for the pin
+    /// and for saying which fingerprint an untrusted coordinator has.
+    public static func peek(url: String, timeoutSeconds: Int64 = 10) async throws(FerryError) -> [UInt8] {
         guard let u = URL(string: url), u.scheme == "https", let host = u.host else {
             throw .failure("a certificate can be pinned only for an https:// coordinator URL, not '\(url)'")
         }
         let port = u.port ?? 443
         let seen = Captured()
+        var closed = false
         do {
             var tls = TLSConfiguration.makeClientConfiguration()
             // The callback below decides; it runs only with verification on.
@@ -64,16 +76,16 @@ public enum CertificatePin {
             while seen.get() == nil, Date() < deadline, channel.isActive {
                 try await Task.sleep(for: .milliseconds(20))
             }
+            closed = !channel.isActive
             try? await channel.close().get()
         } catch {
             throw CoordinatorClient.transportError(error, url: url)
         }
-        guard let der = seen.get() else { throw .init(.unreachable, "\(url) sent no certificate; is it ferryd with --tls?") }
-        let actual = Self.fingerprint(der: der)
-        guard actual == expected else {
-            throw .init(.unreachable, "the certificate of \(url) has fingerprint \(actual), not the \(expected) you gave: check the fingerprint ferryd printed, or someone is in between")
+        guard let der = seen.get() else {
+            if closed { throw .init(.unreachable, "\(url) closed the connection without sending a certificate; is it ferryd with --tls?") }
+            throw .init(.unreachable, "\(url) accepted the connection but sent no certificate within \(timeoutSeconds)s (timed out); check that ferryd runs and answers there")
         }
-        return pem(der: der)
+        return der
     }
 
     static func pem(der: [UInt8]) -> String {

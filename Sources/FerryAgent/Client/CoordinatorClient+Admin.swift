@@ -93,13 +93,25 @@ extension CoordinatorClient {
         try await call(.POST, "/v1/tokens", body: r)
     }
 
-    /// A token by id or name.
-    public func deleteToken(_ idOrName: String) async throws(FerryError) {
+    /// A token by id or name. A name that several tokens share is refused: guessing one
+    /// could revoke a live secret someone else depends on. `confirmSelf`: the token may be
+    /// the one making the request (ferryd refuses that otherwise).
+    public func deleteToken(_ idOrName: String, confirmSelf: Bool = false) async throws(FerryError) {
         let all = try await tokens()
-        guard let t = all.first(where: { $0.id == idOrName }) ?? all.first(where: { $0.name == idOrName }) else {
-            throw FerryError(.notFound, "no token '\(idOrName)'; 'ferry tokens ls' lists them")
+        let t: TokenView
+        if let byID = all.first(where: { $0.id == idOrName }) {
+            t = byID
+        } else {
+            let named = all.filter { $0.name == idOrName }
+            guard let only = named.first else { throw FerryError(.notFound, "no token '\(idOrName)'; 'ferry tokens ls' lists them") }
+            guard named.count == 1 else {
+                throw FerryError(.rejected, "\(named.count) tokens are named '\(idOrName)' (\(named.map(\.id).joined(separator: ", "))); "
+                                 + "revoke one by its id")
+            }
+            t = only
         }
-        try await send(.DELETE, "/v1/tokens/\(Self.escape(t.id))")
+        let (status, data) = try await exchange(.DELETE, "/v1/tokens/\(Self.escape(t.id))", query: confirmSelf ? [("confirm", "self")] : [])
+        try Self.check(status, data)
     }
 
     public struct AuditFilter: Sendable {
@@ -130,5 +142,23 @@ extension CoordinatorClient {
 
     public func createGateway(_ r: CreateGatewayRequest) async throws(FerryError) -> GatewayView {
         try await call(.POST, "/v1/gateways", body: r)
+    }
+
+    /// A gateway by name or id.
+    public func gateway(_ nameOrID: String) async throws(FerryError) -> GatewayView {
+        let all = try await gateways()
+        guard let g = all.first(where: { $0.id == nameOrID }) ?? all.first(where: { $0.name == nameOrID }) else {
+            throw FerryError(.notFound, "no gateway named '\(nameOrID)'; 'ferry gateways ls' lists them")
+        }
+        return g
+    }
+
+    public func deleteGateway(id: String) async throws(FerryError) {
+        try await send(.DELETE, "/v1/gateways/\(Self.escape(id))")
+    }
+
+    /// A new key: `publicKey` for a gateway that runs elsewhere; nil for the one ferryd hosts.
+    public func rotateGatewayKey(id: String, publicKey: String?) async throws(FerryError) -> GatewayView {
+        try await call(.POST, "/v1/gateways/\(Self.escape(id))/rotate-key", body: RotateKeyRequest(publicKey: publicKey))
     }
 }

@@ -56,6 +56,11 @@ public final class CoordinatorClient: Sendable {
             return try await transport.exchange(method: method, target: basePath + path + Self.queryString(query), headers: headers,
                                                 body: body, timeout: .seconds(timeout + extraSeconds))
         } catch {
+            if transport.pinnedFingerprint == nil, transport.scheme == "https", Self.isTLSError(error),
+               let der = try? await CertificatePin.peek(url: baseURL, timeoutSeconds: 5) {
+                let fp = CertificatePin.fingerprint(der: der)
+                throw FerryError(.unreachable, "the coordinator's certificate is not trusted; its fingerprint is \(fp); verify it with the admin and run again with --fingerprint \(fp)")
+            }
             throw Self.transportError(error, url: baseURL)
         }
     }
@@ -123,6 +128,8 @@ public final class CoordinatorClient: Sendable {
         let message = detail?.message ?? (String(decoding: data.prefix(200), as: UTF8.self)
             .split(separator: "\n").first.map(String.init) ?? "HTTP \(status)")
         switch status {
+        case 401 where detail?.code == "peer_removed":
+            throw FerryError(.removed, "this machine was removed from the network: \(message); 'ferry leave' forgets it here, then 'ferry join' with a new enrolment token from your admin")
         case 401:
             throw FerryError(.unauthorized, "the coordinator refused the token (\(message)); check the token you gave, or ask your admin for a new one")
         case 403:
@@ -136,11 +143,15 @@ public final class CoordinatorClient: Sendable {
         }
     }
 
+    static func isTLSError(_ error: any Error) -> Bool {
+        let text = String(describing: error), type = String(describing: Swift.type(of: error))
+        return type.contains("SSL") || text.contains("SSL") || text.contains("certificate")
+    }
+
     static func transportError(_ error: any Error, url: String) -> FerryError {
         if let e = error as? FerryError { return e }
         let text = String(describing: error)
-        let type = String(describing: Swift.type(of: error))
-        if type.contains("SSL") || text.contains("SSL") || text.contains("certificate") {
+        if isTLSError(error) {
             return FerryError(.unreachable, "TLS with \(url) failed (\(text)): the certificate is not the one pinned or trusted; if it changed, join again with the new --fingerprint")
         }
         if error is HTTPTransport.Timeout || text.contains("connectTimeout") {

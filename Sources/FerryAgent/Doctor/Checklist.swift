@@ -11,6 +11,9 @@ public struct DoctorInputs: Sendable {
     public var clock: ClockSample?
     /// Where the enrolled private key lives (named in fixes).
     public var privateKeyPath: String?
+    /// The public half of the enrolled private key: tells "rotated elsewhere" from "the
+    /// interface holds a stray key".
+    public var enrolledPublicKey: PublicKey?
     /// The address across the tunnel to probe the MTU with; by default the gateway's own.
     public var target: IPAddress?
     public var handshakeTimeout: Duration = .seconds(5)
@@ -30,7 +33,9 @@ public struct DoctorInputs: Sendable {
     public var probeTarget: IPAddress? {
         if let target { return target }
         let peers = coordinator.peers
-        return (peers.first { $0.entry.role == "gateway" } ?? peers.first { $0.endpoint != nil })?.ownAddress
+        // Not a mesh peer this machine may not dial: its mesh table drops the probes.
+        let dialable = peers.filter { !($0.entry.role == "mesh" && $0.entry.outbound == false) }
+        return (dialable.first { $0.entry.role == "gateway" } ?? dialable.first { $0.endpoint != nil })?.ownAddress
     }
 
     /// Every prefix the map routes into the tunnel, once each.
@@ -70,13 +75,16 @@ extension Doctor {
     public static func checklist(_ inputs: DoctorInputs, probes: DoctorProbeSet, coordinator: CoordinatorCheck? = nil) -> Doctor {
         let local = inputs.local, view = inputs.coordinator
         let first: [any DoctorCheck] = coordinator.map { [$0] } ?? []
+        let registered = view.peer.flatMap { try? PublicKey(base64: $0.publicKey) }
+        let gate = registered != nil && registered != local.publicKey ? ["keys"] : []
         return Doctor(checks: first + [
-            KeysCheck(local: local, coordinator: view, privateKeyPath: inputs.privateKeyPath),
+            KeysCheck(local: local, coordinator: view, privateKeyPath: inputs.privateKeyPath, enrolledPublicKey: inputs.enrolledPublicKey),
             AllowedIPsCheck(local: local, coordinator: view),
             RoutesCheck(interface: local.name, prefixes: inputs.routedPrefixes, routes: probes.routes),
-            HandshakeCheck(interface: local.name, coordinator: view, reader: probes.reader, pinger: probes.pinger, udp: probes.udp,
-                           sleeper: probes.sleeper, timeout: inputs.handshakeTimeout, nowSeconds: inputs.nowSeconds),
-            PathMTUCheck(interface: local.name, target: inputs.probeTarget, mtu: local.mtu, pinger: probes.pinger, peerID: view.map.peerID),
+            Gated(check: HandshakeCheck(interface: local.name, coordinator: view, reader: probes.reader, pinger: probes.pinger, udp: probes.udp,
+                                        sleeper: probes.sleeper, timeout: inputs.handshakeTimeout, nowSeconds: inputs.nowSeconds), more: gate),
+            Gated(check: PathMTUCheck(interface: local.name, target: inputs.probeTarget, mtu: local.mtu, pinger: probes.pinger,
+                                      peerID: view.map.peerID), more: gate),
             NATKeepaliveCheck(local: local, coordinator: view, hostAddresses: inputs.hostAddresses),
             ClockSkewCheck(sample: inputs.clock),
         ])

@@ -63,3 +63,14 @@ extension DoctorCheck {
         DoctorResult(check: name, status: .skip, message: message)
     }
 }
+
+/// A check that must also wait for `more` checks: the path checks wait for the keys check
+/// when this machine's key is not the coordinator's, since no handshake can then succeed
+/// and a silence would be blamed on the firewall.
+struct Gated: DoctorCheck {
+    let check: any DoctorCheck
+    let more: [String]
+    var name: String { check.name }
+    var prerequisites: [String] { check.prerequisites + more }
+    func run() async -> DoctorResult { await check.run() }
+}

@@ -29,8 +29,9 @@ extension Doctor {
         let peer: PeerView? = problem == nil ? try? await client.peer(id: state.peerID) : nil
         let clock = problem == nil ? await client.clockSample() : nil
         let hosts = (try? await system.hostAddresses()) ?? []
-        let inputs = DoctorInputs(local: local, coordinator: CoordinatorView(map: map, peer: peer), hostAddresses: hosts, clock: clock,
+        var inputs = DoctorInputs(local: local, coordinator: CoordinatorView(map: map, peer: peer), hostAddresses: hosts, clock: clock,
                                   privateKeyPath: directory.keyFile)
+        inputs.enrolledPublicKey = try? directory.loadPrivateKey().publicKey
         return (inputs, CoordinatorCheck(url: client.baseURL, mapVersion: map.version, problem: problem))
     }
 }

@@ -77,6 +77,11 @@ public struct HandshakeCheck: DoctorCheck {
             return .problem("\(peer.label) has no endpoint on \(interface)",
                             ["set Endpoint = \(want) on the [Peer] of \(peer.entry.name): `wg set \(interface) peer \(key.base64) endpoint \(want)`, or run `ferry up`"])
         }
+        // A mesh peer this machine may not open connections to: the agent's own mesh table
+        // drops the probe, so only the traffic that is there can speak for the path.
+        if peer.entry.role == "mesh", peer.entry.outbound == false {
+            return Self.byExistingTraffic(peer, before, endpoint: endpoint, nowSeconds: nowSeconds)
+        }
         let target = peer.ownAddress
         async let pinged: PingOutcome? = ping(target)
         var evidence: String?
@@ -95,6 +100,14 @@ public struct HandshakeCheck: DoctorCheck {
         if evidence == nil, ping == .reply, let target { evidence = "\(target) replied through \(endpoint)" }
         if let evidence { return .answered(evidence) }
         return await silence(peer, key: key, endpoint: endpoint, before: before, pinged: target != nil)
+    }
+
+    static func byExistingTraffic(_ peer: MapPeer, _ status: UAPIPeerStatus, endpoint: Endpoint, nowSeconds: Int64) -> Outcome {
+        let age = nowSeconds - status.lastHandshakeTimeSec
+        if status.lastHandshakeTimeSec > 0, age <= 180 {
+            return .answered("handshake \(max(0, age)) s ago at \(endpoint) (not probed: policy lets only \(peer.entry.name) open connections)")
+        }
+        return .answered("not probed: policy lets only \(peer.entry.name) open connections to this machine, and it has not yet (\(status.lastHandshakeTimeSec == 0 ? "no handshake" : "last handshake \(age) s ago"))")
     }
 
     private func ping(_ target: IPAddress?) async -> PingOutcome? {

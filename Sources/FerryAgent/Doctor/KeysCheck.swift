@@ -11,11 +11,14 @@ public struct KeysCheck: DoctorCheck {
     let coordinator: CoordinatorView
     /// Where the enrolled private key lives, for the fix (the agent's state).
     let privateKeyPath: String?
+    /// The public half of the enrolled private key, when it could be read.
+    let enrolledPublicKey: PublicKey?
 
-    public init(local: InterfaceSnapshot, coordinator: CoordinatorView, privateKeyPath: String? = nil) {
+    public init(local: InterfaceSnapshot, coordinator: CoordinatorView, privateKeyPath: String? = nil, enrolledPublicKey: PublicKey? = nil) {
         self.local = local
         self.coordinator = coordinator
         self.privateKeyPath = privateKeyPath
+        self.enrolledPublicKey = enrolledPublicKey
     }
 
     public func run() async -> DoctorResult {
@@ -40,7 +43,11 @@ public struct KeysCheck: DoctorCheck {
             f.add("\(iface) has no private key", fix: "`wg set \(iface) private-key \(keyFile)`, or run `ferry up`")
             return f
         }
-        if let registered = coordinator.peer?.publicKey, (try? PublicKey(base64: registered)) != mine {
+        if let registered = coordinator.peer?.publicKey, (try? PublicKey(base64: registered)) != mine, mine == enrolledPublicKey {
+            // The interface holds the enrolled key: the coordinator's record moved, not the interface.
+            f.add("the coordinator has key \(String(registered.prefix(8)))… for \(coordinator.map.name), not this machine's enrolled key \(mine.short): the key was rotated elsewhere (ferry peers rotate-key), so every peer drops this machine's handshakes",
+                  fix: "register a new key of this machine: `sudo ferry rotate-key` (the agent takes it at once)")
+        } else if let registered = coordinator.peer?.publicKey, (try? PublicKey(base64: registered)) != mine {
             f.add("\(iface) uses key \(mine.short) but the coordinator has \(String(registered.prefix(8)))… for \(coordinator.map.name)",
                   fix: "put the enrolled key back: `wg set \(iface) private-key \(keyFile)`, or run `ferry up`")
             f.fixes.append("or, if \(iface)'s key is the one to keep, register it: POST /v1/peers/\(coordinator.map.peerID)/rotate-key")

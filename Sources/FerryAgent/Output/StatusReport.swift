@@ -28,6 +28,9 @@ public struct StatusReport: Codable, Sendable {
     public var segment: String?
     public var coordinator: String
     public var coordinatorReachable: Bool
+    /// What is wrong between this machine and the coordinator that answers (removed, key
+    /// rotated elsewhere), said instead of "unreachable".
+    public var coordinatorProblem: String?
     public var publicKey: String
     public var addresses: [String]
     public var mapVersion: Int64?
@@ -40,7 +43,7 @@ public struct StatusReport: Codable, Sendable {
     /// peer's view from the coordinator (nil when unreachable) and, when an admin token
     /// is at hand, every peer's view (for other peers' segments and TTLs).
     public static func make(state: AgentState, publicKey: String, live: [InterfacePeerStatus]?, map: NetworkMap?,
-                            own: PeerView?, all: [PeerView]?, now: Date = Date()) -> StatusReport {
+                            own: PeerView?, all: [PeerView]?, problem: String? = nil, now: Date = Date()) -> StatusReport {
         let entries = Dictionary((map?.peers ?? []).map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a })
         let views = Dictionary((all ?? []).map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a })
         func ttl(_ d: Date?) -> Int64? { d.map { max(0, Int64($0.timeIntervalSince(now).rounded(.up))) } }
@@ -61,7 +64,8 @@ public struct StatusReport: Codable, Sendable {
         let expires = own?.expiresAt ?? map?.expiresAt
         return StatusReport(
             interface: state.interface, up: live != nil, name: state.name, peerID: state.peerID, segment: own?.segment,
-            coordinator: state.coordinator, coordinatorReachable: own != nil, publicKey: publicKey,
+            coordinator: state.coordinator, coordinatorReachable: own != nil || problem != nil,
+            coordinatorProblem: problem ?? own.flatMap { KeyMismatch.message(own: publicKey, coordinators: $0.publicKey) }, publicKey: publicKey,
             addresses: map?.interface.addresses ?? [], mapVersion: map?.version, enabled: own?.enabled ?? map?.enabled,
             expiresAt: expires, ttlSeconds: ttl(expires), peers: peers)
     }
@@ -73,6 +77,7 @@ public struct StatusReport: Codable, Sendable {
         out += "  public key: \(publicKey)\n"
         if !addresses.isEmpty { out += "  addresses: \(addresses.joined(separator: ", "))\n" }
         out += "  coordinator: \(coordinator) (\(coordinatorReachable ? "reachable" : "unreachable"))\(mapVersion.map { ", map \($0)" } ?? "")\n"
+        if let coordinatorProblem { out += "  problem: \(coordinatorProblem)\n" }
         if enabled == false { out += "  state: disabled or expired at the coordinator\n" }
         if let ttlSeconds { out += "  expires in: \(DurationText.format(seconds: ttlSeconds)) (ephemeral)\n" }
         for p in peers {

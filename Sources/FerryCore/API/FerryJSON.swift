@@ -32,6 +32,9 @@ public enum FerryJSON {
         guard let dict = object as? [String: Any] else { throw .badRequest("invalid_json", "body must be a JSON object") }
         let known = Set(T.CodingKeys.allCases.map(\.stringValue))
         if let unknown = dict.keys.sorted().first(where: { !known.contains($0) }) { throw .unknownField(unknown) }
+        // No field is nullable: null would be read as "absent", which is not what was sent.
+        if let null = dict.keys.sorted().first(where: { dict[$0] is NSNull }) { throw .invalid(null, "null is not allowed; leave the field out") }
+        if let twice = JSONDuplicateKeys.first(in: Array(data)) { throw .invalid(twice, "given twice; give each field once") }
         do {
             return try decoder().decode(T.self, from: data.isEmpty ? Data("{}".utf8) : data)
         } catch let DecodingError.keyNotFound(key, ctx) {

@@ -28,12 +28,15 @@ public struct CreateSegmentRequest: StrictDecodable, Codable, Sendable {
 public struct CreatePolicyRuleRequest: StrictDecodable, Codable, Sendable {
     /// Segment name whose peers may open connections.
     public var from: String
-    /// Exactly one of the two.
+    /// Exactly one of the three: a segment, an internal subnet, or a gateway's own host.
     public var toSegment: String?
     public var toSubnet: String?
-    public enum CodingKeys: String, CodingKey, CaseIterable { case from, toSegment, toSubnet }
-    public init(from: String, toSegment: String? = nil, toSubnet: String? = nil) {
-        self.from = from; self.toSegment = toSegment; self.toSubnet = toSubnet
+    public var toGateway: String?
+    /// `tcp/22`, `tcp/8080-8090`, `udp/53`, `tcp`, `icmp`; omitted or empty: everything.
+    public var ports: [String]?
+    public enum CodingKeys: String, CodingKey, CaseIterable { case from, toSegment, toSubnet, toGateway, ports }
+    public init(from: String, toSegment: String? = nil, toSubnet: String? = nil, toGateway: String? = nil, ports: [String]? = nil) {
+        self.from = from; self.toSegment = toSegment; self.toSubnet = toSubnet; self.toGateway = toGateway; self.ports = ports
     }
 }
 
@@ -143,22 +146,30 @@ public struct CreateTokenRequest: StrictDecodable, Codable, Sendable {
     /// enroll: the kind and owner of the enrolled peer.
     public var kind: String?
     public var owner: String?
-    public enum CodingKeys: String, CodingKey, CaseIterable { case name, scope, expiresInSeconds, segment, maxTTLSeconds, kind, owner }
+    /// enroll: whether the device may ask for a full tunnel (internet egress through the
+    /// gateway) or mesh links; both default to false, and the enrollee cannot ask for more.
+    public var allowFullTunnel: Bool?
+    public var allowMesh: Bool?
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, scope, expiresInSeconds, segment, maxTTLSeconds, kind, owner, allowFullTunnel, allowMesh
+    }
     public init(name: String, scope: String, expiresInSeconds: Int? = nil, segment: String? = nil, maxTTLSeconds: Int? = nil,
-                kind: String? = nil, owner: String? = nil) {
+                kind: String? = nil, owner: String? = nil, allowFullTunnel: Bool? = nil, allowMesh: Bool? = nil) {
         self.name = name; self.scope = scope; self.expiresInSeconds = expiresInSeconds; self.segment = segment
         self.maxTTLSeconds = maxTTLSeconds; self.kind = kind; self.owner = owner
+        self.allowFullTunnel = allowFullTunnel; self.allowMesh = allowMesh
     }
 }
 
 /// Sent with an enrolment token: the device's PUBLIC key only.
 public struct EnrollRequest: StrictDecodable, Codable, Sendable {
-    public var name: String
+    /// The peer's name; absent: the enrolment token's name (unique, unlike host names).
+    public var name: String?
     public var publicKey: String
     public var mesh: Bool?
     public var tunnel: String?
     public enum CodingKeys: String, CodingKey, CaseIterable { case name, publicKey, mesh, tunnel }
-    public init(name: String, publicKey: String, mesh: Bool? = nil, tunnel: String? = nil) {
+    public init(name: String?, publicKey: String, mesh: Bool? = nil, tunnel: String? = nil) {
         self.name = name; self.publicKey = publicKey; self.mesh = mesh; self.tunnel = tunnel
     }
 }

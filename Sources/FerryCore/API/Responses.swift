@@ -92,8 +92,12 @@ public struct PolicyRuleView: Codable, Sendable, Equatable {
     public var from: String
     public var toSegment: String?
     public var toSubnet: String?
-    public init(id: String, from: String, toSegment: String? = nil, toSubnet: String? = nil) {
-        self.id = id; self.from = from; self.toSegment = toSegment; self.toSubnet = toSubnet
+    /// The gateway (by name) whose host the rule opens.
+    public var toGateway: String?
+    /// What the rule opens (`tcp/22`, `udp/53`, `icmp`); empty: every protocol and port.
+    public var ports: [String]
+    public init(id: String, from: String, toSegment: String? = nil, toSubnet: String? = nil, toGateway: String? = nil, ports: [String] = []) {
+        self.id = id; self.from = from; self.toSegment = toSegment; self.toSubnet = toSubnet; self.toGateway = toGateway; self.ports = ports
     }
 }
 
@@ -110,8 +114,13 @@ public struct TokenView: Codable, Sendable, Equatable {
     public var usedAt: Date?
     public var createdAt: Date
     public var createdBy: String
-    public init(id: String, name: String, scope: String, segment: String? = nil, maxTTLSeconds: Int? = nil, peer: String? = nil, kind: String? = nil, owner: String? = nil, expiresAt: Date? = nil, usedAt: Date? = nil, createdAt: Date, createdBy: String) {
+    /// enroll tokens: what the enrolled device may ask for beyond a split tunnel.
+    public var allowFullTunnel: Bool?
+    public var allowMesh: Bool?
+    public init(id: String, name: String, scope: String, segment: String? = nil, maxTTLSeconds: Int? = nil, peer: String? = nil, kind: String? = nil, owner: String? = nil, expiresAt: Date? = nil, usedAt: Date? = nil, createdAt: Date, createdBy: String,
+                allowFullTunnel: Bool? = nil, allowMesh: Bool? = nil) {
         self.id = id; self.name = name; self.scope = scope; self.segment = segment; self.maxTTLSeconds = maxTTLSeconds; self.peer = peer; self.kind = kind; self.owner = owner; self.expiresAt = expiresAt; self.usedAt = usedAt; self.createdAt = createdAt; self.createdBy = createdBy
+        self.allowFullTunnel = allowFullTunnel; self.allowMesh = allowMesh
     }
 }
 
@@ -155,9 +164,12 @@ public struct EnrollResponse: Codable, Sendable, Equatable {
 }
 
 public struct HealthView: Codable, Sendable, Equatable {
+    /// `ok`, or `degraded` (served with 503) when something ferryd must keep up is not.
     public var status: String
     public var version: String
-    public init(status: String, version: String) {
-        self.status = status; self.version = version
+    /// Why it is degraded.
+    public var problems: [String]?
+    public init(status: String, version: String, problems: [String]? = nil) {
+        self.status = status; self.version = version; self.problems = problems
     }
 }

@@ -47,7 +47,9 @@ extension WGQuickConfig {
             pendingKey = nil
         }
 
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift, so splitting on "\n" alone would leave a file
+        // with Windows line endings as one line: split on every line break.
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             lineNo += 1
             var line = raw
             if let hash = line.firstIndex(of: "#") { line = line[..<hash] }

@@ -38,7 +38,10 @@ extension CommandRunner {
 
 /// Runs programs found on PATH with Foundation's `Process`.
 public struct ProcessRunner: CommandRunner {
-    public init() {}
+    /// Writing into a pipe whose reader exited must fail with EPIPE, not kill the process.
+    private static let ignoreSIGPIPE: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
+
+    public init() { _ = Self.ignoreSIGPIPE }
 
     public func run(_ argv: [String], stdin: String?) async throws -> CommandResult {
         try await withCheckedThrowingContinuation { (cont: CheckedContinuation<CommandResult, any Error>) in
@@ -58,7 +61,10 @@ public struct ProcessRunner: CommandRunner {
             }
             do {
                 try p.run()
-                if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
+                // A program that exits without reading its input (nft refusing to run, say)
+                // closes the pipe: that is its failure to report, not ours to trap on
+                // (the non-throwing `write(_:)` traps on EPIPE; SIGPIPE is ignored below).
+                if let stdin { try? inp.fileHandleForWriting.write(contentsOf: Data(stdin.utf8)) }
                 try? inp.fileHandleForWriting.close()
             } catch {
                 cont.resume(throwing: error)

@@ -25,8 +25,16 @@ public protocol InterfaceController: Sendable {
     func status() async throws -> [InterfacePeerStatus]
 }
 
-/// Loads a firewall ruleset.
+/// Loads a firewall ruleset, reads back what is live, and guards forwarding.
 public protocol FirewallController: Sendable {
     func apply(nftables: String) async throws
     func remove(interface: String) async throws
+    /// The interface's table as it is live now, without counters (`nft -s list table`);
+    /// nil when it is missing. Compared with what was live right after a load, it tells
+    /// when someone else changed or flushed the rules.
+    func live(interface: String) async throws -> String?
+    /// Makes forwarding of traffic that arrives on `interface` depend on the ruleset: such
+    /// traffic is routed only when the table marked it (`FirewallPlan.forwardMark`), so a
+    /// flushed or missing ruleset blocks forwarding instead of opening it.
+    func guardForwarding(interface: String) async throws
 }

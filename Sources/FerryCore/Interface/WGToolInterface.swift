@@ -69,5 +69,34 @@ public struct NFTFirewall: FirewallController {
 
     public func remove(interface: String) async throws {
         _ = try await runner.run(["nft", "delete", "table", "inet", FirewallPlan.tableName(interface)], stdin: nil)
+        for family in ["-4", "-6"] {
+            for rule in Self.guardRules(interface) {
+                while try await runner.run(["ip", family, "rule", "del"] + rule, stdin: nil).succeeded {}
+            }
+        }
+    }
+
+    public func live(interface: String) async throws -> String? {
+        let r = try await runner.run(["nft", "-s", "list", "table", "inet", FirewallPlan.tableName(interface)], stdin: nil)
+        return r.succeeded ? r.stdout : nil
+    }
+
+    /// `iif IFNAME fwmark MARK/MARK goto 32766` (the main table's rule, as if nothing were
+    /// here) before `iif IFNAME prohibit`; rules an admin put before 32760 still come first,
+    /// and the local table (0) still delivers to the host itself, where the input chain decides.
+    static func guardRules(_ interface: String) -> [[String]] {
+        let mark = "0x" + String(FirewallPlan.forwardMark, radix: 16)
+        return [["pref", "32760", "iif", interface, "fwmark", "\(mark)/\(mark)", "goto", "32766"],
+                ["pref", "32761", "iif", interface, "prohibit"]]
+    }
+
+    public func guardForwarding(interface: String) async throws {
+        for family in ["-4", "-6"] {
+            let existing = try await runner.check(["ip", family, "rule", "show", "iif", interface]).stdout
+            let hasLookup = existing.contains("32760:"), hasProhibit = existing.contains("32761:")
+            let rules = Self.guardRules(interface)
+            if !hasLookup { try await runner.check(["ip", family, "rule", "add"] + rules[0]) }
+            if !hasProhibit { try await runner.check(["ip", family, "rule", "add"] + rules[1]) }
+        }
     }
 }

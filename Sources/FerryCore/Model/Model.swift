@@ -126,6 +126,9 @@ public struct Gateway: Sendable, Equatable {
 public enum PolicyTarget: Sendable, Equatable, Hashable {
     case segment(String)      // segment id
     case subnet(IPPrefix)     // an internal subnet some gateway routes
+    /// The gateway host itself (any of its own addresses, reached through its WireGuard
+    /// interface): the gateway's peer id. Traffic to the host is default deny like the rest.
+    case gateway(String)
 }
 
 /// "Peers of segment `from` may open connections to `to`." Nothing else is allowed.
@@ -133,11 +136,14 @@ public struct PolicyRule: Sendable, Equatable, Identifiable {
     public var id: String
     public var from: String   // segment id
     public var to: PolicyTarget
+    /// What the rule opens at its target; empty: every protocol and port.
+    public var ports: [PortSpec]
 
-    public init(id: String, from: String, to: PolicyTarget) {
+    public init(id: String, from: String, to: PolicyTarget, ports: [PortSpec] = []) {
         self.id = id
         self.from = from
         self.to = to
+        self.ports = PortSpec.normalize(ports)
     }
 }
 

@@ -11,6 +11,9 @@ public struct NetworkMap: Codable, Sendable, Equatable {
         public var dns: [String]
         public var mtu: Int
         public var listenPort: Int?
+        /// The public key the coordinator has for this peer: an agent whose own key differs
+        /// was rotated elsewhere (and a rotation wakes its long poll).
+        public var publicKey: String? = nil
     }
 
     public struct Entry: Codable, Sendable, Equatable {
@@ -24,6 +27,9 @@ public struct NetworkMap: Codable, Sendable, Equatable {
         public var persistentKeepalive: Int?
         public var inbound: Bool?
         public var outbound: Bool?
+        /// Mesh only: the ports a direction is limited to (`tcp/22`); absent: all.
+        public var inboundPorts: [String]?
+        public var outboundPorts: [String]?
     }
 
     /// Present in a gateway's own map: what its interface and firewall must hold.
@@ -75,11 +81,12 @@ extension PolicyCompiler {
             expiresAt: peer.expiresAt.map { Date(timeIntervalSince1970: Double($0) / 1000) },
             interface: .init(addresses: plan.interfaceAddresses(peer.ipv4, prefixLength: gateway != nil).map(\.description),
                              dns: (peer.dns ?? network.dns).map(\.description), mtu: peer.mtu ?? network.mtu,
-                             listenPort: gateway.map { Int($0.listenPort) }),
+                             listenPort: gateway.map { Int($0.listenPort) }, publicKey: peer.publicKey.base64),
             peers: entries.map { e in
                 NetworkMap.Entry(id: e.peerID, name: e.name, role: e.role.rawValue, publicKey: e.publicKey.base64,
                                  endpoint: e.endpoint?.description, allowedIPs: e.allowedIPs.map(\.description),
-                                 persistentKeepalive: e.persistentKeepalive, inbound: e.inbound, outbound: e.outbound)
+                                 persistentKeepalive: e.persistentKeepalive, inbound: e.inbound, outbound: e.outbound,
+                                 inboundPorts: e.inboundPorts?.map(\.description), outboundPorts: e.outboundPorts?.map(\.description))
             },
             gateway: gatewayPart)
         map.version = NetworkMap.digest(of: map)

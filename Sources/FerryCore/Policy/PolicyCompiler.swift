@@ -13,6 +13,9 @@ public struct PeerEntry: Sendable, Equatable {
     /// Mesh only: whether this peer may open connections to me / I to it.
     public var inbound: Bool?
     public var outbound: Bool?
+    /// Mesh only: when a direction is allowed for some ports only, those ports (nil: all).
+    public var inboundPorts: [PortSpec]? = nil
+    public var outboundPorts: [PortSpec]? = nil
 }
 
 /// Turns a `Topology` into what each peer and gateway configures. The same reachability
@@ -70,13 +73,18 @@ public struct PolicyCompiler: Sendable {
     /// Where peers of `segment` may open connections, by the rules alone.
     public func destinations(ofSegment segment: String) -> [IPPrefix] {
         var out: [IPPrefix] = []
-        for rule in rulesByFrom[segment] ?? [] {
-            switch rule.to {
-            case .segment(let id): out += prefixes(ofSegment: id)
-            case .subnet(let p): out.append(p)
-            }
-        }
+        for rule in rulesByFrom[segment] ?? [] { out += routedTarget(rule) ?? [] }
         return PrefixSet.collapse(out)
+    }
+
+    /// The prefixes a rule's target covers in the overlay or the internal subnets; nil for
+    /// a gateway-host target (every peer already routes each gateway's own address).
+    public func routedTarget(_ rule: PolicyRule) -> [IPPrefix]? {
+        switch rule.to {
+        case .segment(let id): return prefixes(ofSegment: id)
+        case .subnet(let p): return [p]
+        case .gateway: return nil
+        }
     }
 
     /// Where `peer` may open connections: its segment's destinations, narrowed by its own
@@ -97,9 +105,18 @@ public struct PolicyCompiler: Sendable {
     }
 
     /// True when a peer of segment `a` may open a connection to `peer` b.
-    public func allows(_ a: Peer, to b: Peer) -> Bool {
-        let targets = destinations(of: a)
-        return plan.hostPrefixes(b.ipv4).contains { h in targets.contains { $0.contains(h) } }
+    public func allows(_ a: Peer, to b: Peer) -> Bool { access(a, to: b) != nil }
+
+    /// What `a` may open towards `b`: the union of the ports of every rule of a's segment
+    /// whose target holds b (within a's own restriction); nil: nothing.
+    public func access(_ a: Peer, to b: Peer) -> PortAccess? {
+        let hosts = plan.hostPrefixes(b.ipv4)
+        if let r = a.restrictTo, !hosts.contains(where: { h in r.contains { $0.contains(h) } }) { return nil }
+        let grants = (rulesByFrom[a.segmentID] ?? []).filter { rule in
+            guard let t = routedTarget(rule) else { return false }
+            return hosts.contains { h in t.contains { $0.contains(h) } }
+        }.map(\.ports)
+        return PortAccess.union(grants)
     }
 
     // MARK: A peer's view
@@ -129,11 +146,12 @@ public struct PolicyCompiler: Sendable {
         }
         guard peer.mesh, peer.kind != .gateway else { return out }
         for other in activePeers(at: now) where other.mesh && other.id != peer.id {
-            let outbound = allows(peer, to: other), inbound = allows(other, to: peer)
-            guard outbound || inbound, other.bestEndpoint != nil || peer.bestEndpoint != nil else { continue }
+            let outbound = access(peer, to: other), inbound = access(other, to: peer)
+            guard outbound != nil || inbound != nil, other.bestEndpoint != nil || peer.bestEndpoint != nil else { continue }
             out.append(PeerEntry(peerID: other.id, name: other.name, role: .mesh, publicKey: other.publicKey,
                                  endpoint: other.bestEndpoint, allowedIPs: plan.hostPrefixes(other.ipv4),
-                                 persistentKeepalive: keepalive, inbound: inbound, outbound: outbound))
+                                 persistentKeepalive: keepalive, inbound: inbound != nil, outbound: outbound != nil,
+                                 inboundPorts: inbound?.specs, outboundPorts: outbound?.specs))
         }
         return out
     }
@@ -154,42 +172,56 @@ public struct PolicyCompiler: Sendable {
         }
     }
 
-    /// The firewall of a gateway: what may be forwarded from its WireGuard interface.
-    public func firewall(ofGateway gatewayID: String, interface: String, at now: Millis) -> FirewallPlan {
+    /// The firewall of a gateway: what may be forwarded from its WireGuard interface, what
+    /// may reach the gateway host itself, and when ephemeral peers' access ends.
+    /// `services`: ports the host opens to every peer by construction (the coordinator's
+    /// API, DNS) when ferryd runs there.
+    public func firewall(ofGateway gatewayID: String, interface: String, at now: Millis, services: [PortSpec] = []) -> FirewallPlan {
         guard let index = gateways.firstIndex(where: { $0.peer.id == gatewayID }) else {
-            return FirewallPlan(interface: interface, overlay: [], masquerade: false, rules: [])
+            return FirewallPlan.closed(interface: interface, services: services)
         }
         let g = gateways[index]
         let isHub = index == 0
         let overlay = plan.prefixes(plan.ipv4)
         let routed = PrefixSet.collapse(g.gateway.subnets + (isHub ? overlay : []))
-        var rules: [FirewallRule] = []
+        let gatewayHost = plan.hostPrefixes(g.peer.ipv4)
+        var rules: [FirewallRule] = [], hostRules: [FirewallRule] = []
         let active = activePeers(at: now)
         // Restricted peers first: their own narrower list, then nothing else.
         for p in active where p.restrictTo != nil {
-            let src = plan.hostPrefixes(p.ipv4)
-            let dst = PrefixSet.intersect(destinations(of: p), routed)
-            if !dst.isEmpty {
-                rules.append(FirewallRule(sources: src, destinations: dst, action: .accept, comment: "peer \(p.name) (restricted)"))
+            let src = plan.hostPrefixes(p.ipv4), restriction = p.restrictTo ?? []
+            let label = "peer \(p.name) (restricted)"
+            for rule in rulesByFrom[p.segmentID] ?? [] {
+                if let target = routedTarget(rule) {
+                    let dst = PrefixSet.intersect(PrefixSet.intersect(target, restriction), routed)
+                    if !dst.isEmpty {
+                        rules.append(FirewallRule(sources: src, destinations: dst, action: .accept, comment: label, ports: rule.ports))
+                    }
+                } else if rule.to == .gateway(g.peer.id), !PrefixSet.intersect(gatewayHost, restriction).isEmpty {
+                    hostRules.append(FirewallRule(sources: src, destinations: nil, action: .accept, comment: label, ports: rule.ports))
+                }
             }
-            rules.append(FirewallRule(sources: src, destinations: nil, action: .drop, comment: "peer \(p.name) (restricted)"))
+            rules.append(FirewallRule(sources: src, destinations: nil, action: .drop, comment: label))
+            hostRules.append(FirewallRule(sources: src, destinations: nil, action: .drop, comment: label))
         }
         for rule in topology.rules {
             let src = prefixes(ofSegment: rule.from)
-            let target: [IPPrefix]
-            let label: String
-            switch rule.to {
-            case .segment(let id):
-                target = prefixes(ofSegment: id)
-                label = segmentsByID[id]?.name ?? id
-            case .subnet(let p):
-                target = [p]
-                label = p.description
-            }
-            let dst = PrefixSet.intersect(target, routed)
-            guard !src.isEmpty, !dst.isEmpty else { continue }
+            guard !src.isEmpty else { continue }
             let from = segmentsByID[rule.from]?.name ?? rule.from
-            rules.append(FirewallRule(sources: src, destinations: dst, action: .accept, comment: "rule \(rule.id): \(from) -> \(label)"))
+            switch rule.to {
+            case .gateway(let id):
+                guard id == g.peer.id else { continue }
+                hostRules.append(FirewallRule(sources: src, destinations: nil, action: .accept,
+                                              comment: "rule \(rule.id): \(from) -> gateway \(g.peer.name)", ports: rule.ports))
+            case .segment, .subnet:
+                let target = routedTarget(rule) ?? []
+                let dst = PrefixSet.intersect(target, routed)
+                guard !dst.isEmpty else { continue }
+                let label: String
+                if case .segment(let id) = rule.to { label = segmentsByID[id]?.name ?? id } else { label = target.map(\.description).joined(separator: ",") }
+                rules.append(FirewallRule(sources: src, destinations: dst, action: .accept, comment: "rule \(rule.id): \(from) -> \(label)",
+                                          ports: rule.ports))
+            }
         }
         if g.peer.id == egress?.peer.id {
             let full = active.filter { $0.tunnel == .full && $0.restrictTo == nil }.flatMap { plan.hostPrefixes($0.ipv4) }
@@ -199,6 +231,10 @@ public struct PolicyCompiler: Sendable {
                                           comment: "full-tunnel egress"))
             }
         }
-        return FirewallPlan(interface: interface, overlay: overlay, masquerade: g.gateway.masquerade, rules: rules)
+        let expiries = active.compactMap { p in
+            p.expiresAt.map { FirewallExpiry(addresses: plan.hostPrefixes(p.ipv4), at: $0, comment: "peer \(p.name) expired") }
+        }
+        return FirewallPlan(interface: interface, overlay: overlay, masquerade: g.gateway.masquerade, rules: rules,
+                            hostRules: hostRules, services: services, expiries: expiries)
     }
 }

@@ -27,6 +27,12 @@ public struct Caller: Sendable, Equatable {
     public var peerID: String?
     public var kind: String?
     public var owner: String?
+    /// enroll tokens: what the enrolled device may ask for.
+    public var allowFullTunnel = false
+    public var allowMesh = false
+    /// An enrolment token already spent, within `EnrolmentRetry.window`: it may only repeat
+    /// its own enrolment (same public key), for a `ferry join` whose answer was lost.
+    public var usedAt: Int64? = nil
 
     /// How the audit log names it.
     public var actor: String { "token:\(tokenID)" }

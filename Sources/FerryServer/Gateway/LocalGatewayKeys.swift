@@ -13,6 +13,9 @@ public final class LocalGatewayKeys: Sendable {
     public let gatewayName: String
     let path: URL
     private let current: Mutex<PrivateKey>
+    /// One rotation at a time: two interleaved ones could leave the key file holding one
+    /// key and the database the other.
+    private let rotating = Mutex(false)
 
     public init(directory: URL, interface: String, gatewayName: String) throws {
         self.interface = interface
@@ -33,19 +36,32 @@ public final class LocalGatewayKeys: Sendable {
     var pendingPath: URL { path.appendingPathExtension("new") }
 
     /// Writes a new key to the side file and returns it; `commitRotation` makes it current.
+    /// Throws `RotationInProgress` while another rotation has not committed or aborted.
     func prepareRotation() throws -> PrivateKey {
-        let key = PrivateKey.generate()
-        try LocalGatewayKeys.store(key, at: pendingPath)
-        return key
+        guard rotating.withLock({ busy in defer { busy = true }; return !busy }) else { throw RotationInProgress() }
+        do {
+            let key = PrivateKey.generate()
+            try LocalGatewayKeys.store(key, at: pendingPath)
+            return key
+        } catch {
+            rotating.withLock { $0 = false }
+            throw error
+        }
     }
 
     func commitRotation(_ key: PrivateKey) throws {
+        defer { rotating.withLock { $0 = false } }
         // rename(2) replaces the old file atomically.
         guard rename(pendingPath.path, path.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
         current.withLock { $0 = key }
     }
 
-    func abortRotation() { try? FileManager.default.removeItem(at: pendingPath) }
+    func abortRotation() {
+        defer { rotating.withLock { $0 = false } }
+        try? FileManager.default.removeItem(at: pendingPath)
+    }
+
+    struct RotationInProgress: Error {}
 
     /// After a crash between the database commit and the swap: the side file wins when
     /// the database already holds its public key.

@@ -32,7 +32,9 @@ final class RouteTable: @unchecked Sendable {
 
     typealias Handler = @Sendable (Request, FerryContext, Caller) async throws -> Response
 
-    func add(_ method: HTTPRequest.Method, _ path: String, scopes: Set<Scope>?, _ handler: @escaping Handler) {
+    /// `query`: the query parameters the route takes (as its document lists them); any
+    /// other is refused, since the client meant something the route would ignore.
+    func add(_ method: HTTPRequest.Method, _ path: String, scopes: Set<Scope>?, query: Set<String> = [], _ handler: @escaping Handler) {
         specs.append(RouteSpec(method: method.rawValue, path: path, scopes: scopes))
         let hbPath = RouterPath(path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(of: "}", with: ""))
         let store = self.store, metrics = self.metrics, logger = self.logger
@@ -44,8 +46,11 @@ final class RouteTable: @unchecked Sendable {
                 if let scopes {
                     caller = try await RouteTable.authenticate(request, store: store)
                     guard scopes.contains(caller.scope) else {
-                        throw APIError.forbidden("a \(caller.scope.rawValue) token may not call \(method.rawValue) \(path)")
+                        throw APIError.forbidden("\(caller.scope == .admin || caller.scope == .enroll ? "an" : "a") \(caller.scope.rawValue) token may not call \(method.rawValue) \(path)")
                     }
+                }
+                if let unknown = request.uri.queryParameters.map({ String($0.key) }).sorted().first(where: { !query.contains($0) }) {
+                    throw APIError(status: 400, code: "unknown_field", message: "query parameter '\(unknown)' is not one \(method.rawValue) \(path) takes", field: unknown)
                 }
                 response = try await handler(request, context, caller)
             } catch let e as APIError {
@@ -95,6 +100,8 @@ enum HTTP {
         do { buffer = try await request.body.collect(upTo: context.maxUploadSize) } catch {
             throw APIError(status: 413, code: "too_large", message: "body larger than \(context.maxUploadSize) bytes")
         }
+        // Every operation with a body requires one (the document says so); {} is a body.
+        guard buffer.readableBytes > 0 else { throw APIError.badRequest("missing_body", "a JSON object body is required (send {} for none)") }
         return try FerryJSON.decodeStrict(T.self, from: Data(buffer.readableBytesView))
     }
 
@@ -110,7 +117,12 @@ enum HTTP {
 
     static func queryDate(_ request: Request, _ name: String) throws -> Date? {
         guard let s = query(request, name) else { return nil }
-        guard let d = ISO8601DateFormatter().date(from: s) else { throw APIError.invalid(name, "must be an ISO 8601 time like 2026-01-01T00:00:00Z") }
+        // RFC 3339 allows fractional seconds; the formatter reads either form only if told.
+        let plain = ISO8601DateFormatter(), fractional = ISO8601DateFormatter()
+        fractional.formatOptions.insert(.withFractionalSeconds)
+        guard let d = plain.date(from: s) ?? fractional.date(from: s) else {
+            throw APIError.invalid(name, "must be an RFC 3339 time like 2026-01-01T00:00:00Z or 2026-01-01T00:00:00.5Z")
+        }
         return d
     }
 

@@ -16,8 +16,11 @@ enum Scopes {
 }
 
 extension RouteTable {
-    func registerSystem(version: String, openAPI: String, metricsScopes: Set<Scope>? = nil) {
-        add(.get, "/health", scopes: nil) { _, _, _ in try HTTP.json(HealthView(status: "ok", version: version)) }
+    func registerSystem(version: String, openAPI: String, metricsScopes: Set<Scope>? = nil, health: GatewayHealth) {
+        add(.get, "/health", scopes: nil) { _, _, _ in
+            guard let problem = health.problem else { return try HTTP.json(HealthView(status: "ok", version: version)) }
+            return try HTTP.json(HealthView(status: "degraded", version: version, problems: [problem]), status: .serviceUnavailable)
+        }
         add(.get, "/openapi.yaml", scopes: nil) { _, _, _ in HTTP.text(openAPI, type: "application/yaml") }
         let store = self.store, metrics = self.metrics
         add(.get, "/metrics", scopes: metricsScopes) { _, _, _ in
@@ -55,7 +58,7 @@ extension RouteTable {
 
     func registerPeers() {
         let store = self.store
-        add(.get, "/v1/peers", scopes: Scopes.peerReaders) { req, _, caller in
+        add(.get, "/v1/peers", scopes: Scopes.peerReaders, query: ["segment", "kind", "owner"]) { req, _, caller in
             let items = try await store.peers(caller: caller, segment: HTTP.query(req, "segment"), kind: HTTP.query(req, "kind"),
                                               owner: HTTP.query(req, "owner"))
             return try HTTP.json(ListResponse(items: items))
@@ -76,11 +79,11 @@ extension RouteTable {
         add(.post, "/v1/peers/{id}/rotate-key", scopes: Scopes.keyRotators) { req, ctx, caller in
             try HTTP.json(try await store.rotateKey(peerID: try HTTP.id(ctx), try await HTTP.body(RotateKeyRequest.self, req, ctx), caller: caller))
         }
-        add(.get, "/v1/peers/{id}/config", scopes: Scopes.peerReaders) { req, ctx, caller in
+        add(.get, "/v1/peers/{id}/config", scopes: Scopes.peerReaders, query: ["format"]) { req, ctx, caller in
             let text = try await store.config(peerID: try HTTP.id(ctx), caller: caller)
             return try ConfigQR.response(text, format: HTTP.query(req, "format") ?? "wg-quick")
         }
-        add(.get, "/v1/peers/{id}/netmap", scopes: Scopes.deviceSelf) { req, ctx, caller in
+        add(.get, "/v1/peers/{id}/netmap", scopes: Scopes.deviceSelf, query: ["since", "wait"]) { req, ctx, caller in
             let id = try HTTP.id(ctx)
             let wait = try HTTP.queryInt(req, "wait", 0...300) ?? 0
             guard let since = try HTTP.queryInt(req, "since", Int64.min...Int64.max) else {
@@ -121,7 +124,7 @@ extension RouteTable {
             _ = try await store.rotateKey(peerID: id, r, caller: caller)
             return try HTTP.json(try await store.gateway(id: id))
         }
-        add(.get, "/v1/gateways/{id}/config", scopes: Scopes.readers) { req, ctx, _ in
+        add(.get, "/v1/gateways/{id}/config", scopes: Scopes.readers, query: ["format", "interface"]) { req, ctx, _ in
             HTTP.text(try await store.gatewayConfig(id: try HTTP.id(ctx), format: HTTP.query(req, "format") ?? "wg-quick",
                                                     interface: HTTP.query(req, "interface")))
         }
@@ -133,8 +136,10 @@ extension RouteTable {
         add(.post, "/v1/tokens", scopes: Scopes.admin) { req, ctx, caller in
             try HTTP.json(try await store.createToken(try await HTTP.body(CreateTokenRequest.self, req, ctx), caller: caller), status: .created)
         }
-        add(.delete, "/v1/tokens/{id}", scopes: Scopes.admin) { _, ctx, caller in
-            try await store.deleteToken(id: try HTTP.id(ctx), caller: caller)
+        add(.delete, "/v1/tokens/{id}", scopes: Scopes.admin, query: ["confirm"]) { req, ctx, caller in
+            let confirm = HTTP.query(req, "confirm")
+            if let confirm, confirm != "self" { throw APIError.invalid("confirm", "the only value is self") }
+            try await store.deleteToken(id: try HTTP.id(ctx), caller: caller, confirmSelf: confirm == "self")
             return HTTP.empty()
         }
         add(.post, "/v1/enroll", scopes: [.enroll]) { req, ctx, caller in
@@ -150,10 +155,10 @@ extension RouteTable {
                                   afterSeq: try HTTP.queryInt(req, "after", 0...Int64.max),
                                   limit: limit ? Int(try HTTP.queryInt(req, "limit", 1...1000) ?? 100) : nil)
         }
-        add(.get, "/v1/audit", scopes: Scopes.readers) { req, _, _ in
+        add(.get, "/v1/audit", scopes: Scopes.readers, query: ["since", "until", "peer", "actor", "after", "limit"]) { req, _, _ in
             try HTTP.json(ListResponse(items: try await store.audit(try query(req, limit: true))))
         }
-        add(.get, "/v1/audit/export", scopes: Scopes.readers) { req, _, _ in
+        add(.get, "/v1/audit/export", scopes: Scopes.readers, query: ["since", "until", "peer", "actor", "after"]) { req, _, _ in
             let encoder = FerryJSON.encoder()
             var out = ""
             for e in try await store.audit(try query(req, limit: false)) {

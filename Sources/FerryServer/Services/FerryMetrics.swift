@@ -12,6 +12,8 @@ public final class FerryMetrics: Sendable {
     let reaperRuns: Counter
     let gatewaySyncs: Counter
     let gatewaySyncErrors: Counter
+    let gatewayFirewallFailures: Counter
+    let gatewayFirewallRepairs: Counter
     /// Per-peer counters of the local gateway interface, rendered in the names of the
     /// common WireGuard exporters.
     private let interfaceStatus = Mutex<(String, [InterfacePeerStatus], [String: String])>(("", [], [:]))
@@ -28,6 +30,10 @@ public final class FerryMetrics: Sendable {
         reaperRuns = registry.makeCounter(name: "ferry_reaper_runs_total", help: "Reaper passes")
         gatewaySyncs = registry.makeCounter(name: "ferry_gateway_syncs_total", help: "Changes applied to the local gateway")
         gatewaySyncErrors = registry.makeCounter(name: "ferry_gateway_sync_errors_total", help: "Failed gateway applies")
+        gatewayFirewallFailures = registry.makeCounter(name: "ferry_gateway_firewall_failures_total",
+                                                       help: "Passes where the gateway firewall could not be loaded (no peers served)")
+        gatewayFirewallRepairs = registry.makeCounter(name: "ferry_gateway_firewall_repairs_total",
+                                                      help: "Gateway firewall tables restored after an outside change")
     }
 
     /// One request: counted by route, method and status; timed by route and method.

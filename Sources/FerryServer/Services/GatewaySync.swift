@@ -2,13 +2,15 @@ import FerryCore
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import WireGuard
 
 /// Keeps the local gateway interface and its firewall equal to the store. Wakes on every
 /// committed change (so a created, changed, disabled or deleted peer is applied at once)
 /// and at least every second (expiry, counters, endpoints the gateway sees). Applies only
 /// what changed: `wg syncconf` (or the UAPI) touches only differing peers, and the
-/// nftables table is replaced atomically only when its text changes.
+/// nftables table is replaced atomically when its text changes or when the live table no
+/// longer matches what was loaded (someone flushed or edited it).
 public struct GatewaySync: Service {
     let store: FerryStore
     let keys: LocalGatewayKeys
@@ -17,9 +19,15 @@ public struct GatewaySync: Service {
     let clock: any FerryClock
     let metrics: FerryMetrics
     let logger: Logger
+    /// Ports the gateway host opens to every peer (the coordinator's API, DNS).
+    let services: [PortSpec]
+    let health: GatewayHealth
 
     public init(store: FerryStore, keys: LocalGatewayKeys, interface: any InterfaceController, firewall: any FirewallController,
-                clock: any FerryClock, metrics: FerryMetrics, logger: Logger) {
+                clock: any FerryClock, metrics: FerryMetrics, logger: Logger, services: [PortSpec] = [],
+                health: GatewayHealth = GatewayHealth()) {
+        self.services = services
+        self.health = health
         self.store = store
         self.keys = keys
         self.interface = interface
@@ -34,6 +42,8 @@ public struct GatewaySync: Service {
         var addresses: [IPPrefix] = []
         var config: WGQuickConfig?
         var nftables: String?
+        /// The table as listed right after loading `nftables`.
+        var live: String?
     }
 
     public func run() async throws {
@@ -65,6 +75,10 @@ public struct GatewaySync: Service {
     }
 
     /// One pass; false when the store has no gateway of this host's name yet.
+    ///
+    /// Order matters for least privilege: the firewall is loaded (and checked live) before
+    /// any peer is put on the interface; when it cannot be, the interface is emptied of
+    /// peers and the error is raised, so no peer is ever up without its rules.
     @discardableResult
     public func syncOnce(_ applied: inout Applied) async throws -> Bool {
         let now = clock.now()
@@ -79,27 +93,24 @@ public struct GatewaySync: Service {
            let c = compiler.gatewayConfig(for: me.id, interface: interface.name, privateKey: keys.privateKey, at: now) {
             config = c
             addresses = c.interface.addresses
-            nft = NFTablesRenderer.render(compiler.firewall(ofGateway: me.id, interface: interface.name, at: now))
+            nft = NFTablesRenderer.render(compiler.firewall(ofGateway: me.id, interface: interface.name, at: now, services: services))
         } else {
             if let me, me.publicKey != keys.publicKey {
                 logger.warning("gateway \(me.name) in the store has another public key than \(keys.interface)'s key file; serving no peers")
             }
             // No gateway record (or disabled): the interface carries no peers and forwards nothing.
-            nft = NFTablesRenderer.render(FirewallPlan(interface: interface.name, overlay: [], masquerade: false, rules: []))
+            nft = NFTablesRenderer.render(FirewallPlan.closed(interface: interface.name, services: services))
         }
         if addresses != applied.addresses || applied.config == nil {
             try await interface.ensureUp(addresses: addresses, mtu: config.interface.mtu ?? topology.network.mtu)
             applied.addresses = addresses
         }
+        try await enforceFirewall(nft, config: config, &applied)
         if config != applied.config {
             try await interface.apply(config)
             applied.config = config
             metrics.gatewaySyncs.increment()
             logger.info("gateway interface synced", metadata: ["interface": .string(interface.name), "peers": .stringConvertible(config.peers.count)])
-        }
-        if nft != applied.nftables {
-            try await firewall.apply(nftables: nft)
-            applied.nftables = nft
         }
         let status = try await interface.status()
         let names = Dictionary(topology.peers.map { ($0.publicKey.base64, $0.name) }, uniquingKeysWith: { a, _ in a })
@@ -107,4 +118,60 @@ public struct GatewaySync: Service {
         try await store.recordObserved(status)
         return me != nil
     }
+
+    /// Loads `nft` unless it is live already as it was right after the last load (a
+    /// changed or flushed table is restored on the next pass, within a second), and keeps
+    /// the routing guard in place. On failure: no peers on the interface, health degraded.
+    private func enforceFirewall(_ nft: String, config: WGQuickConfig, _ applied: inout Applied) async throws {
+        do {
+            let live = applied.nftables == nft ? try await firewall.live(interface: interface.name) : nil
+            if applied.nftables != nft || live != applied.live {
+                if applied.nftables == nft {
+                    metrics.gatewayFirewallRepairs.increment()
+                    logger.warning("the firewall of \(interface.name) was changed or removed from outside; restoring it")
+                }
+                try await firewall.guardForwarding(interface: interface.name)
+                try await firewall.apply(nftables: nft)
+                applied.nftables = nft
+                guard let now = try await firewall.live(interface: interface.name) else {
+                    throw GatewayFirewallError.notLive(interface.name)
+                }
+                applied.live = now
+            }
+            health.set(nil)
+        } catch {
+            applied.nftables = nil
+            applied.live = nil
+            metrics.gatewayFirewallFailures.increment()
+            let reason = "the firewall of \(interface.name) could not be loaded (\(error)); no peers are served until it is"
+            health.set(reason)
+            logger.error("\(reason)")
+            var empty = WGQuickConfig()
+            empty.interface.privateKey = config.interface.privateKey
+            empty.interface.listenPort = config.interface.listenPort
+            if applied.config != empty {
+                try? await interface.apply(empty)
+                applied.config = empty
+            }
+            throw error
+        }
+    }
+}
+
+enum GatewayFirewallError: Error, CustomStringConvertible {
+    case notLive(String)
+    var description: String {
+        switch self {
+        case .notLive(let name): "the table of \(name) is not in the live ruleset after loading it"
+        }
+    }
+}
+
+/// The gateway sync's last verdict, served by /health: nil when healthy, else why the
+/// gateway is degraded.
+public final class GatewayHealth: Sendable {
+    private let state = Mutex<String?>(nil)
+    public init() {}
+    public var problem: String? { state.withLock { $0 } }
+    func set(_ problem: String?) { state.withLock { $0 = problem } }
 }

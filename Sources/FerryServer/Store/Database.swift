@@ -153,6 +153,36 @@ public enum FerryDatabase {
                 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
             """)
         }
+        // Rules may target the gateway host and name ports. SQLite cannot change a CHECK, so
+        // the table is rebuilt (nothing references it).
+        m.registerMigration("policy-ports-and-gateway-targets") { db in
+            try db.execute(sql: """
+            CREATE TABLE policy_rules_new (
+                id TEXT PRIMARY KEY,
+                from_segment TEXT NOT NULL REFERENCES segments(id),
+                to_segment TEXT REFERENCES segments(id),
+                to_subnet TEXT,
+                to_gateway TEXT REFERENCES peers(id),
+                ports TEXT NOT NULL DEFAULT '',
+                created_at INTEGER NOT NULL,
+                CHECK ((to_segment IS NOT NULL) + (to_subnet IS NOT NULL) + (to_gateway IS NOT NULL) = 1),
+                UNIQUE (from_segment, to_segment, to_subnet, to_gateway, ports)
+            );
+            INSERT INTO policy_rules_new (id, from_segment, to_segment, to_subnet, created_at)
+                SELECT id, from_segment, to_segment, to_subnet, created_at FROM policy_rules;
+            DROP TABLE policy_rules;
+            ALTER TABLE policy_rules_new RENAME TO policy_rules;
+            """)
+        }
+        // Enrolment tokens say whether their device may ask for a full tunnel or mesh links.
+        // Tokens made before this grant neither (fail closed); mint new ones where needed.
+        m.registerMigration("enroll-token-grants") { db in
+            try db.execute(sql: """
+            ALTER TABLE tokens ADD COLUMN allow_full_tunnel INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tokens ADD COLUMN allow_mesh INTEGER NOT NULL DEFAULT 0;
+            """)
+        }
+        FerryStore.registerRemovedTokens(&m)
         m.registerMigration(OIDCMigration.name) { db in try db.execute(sql: OIDCMigration.sql) }
         return m
     }

@@ -41,7 +41,7 @@ public protocol FerryRepository: Sendable {
 
     func tokens() async throws -> [TokenView]
     func createToken(_ req: CreateTokenRequest, caller: Caller) async throws -> TokenCreated
-    func deleteToken(id: String, caller: Caller) async throws
+    func deleteToken(id: String, caller: Caller, confirmSelf: Bool) async throws
 
     func audit(_ query: AuditQuery) async throws -> [AuditEventView]
     func peerCounts() async throws -> [String: Int]

@@ -4,6 +4,9 @@ import GRDB
 import WireGuard
 
 extension FerryStore {
+    /// The segment made at bootstrap, where gateways go unless told otherwise; never deleted.
+    static let gatewaySegment = "gateways"
+
     public func gateways() async throws -> [GatewayView] {
         try await read { db in
             let c = try FerryStore.context(db)
@@ -35,7 +38,7 @@ extension FerryStore {
         let name = try Validate.name(req.name)
         let endpoint = try Validate.endpoint(req.endpoint)
         let listenPort = try req.listenPort.map { p throws(APIError) in try Validate.port(p, field: "listenPort") } ?? endpoint.port
-        let segment = try Validate.name(req.segment ?? "gateways", field: "segment")
+        let segment = try Validate.name(req.segment ?? FerryStore.gatewaySegment, field: "segment")
         let isLocal = localGateway?.gatewayName == name
         let key: PublicKey
         if let given = req.publicKey {
@@ -115,7 +118,10 @@ extension FerryStore {
             if given != nil || req.generateKey == true {
                 throw APIError.invalid("publicKey", "ferryd generates the key of the gateway it hosts; send an empty body")
             }
-            let k = try local.prepareRotation()
+            let k: PrivateKey
+            do { k = try local.prepareRotation() } catch is LocalGatewayKeys.RotationInProgress {
+                throw APIError.conflict("id", "a key rotation of this gateway is in progress; try again when it has finished")
+            }
             pendingLocal = k
             newKey = k.publicKey
         } else if let given {

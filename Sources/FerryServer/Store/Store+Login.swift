@@ -12,6 +12,10 @@ extension FerryStore {
         let name = try Validate.name(req.name)
         let key = try Validate.publicKey(req.publicKey)
         let tunnel = try req.tunnel.map { s throws(APIError) in try Validate.enumValue(s, TunnelMode.self, field: "tunnel") } ?? .split
+        // As with an enrolment token that grants neither, a login gets a split tunnel without
+        // mesh links: the admin grants more per peer (PATCH /v1/peers/{id}).
+        if tunnel == .full { throw APIError.forbidden("a login enrols a split tunnel; an admin can switch the peer to a full tunnel afterwards", field: "tunnel") }
+        if req.mesh == true { throw APIError.forbidden("a login enrols without mesh links; an admin can enable them for the peer afterwards", field: "mesh") }
         let jwt: JWT
         do throws(OIDCError) {
             jwt = try await verifier.verify(req.idToken, trusted: { $0 == config.issuer }, nowMs: clock.now())

@@ -27,7 +27,7 @@ extension FerryStore {
                 try db.execute(sql: "INSERT INTO segments (id, name, ipv4, created_at) VALUES (?, 'gateways', ?, ?)",
                                arguments: [id, seg.description, now])
                 audit.append(AuditEntry(action: "segment.create", objectType: "segment", objectID: id,
-                                        after: FerryStore.json(Views.segment(Segment(id: id, name: "gateways", ipv4: seg), plan: network.plan, peers: 0))))
+                                        after: FerryStore.json(Views.segment(Segment(id: id, name: FerryStore.gatewaySegment, ipv4: seg), plan: network.plan, peers: 0))))
             }
             let token = try FerryStore.insertToken(db, name: "bootstrap-admin", scope: .admin, secret: secret, now: now, createdBy: "system:bootstrap")
             audit.append(AuditEntry(action: "token.create", objectType: "token", objectID: token.id, after: FerryStore.json(token)))
@@ -126,6 +126,10 @@ extension FerryStore {
     public func deleteSegment(named name: String, caller: Caller) async throws {
         try await write(caller) { db, audit, _ in
             guard let s = try FerryStore.segment(named: name, db) else { throw APIError.notFound("segment \(name)") }
+            // Gateways created without a segment go here (POST /v1/gateways).
+            if name == FerryStore.gatewaySegment {
+                throw APIError.conflict("name", "the segment \(name) is where gateways go by default; it cannot be deleted")
+            }
             let plan = try FerryStore.loadNetwork(db).plan
             for (table, column, what) in [("peers", "segment_id", "peers"), ("tokens", "segment_id", "tokens"),
                                           ("policy_rules", "from_segment", "policy rules"), ("policy_rules", "to_segment", "policy rules"),
@@ -145,18 +149,22 @@ extension FerryStore {
     public func rules() async throws -> [PolicyRuleView] {
         try await read { db in
             let segs = Dictionary(uniqueKeysWithValues: try FerryStore.loadSegments(db).map { ($0.id, $0) })
-            return try FerryStore.loadRules(db).map { Views.rule($0, segments: segs) }
+            let gws = try FerryStore.gatewayNames(db)
+            return try FerryStore.loadRules(db).map { Views.rule($0, segments: segs, gateways: gws) }
         }
     }
 
     public func createRule(_ req: CreatePolicyRuleRequest, caller: Caller) async throws -> PolicyRuleView {
         let from = try Validate.name(req.from, field: "from")
-        switch (req.toSegment, req.toSubnet) {
-        case (nil, nil): throw APIError.missing("toSegment")
-        case (.some, .some): throw APIError.invalid("toSubnet", "give either toSegment or toSubnet")
-        default: break
-        }
+        let targets = [req.toSegment, req.toSubnet, req.toGateway].compactMap { $0 }
+        guard !targets.isEmpty else { throw APIError.missing("toSegment") }
+        guard targets.count == 1 else { throw APIError.invalid(req.toGateway != nil ? "toGateway" : "toSubnet", "give exactly one of toSegment, toSubnet and toGateway") }
         let subnet = try req.toSubnet.map { s throws(APIError) in try Validate.prefix(s, field: "toSubnet") }
+        var parsed: [PortSpec] = []
+        for (i, text) in (req.ports ?? []).enumerated() {
+            do { parsed.append(try PortSpec(parsing: text)) } catch { throw APIError.invalid("ports[\(i)]", error.description) }
+        }
+        let ports = PortSpec.normalize(parsed)
         return try await write(caller) { db, audit, now in
             guard let src = try FerryStore.segment(named: from, db) else { throw APIError.invalid("from", "no segment named \(from)") }
             let target: PolicyTarget
@@ -175,20 +183,27 @@ extension FerryStore {
                     throw APIError.invalid("toSubnet", "no gateway routes \(subnet); add it to a gateway's subnets first")
                 }
                 target = .subnet(subnet)
+            } else if let name = req.toGateway {
+                guard let id = try FerryStore.gatewayNames(db).first(where: { $0.value == name })?.key else {
+                    throw APIError.invalid("toGateway", "no gateway named \(name)")
+                }
+                target = .gateway(id)
             } else { throw APIError.missing("toSegment") }
-            let rule = PolicyRule(id: IDs.make("rule"), from: src.id, to: target)
-            if try FerryStore.loadRules(db).contains(where: { $0.from == rule.from && $0.to == rule.to }) {
-                throw APIError.conflict(req.toSegment != nil ? "toSegment" : "toSubnet", "the same rule exists")
+            let rule = PolicyRule(id: IDs.make("rule"), from: src.id, to: target, ports: ports)
+            if try FerryStore.loadRules(db).contains(where: { $0.from == rule.from && $0.to == rule.to && $0.ports == rule.ports }) {
+                throw APIError.conflict(req.toSegment != nil ? "toSegment" : req.toSubnet != nil ? "toSubnet" : "toGateway", "the same rule exists")
             }
-            var toSegment: String?, toSubnet: String?
+            var toSegment: String?, toSubnet: String?, toGateway: String?
             switch target {
             case .segment(let id): toSegment = id
             case .subnet(let p): toSubnet = p.description
+            case .gateway(let id): toGateway = id
             }
-            try db.execute(sql: "INSERT INTO policy_rules (id, from_segment, to_segment, to_subnet, created_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [rule.id, rule.from, toSegment, toSubnet, now])
+            try db.execute(sql: """
+                INSERT INTO policy_rules (id, from_segment, to_segment, to_subnet, to_gateway, ports, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [rule.id, rule.from, toSegment, toSubnet, toGateway, rule.ports.map(\.description).joined(separator: " "), now])
             let segs = Dictionary(uniqueKeysWithValues: try FerryStore.loadSegments(db).map { ($0.id, $0) })
-            let view = Views.rule(rule, segments: segs)
+            let view = Views.rule(rule, segments: segs, gateways: try FerryStore.gatewayNames(db))
             audit.append(AuditEntry(action: "policy.create", objectType: "policy_rule", objectID: rule.id, after: FerryStore.json(view)))
             return view
         }
@@ -198,9 +213,10 @@ extension FerryStore {
         try await write(caller) { db, audit, _ in
             guard let rule = try FerryStore.loadRules(db).first(where: { $0.id == id }) else { throw APIError.notFound("policy rule \(id)") }
             let segs = Dictionary(uniqueKeysWithValues: try FerryStore.loadSegments(db).map { ($0.id, $0) })
+            let gws = try FerryStore.gatewayNames(db)
             try db.execute(sql: "DELETE FROM policy_rules WHERE id = ?", arguments: [id])
             audit.append(AuditEntry(action: "policy.delete", objectType: "policy_rule", objectID: id,
-                                    before: FerryStore.json(Views.rule(rule, segments: segs))))
+                                    before: FerryStore.json(Views.rule(rule, segments: segs, gateways: gws))))
         }
     }
 }

@@ -112,7 +112,9 @@ extension FerryStore {
             guard kind == .ci else { throw .forbidden("a ci token creates only ci peers", field: "kind") }
             guard let ttl = req.ttlSeconds else { throw .forbidden("a ci token creates only ephemeral peers: ttlSeconds is required", field: "ttlSeconds") }
             let max = caller.maxTTLSeconds ?? 3600
-            guard ttl <= max else { throw .forbidden("ttlSeconds: \(ttl) exceeds this token's maximum of \(max)", field: "ttlSeconds") }
+            guard ttl <= max else {
+                throw .forbidden("ttlSeconds: \(ttl) (\(DurationText.format(seconds: Int64(ttl)))) exceeds this token's maximum of \(max) (\(DurationText.format(seconds: Int64(max)))): give a TTL of at most \(DurationText.format(seconds: Int64(max)))", field: "ttlSeconds")
+            }
             if let segment, segment != caller.segmentName {
                 throw .forbidden("segment: a ci token creates peers only in its own segment", field: "segment")
             }
@@ -156,7 +158,8 @@ extension FerryStore {
     // MARK: Operations
 
     public func peers(caller: Caller, segment: String?, kind: String?, owner: String?) async throws -> [PeerView] {
-        try await read { db in
+        if let kind { _ = try Validate.enumValue(kind, PeerKind.self, field: "kind") }
+        return try await read { db in
             let c = try FerryStore.context(db)
             return try FerryStore.loadPeers(db, where: "ORDER BY p.created_at, p.id").filter { r in
                 (caller.scope != .ci || r.peer.createdBy == caller.auditName)
@@ -226,12 +229,14 @@ extension FerryStore {
     }
 
     public func deletePeer(id: String, caller: Caller) async throws {
-        let ephemeral = try await write(caller) { db, audit, _ in
+        let ephemeral = try await write(caller) { db, audit, now in
             let r = try FerryStore.requirePeer(db, id: id, caller: caller, write: true)
             let before = try FerryStore.peerView(db, r)
-            try db.execute(sql: "DELETE FROM peers WHERE id = ?", arguments: [id])
-            audit.append(AuditEntry(action: r.peer.kind == .gateway ? "gateway.delete" : "peer.delete", objectType: "peer",
+            let gateway = r.peer.kind == .gateway
+            audit.append(AuditEntry(action: gateway ? "gateway.delete" : "peer.delete", objectType: gateway ? "gateway" : "peer",
                                     objectID: id, peerID: id, before: FerryStore.json(before)))
+            try FerryStore.retireTokens(db, peerID: id, peerName: r.peer.name, reason: "deleted", by: caller.auditName, now: now, audit: &audit)
+            try db.execute(sql: "DELETE FROM peers WHERE id = ?", arguments: [id])
             return r.peer.isEphemeral
         }
         if ephemeral { metrics.ephemeralDeleted.increment() }
@@ -244,9 +249,11 @@ extension FerryStore {
             let expired = try FerryStore.loadPeers(db, where: "WHERE p.expires_at IS NOT NULL AND p.expires_at <= ?", [now])
             for r in expired {
                 let before = try FerryStore.peerView(db, r)
-                try db.execute(sql: "DELETE FROM peers WHERE id = ?", arguments: [r.peer.id])
                 audit.append(AuditEntry(action: "peer.expire", objectType: "peer", objectID: r.peer.id, peerID: r.peer.id,
                                         before: FerryStore.json(before)))
+                try FerryStore.retireTokens(db, peerID: r.peer.id, peerName: r.peer.name, reason: "expired", by: "system:reaper",
+                                            now: now, audit: &audit)
+                try db.execute(sql: "DELETE FROM peers WHERE id = ?", arguments: [r.peer.id])
             }
             return expired.count
         }

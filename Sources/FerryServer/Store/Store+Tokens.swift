@@ -8,20 +8,25 @@ extension FerryStore {
         let seg: String? = row["segment_id"]
         let maxTTL: Int? = row["max_ttl"]
         let expires: Int64? = row["expires_at"], used: Int64? = row["used_at"]
+        let enroll = (row["scope"] as String) == Scope.enroll.rawValue
         return TokenView(id: row["id"], name: row["name"], scope: row["scope"], segment: seg.map { segments[$0]?.name ?? $0 },
                          maxTTLSeconds: maxTTL, peer: row["peer_id"], kind: row["kind"], owner: row["owner"],
                          expiresAt: expires.map(Views.date), usedAt: used.map(Views.date), createdAt: Views.date(row["created_at"]),
-                         createdBy: row["created_by"])
+                         createdBy: row["created_by"], allowFullTunnel: enroll ? row["allow_full_tunnel"] : nil,
+                         allowMesh: enroll ? row["allow_mesh"] : nil)
     }
 
     @discardableResult
     static func insertToken(_ db: Database, name: String, scope: Scope, secret: String, now: Millis, createdBy: String,
                             expiresAt: Millis? = nil, segmentID: String? = nil, maxTTL: Int? = nil, peerID: String? = nil,
-                            kind: String? = nil, owner: String? = nil, id: String = IDs.make("tok")) throws -> TokenView {
+                            kind: String? = nil, owner: String? = nil, allowFullTunnel: Bool = false, allowMesh: Bool = false,
+                            id: String = IDs.make("tok")) throws -> TokenView {
         try db.execute(sql: """
-            INSERT INTO tokens (id, name, scope, secret_hash, segment_id, max_ttl, peer_id, kind, owner, expires_at, created_at, created_by)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [id, name, scope.rawValue, TokenSecret.hash(secret), segmentID, maxTTL, peerID, kind, owner, expiresAt, now, createdBy])
+            INSERT INTO tokens (id, name, scope, secret_hash, segment_id, max_ttl, peer_id, kind, owner, expires_at, created_at, created_by,
+                                allow_full_tunnel, allow_mesh)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [id, name, scope.rawValue, TokenSecret.hash(secret), segmentID, maxTTL, peerID, kind, owner, expiresAt, now, createdBy,
+                             allowFullTunnel, allowMesh])
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]) else { throw StoreError.corrupt("token") }
         return tokenView(row, segments: try context(db).segments)
     }
@@ -34,12 +39,18 @@ extension FerryStore {
         return try await read { db in
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT t.*, s.name AS segment_name FROM tokens t LEFT JOIN segments s ON s.id = t.segment_id WHERE t.secret_hash = ?
-                """, arguments: [hash]) else { throw APIError.unauthorized("unknown bearer token") }
+                """, arguments: [hash]) else {
+                throw try FerryStore.removedPeerError(db, hash: hash) ?? APIError.unauthorized("unknown bearer token")
+            }
             if let e: Int64 = row["expires_at"], e <= now { throw APIError.unauthorized("token expired") }
-            if (row["used_at"] as Int64?) != nil { throw APIError.unauthorized("enrolment token already used") }
+            let usedAt: Int64? = row["used_at"]
+            if let usedAt, now - usedAt > EnrolmentRetry.windowMs {
+                throw APIError.unauthorized(EnrolmentRetry.spent(at: usedAt))
+            }
             guard let scope = Scope(rawValue: row["scope"]) else { throw StoreError.corrupt("token scope") }
             return Caller(tokenID: row["id"], name: row["name"], scope: scope, segmentName: row["segment_name"],
-                          maxTTLSeconds: row["max_ttl"], peerID: row["peer_id"], kind: row["kind"], owner: row["owner"])
+                          maxTTLSeconds: row["max_ttl"], peerID: row["peer_id"], kind: row["kind"], owner: row["owner"],
+                          allowFullTunnel: row["allow_full_tunnel"], allowMesh: row["allow_mesh"], usedAt: usedAt)
         }
     }
 
@@ -67,6 +78,9 @@ extension FerryStore {
         if scope != .enroll, req.kind != nil || req.owner != nil {
             throw APIError.invalid(req.kind != nil ? "kind" : "owner", "only enroll tokens carry the kind and owner of their peer")
         }
+        if scope != .enroll, req.allowFullTunnel != nil || req.allowMesh != nil {
+            throw APIError.invalid(req.allowFullTunnel != nil ? "allowFullTunnel" : "allowMesh", "only enroll tokens grant a full tunnel or mesh links")
+        }
         let kind = try req.kind.map { k throws(APIError) in try Validate.enumValue(k, PeerKind.self, field: "kind") }
         if kind == .gateway { throw APIError.invalid("kind", "gateways are created with POST /v1/gateways") }
         let owner = try req.owner.map { o throws(APIError) in try Validate.label(o, field: "owner") }
@@ -80,16 +94,26 @@ extension FerryStore {
             let view = try FerryStore.insertToken(
                 db, name: name, scope: scope, secret: secret, now: now, createdBy: caller.auditName,
                 expiresAt: req.expiresInSeconds.map { now + Int64($0) * 1000 }, segmentID: segmentID,
-                maxTTL: scope == .ci ? (req.maxTTLSeconds ?? 3600) : nil, kind: kind?.rawValue, owner: owner)
+                maxTTL: scope == .ci ? (req.maxTTLSeconds ?? 3600) : nil, kind: kind?.rawValue, owner: owner,
+                allowFullTunnel: req.allowFullTunnel ?? false, allowMesh: req.allowMesh ?? false)
             audit.append(AuditEntry(action: "token.create", objectType: "token", objectID: view.id, after: FerryStore.json(view)))
             return TokenCreated(token: view, secret: secret)
         }
     }
 
-    public func deleteToken(id: String, caller: Caller) async throws {
+    /// Deleting the caller's own token needs `confirmSelf` (every later call would be 401);
+    /// the last admin token is never deleted (only `ferryd token create` could recover).
+    public func deleteToken(id: String, caller: Caller, confirmSelf: Bool = false) async throws {
         try await write(caller) { db, audit, _ in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]) else {
                 throw APIError.notFound("token \(id)")
+            }
+            if (row["scope"] as String) == Scope.admin.rawValue,
+               try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tokens WHERE scope = ?", arguments: [Scope.admin.rawValue]) ?? 0 <= 1 {
+                throw APIError.conflict("id", "\(id) is the last admin token: create another admin token first")
+            }
+            if id == caller.tokenID, !confirmSelf {
+                throw APIError.conflict("id", "\(id) is the token making this request; every later call with it would be refused: add ?confirm=self to delete it anyway")
             }
             let view = FerryStore.tokenView(row, segments: try FerryStore.context(db).segments)
             try db.execute(sql: "DELETE FROM tokens WHERE id = ?", arguments: [id])
@@ -112,14 +136,25 @@ extension FerryStore {
     /// peer, its own device token and its network map.
     public func enroll(_ req: EnrollRequest, caller: Caller) async throws -> EnrollResponse {
         guard caller.scope == .enroll else { throw APIError.forbidden("enrolment needs an enrolment token") }
-        let name = try Validate.name(req.name)
+        let name = try Validate.name(req.name ?? caller.name)
         let key = try Validate.publicKey(req.publicKey)
+        if let usedAt = caller.usedAt { return try await EnrolmentRetry.repeatEnrolment(self, key: key, usedAt: usedAt, caller: caller) }
         let tunnel = try req.tunnel.map { s throws(APIError) in try Validate.enumValue(s, TunnelMode.self, field: "tunnel") } ?? .split
         guard let segment = caller.segmentName else { throw APIError.forbidden("this enrolment token has no segment") }
+        // The admin decides what a device may have; the enrollee cannot ask for more.
+        if tunnel == .full, !caller.allowFullTunnel {
+            throw APIError.forbidden("this enrolment token does not allow a full tunnel; ask an admin for one made with allowFullTunnel (ferry tokens add --allow-full-tunnel), or enrol with a split tunnel")
+        }
+        if req.mesh == true, !caller.allowMesh {
+            throw APIError.forbidden("this enrolment token does not allow mesh links; ask an admin for one made with allowMesh (ferry tokens add --allow-mesh), or enrol without --mesh")
+        }
         let secret = TokenSecret.generate()
         return try await write(caller) { db, audit, now in
             try db.execute(sql: "UPDATE tokens SET used_at = ? WHERE id = ? AND used_at IS NULL", arguments: [now, caller.tokenID])
-            guard db.changesCount == 1 else { throw APIError.unauthorized("enrolment token already used") }
+            guard db.changesCount == 1 else { throw APIError.unauthorized(EnrolmentRetry.spent(at: now)) }
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM peers WHERE name = ?", arguments: [name]) ?? false {
+                throw APIError.conflict("name", "a peer named \(name) exists; enrol under another name (ferry join --name NAME), or an admin removes the old peer first (ferry peers rm \(name)); this token stays unused")
+            }
             var np = NewPeer(name: name, kind: caller.kind.flatMap { PeerKind(rawValue: $0) } ?? .device,
                              owner: caller.owner ?? caller.name, segmentName: segment, publicKey: key)
             np.tunnel = tunnel

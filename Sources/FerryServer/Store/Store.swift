@@ -118,15 +118,27 @@ public final class FerryStore: Sendable {
         }
     }
 
+    /// Gateway peer ids to their names.
+    static func gatewayNames(_ db: Database) throws -> [String: String] {
+        let rows = try Row.fetchAll(db, sql: "SELECT p.id, p.name FROM peers p JOIN gateways g ON g.peer_id = p.id")
+        return Dictionary(rows.map { ($0["id"] as String, $0["name"] as String) }, uniquingKeysWith: { a, _ in a })
+    }
+
     static func loadRules(_ db: Database) throws -> [PolicyRule] {
         try Row.fetchAll(db, sql: "SELECT * FROM policy_rules ORDER BY created_at, id").map { row in
             let toSegment: String? = row["to_segment"]
             let toSubnet: String? = row["to_subnet"]
+            let toGateway: String? = row["to_gateway"]
             let target: PolicyTarget
-            if let toSegment { target = .segment(toSegment) } else if let toSubnet { target = .subnet(try prefix(toSubnet)) } else {
+            if let toSegment { target = .segment(toSegment) } else if let toSubnet { target = .subnet(try prefix(toSubnet)) }
+            else if let toGateway { target = .gateway(toGateway) } else {
                 throw StoreError.corrupt("rule without target")
             }
-            return PolicyRule(id: row["id"], from: row["from_segment"], to: target)
+            let portsText: String = row["ports"]
+            guard let ports = try? portsText.split(separator: " ").map({ try PortSpec(parsing: String($0)) }) else {
+                throw StoreError.corrupt("rule ports \(portsText)")
+            }
+            return PolicyRule(id: row["id"], from: row["from_segment"], to: target, ports: ports)
         }
     }
 

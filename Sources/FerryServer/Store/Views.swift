@@ -15,13 +15,14 @@ enum Views {
         SegmentView(id: s.id, name: s.name, ipv4: s.ipv4.description, ipv6: plan.ipv6(for: s.ipv4)?.description, peers: peers)
     }
 
-    static func rule(_ r: PolicyRule, segments: [String: Segment]) -> PolicyRuleView {
+    static func rule(_ r: PolicyRule, segments: [String: Segment], gateways: [String: String] = [:]) -> PolicyRuleView {
+        var view = PolicyRuleView(id: r.id, from: segments[r.from]?.name ?? r.from, ports: r.ports.map(\.description))
         switch r.to {
-        case .segment(let id):
-            return PolicyRuleView(id: r.id, from: segments[r.from]?.name ?? r.from, toSegment: segments[id]?.name ?? id, toSubnet: nil)
-        case .subnet(let p):
-            return PolicyRuleView(id: r.id, from: segments[r.from]?.name ?? r.from, toSegment: nil, toSubnet: p.description)
+        case .segment(let id): view.toSegment = segments[id]?.name ?? id
+        case .subnet(let p): view.toSubnet = p.description
+        case .gateway(let id): view.toGateway = gateways[id] ?? id
         }
+        return view
     }
 
     static func peer(_ r: PeerRecord, segments: [String: Segment], plan: AddressPlan) -> PeerView {

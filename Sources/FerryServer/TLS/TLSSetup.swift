@@ -25,8 +25,8 @@ public enum TLSSetup {
             let name = try DistinguishedName { CommonName("ferryd") }
             let now = Date()
             var sans: [GeneralName] = [.dnsName("localhost")]
-            for h in hosts {
-                if let v4 = IPv4Parts(h) { sans.append(.ipAddress(.init(contentBytes: v4[...]))) } else if !h.isEmpty { sans.append(.dnsName(h)) }
+            for h in hosts where h != "localhost" {
+                if let ip = addressBytes(h) { sans.append(.ipAddress(.init(contentBytes: ip[...]))) } else if !h.isEmpty { sans.append(.dnsName(h)) }
             }
             let extensions = try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
@@ -61,10 +61,51 @@ public enum TLSSetup {
         return TLSConfiguration.makeServerConfiguration(certificateChain: certs.map { .certificate($0) }, privateKey: .privateKey(key))
     }
 
-    static func IPv4Parts(_ s: String) -> [UInt8]? {
-        let parts = s.split(separator: ".")
-        guard parts.count == 4 else { return nil }
-        let bytes = parts.compactMap { UInt8($0) }
-        return bytes.count == 4 ? bytes : nil
+    /// The names the `--tls auto` certificate is made for: loopback, the listen address
+    /// (for a wildcard listener, every address of this host and its host name, since that
+    /// is where clients connect), and the `--tls-name` values. `curl --cacert` and the
+    /// system trust check the URL's host against these.
+    public static func names(listen: String, extra: [String]) -> [String] {
+        var out = ["localhost", "127.0.0.1", "::1"]
+        if listen == "0.0.0.0" || listen == "::" || listen == "[::]" {
+            out += localAddresses()
+            let host = ProcessInfo.processInfo.hostName
+            if !host.isEmpty { out.append(host) }
+        } else {
+            out.append(listen.hasPrefix("[") && listen.hasSuffix("]") ? String(listen.dropFirst().dropLast()) : listen)
+        }
+        out += extra
+        var seen = Set<String>()
+        return out.filter { !$0.isEmpty && seen.insert($0.lowercased()).inserted }
+    }
+
+    /// The IPv4 and IPv6 addresses of this host's interfaces (link-local ones left out).
+    static func localAddresses() -> [String] {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { return [] }
+        defer { freeifaddrs(list) }
+        var out: [String] = []
+        var p = list
+        while let entry = p {
+            defer { p = entry.pointee.ifa_next }
+            guard let sa = entry.pointee.ifa_addr else { continue }
+            var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            let family = Int32(sa.pointee.sa_family)
+            guard family == AF_INET || family == AF_INET6 else { continue }
+            let length = socklen_t(family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size)
+            guard getnameinfo(sa, length, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 else { continue }
+            let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if text.contains("%") || text.lowercased().hasPrefix("fe80") { continue }
+            out.append(text)
+        }
+        return out
+    }
+
+    /// An IPv4 or IPv6 address as the 4 or 16 bytes a certificate's IP name holds.
+    static func addressBytes(_ s: String) -> [UInt8]? {
+        var v4 = in_addr(), v6 = in6_addr()
+        if inet_pton(AF_INET, s, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
+        if inet_pton(AF_INET6, s, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
+        return nil
     }
 }
