@@ -130,7 +130,9 @@ extension FerryStore {
     static func useOnce(_ db: Database, _ jwt: JWT, raw: String, leewaySeconds: Int64, now: Millis) throws {
         let iss = jwt.string("iss") ?? ""
         let key = jwt.string("jti").map { "jti:\(iss)#\($0)" } ?? "sha256:\(TokenSecret.hash(raw))"
-        let until = ((jwt.seconds("exp") ?? 0) &+ leewaySeconds) &* 1000
+        // exp is bounded (JWT.seconds drops |exp| >= 1e15); a year past now is as long as any
+        // ID token lives, and keeps the product far from overflow.
+        let until = (min(jwt.seconds("exp") ?? 0, now / 1000 + 366 * 86400) + leewaySeconds) * 1000
         try db.execute(sql: "DELETE FROM oidc_used_tokens WHERE expires_at < ?", arguments: [now])
         try db.execute(sql: "INSERT OR IGNORE INTO oidc_used_tokens (key, expires_at) VALUES (?, ?)", arguments: [key, until])
         guard db.changesCount == 1 else { throw OIDCError.replay.apiError }
