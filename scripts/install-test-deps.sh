@@ -8,7 +8,7 @@ declare -A need=(
   [wireguard-go]=wireguard-go [wg]=wireguard-tools [wg-quick]=wireguard-tools
   [iperf3]=iperf3 [ncat]=ncat [ip]=iproute2 [iptables]=iptables [nft]=nftables
   [ping]=iputils-ping [pgrep]=procps [sysctl]=procps [ss]=iproute2 [nstat]=iproute2
-  [setpriv]=util-linux [openssl]=openssl [curl]=curl [zbarimg]=zbar-tools
+  [setpriv]=util-linux [openssl]=openssl [curl]=curl [zbarimg]=zbar-tools [systemd-analyze]=systemd
 )
 missing=()
 for cmd in "${!need[@]}"; do

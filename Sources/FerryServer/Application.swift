@@ -42,6 +42,9 @@ public struct FerryConfiguration: Sendable {
     /// The first start's network prefixes (defaults: 10.10.0.0/16 and a random ULA /48).
     public var initialIPv4: IPPrefix?
     public var initialIPv6: IPPrefix?
+    /// Offline commands (`ferryd check`, `ferryd token create`) refuse a folder without a
+    /// database instead of creating a new network there.
+    public var requireExistingDatabase = false
     /// The least time between two JWKS fetches of one issuer (`--oidc-refetch-interval`).
     public var oidcRefetchInterval: Duration = .seconds(30)
     /// `ferry login`'s identity provider and claim-to-segment mapping; nil: no login.
@@ -75,8 +78,15 @@ public func buildServices(_ config: FerryConfiguration) async throws -> FerrySer
     logger.logLevel = config.logLevel
     let db: any DatabaseWriter
     if let dir = config.dataDirectory {
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        db = try FerryDatabase.open(path: dir.appendingPathComponent("ferry.sqlite").path)
+        let file = dir.appendingPathComponent("ferry.sqlite").path
+        if config.requireExistingDatabase, !FileManager.default.fileExists(atPath: file) {
+            throw StoreError.noDatabase(dir.path)
+        }
+        // 0700 also when the folder exists already (created by hand or by a package).
+        try AtomicWrite.makeDirectory(dir.path, mode: 0o700)
+        db = try FerryDatabase.open(path: file)
+        // The database and its WAL files hold the audit log and token hashes: owner only.
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: file + suffix) { chmod(file + suffix, 0o600) }
     } else {
         db = try FerryDatabase.inMemory()
     }

@@ -56,6 +56,7 @@ struct CIUp: AsyncParsableCommand {
                 throw FerryError(.state, "\(dir.path) already holds '\(s.name)'; run 'ferry ci down' first, or give another --state")
             }
             let peerName = try validPeerName(name ?? CIUp.defaultName(env))
+            if let warning = try PlainHTTP.check(base, allowed: false) { Console.progress(warning) }
             let askedTTL = ttl.flatMap(DurationText.milliseconds).map { Int($0 / 1000) }
             var pem: String?
             let pin = fingerprint ?? env["FERRY_FINGERPRINT"]

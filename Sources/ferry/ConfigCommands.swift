@@ -16,10 +16,27 @@ struct ConfigSource: ParsableArguments {
     @Argument(help: "The peer's name or id (default: this machine, with its private key).") var peer: String?
     @Option(name: .customLong("private-key-file"), help: ArgumentHelp("Put this private key (the peer's, as wg genkey writes it) into the config.", valueName: "FILE"))
     var privateKeyFile: String?
+    @Flag(name: .customLong("allow-hooks"), help: "Keep PreUp/PostUp/PreDown/PostDown from the coordinator (wg-quick runs them as root).")
+    var allowHooks = false
     @OptionGroup var admin: AdminOptions
 
-    /// The config, and whether it holds a private key (ferryd never keeps a peer's).
+    /// The config, and whether it holds a private key; commands the coordinator sent are
+    /// dropped (with a warning) unless --allow-hooks.
     func text() async throws -> (text: String, hasPrivateKey: Bool) {
+        let (raw, hasKey) = try await fetch()
+        let (text, dropped) = WGQuickHooks.strip(raw)
+        if allowHooks {
+            if !dropped.isEmpty { Console.progress("warning: keeping \(dropped.count) command(s) from the coordinator that wg-quick runs as root: \(dropped.joined(separator: "; "))") }
+            return (raw, hasKey)
+        }
+        if !dropped.isEmpty {
+            Console.progress("note: dropped \(dropped.count) PreUp/PostUp/PreDown/PostDown line(s) the coordinator sent (wg-quick would run them as root); --allow-hooks keeps them")
+        }
+        return (text, hasKey)
+    }
+
+    /// The config as the coordinator sends it, and whether it holds a private key (ferryd never keeps a peer's).
+    func fetch() async throws -> (text: String, hasPrivateKey: Bool) {
         if let peer {
             let data = try await admin.withClient { c in try await c.peerConfig(id: try await c.peer(peer).id) }
             let text = String(decoding: data, as: UTF8.self)

@@ -13,6 +13,8 @@ struct EnrolOptions: ParsableArguments {
     @Option(name: .customLong("interface"), help: "The WireGuard interface 'ferry up' brings up.") var interfaceName = "ferry0"
     @Flag(help: "Ask for direct mesh links to other mesh peers.") var mesh = false
     @Flag(name: .customLong("full-tunnel"), help: "Send all traffic through the network's egress gateway.") var fullTunnel = false
+    @Flag(name: .customLong("insecure-http"), help: "Allow a plain http:// coordinator beyond loopback (the token crosses the network in clear).")
+    var insecureHTTP = false
     @OptionGroup var state: StateOptions
 
     func validate() throws {
@@ -37,8 +39,10 @@ struct EnrolOptions: ParsableArguments {
         return cleaned.isEmpty ? "host" : cleaned
     }
 
-    /// The coordinator's certificate, fetched and checked against the fingerprint.
+    /// The coordinator's certificate, fetched and checked against the fingerprint (plain
+    /// http beyond loopback refused unless --insecure-http).
     func pinnedCertificate(_ url: String) async throws(FerryError) -> String? {
+        if let warning = try PlainHTTP.check(url, allowed: insecureHTTP) { Console.progress(warning) }
         guard let fingerprint else { return nil }
         Console.progress("fetching the certificate of \(url) and checking its fingerprint")
         return try await CertificatePin.fetch(url: url, fingerprint: fingerprint)

@@ -40,12 +40,17 @@ struct AdminOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Pin the coordinator's certificate by its SHA-256 fingerprint (default $FERRY_FINGERPRINT).", valueName: "SHA256"))
     var fingerprint: String?
 
+    @Flag(name: .customLong("insecure-http"), help: "Allow a plain http:// coordinator beyond loopback (the token crosses the network in clear).")
+    var insecureHTTP = false
+
     @OptionGroup var state: StateOptions
 
     func validate() throws { try validateFingerprint(fingerprint) }
 
     func credentials() async throws(FerryError) -> AdminCredentials {
-        try await AdminCredentials.resolve(url: url, token: token, fingerprint: fingerprint, state: state.directory)
+        let c = try await AdminCredentials.resolve(url: url, token: token, fingerprint: fingerprint, state: state.directory)
+        if let warning = try PlainHTTP.check(c.url, allowed: insecureHTTP) { Console.progress(warning) }
+        return c
     }
 
     /// Runs `body` with an admin client (a connection lives for one request: nothing to close).

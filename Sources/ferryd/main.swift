@@ -155,7 +155,9 @@ struct Token: AsyncParsableCommand {
         @Option(help: "A name for the token.") var name: String = "admin"
 
         func run() async throws {
-            let services = try await buildServices(FerryConfiguration(dataDirectory: URL(fileURLWithPath: data)))
+            var config = FerryConfiguration(dataDirectory: URL(fileURLWithPath: data))
+            config.requireExistingDatabase = true
+            let services = try await buildServices(config)
             say(try await services.store.createAdminToken(name: name))
         }
     }
@@ -166,7 +168,9 @@ struct Check: AsyncParsableCommand {
     @Option(help: "The data folder of ferryd.") var data: String
 
     func run() async throws {
-        let services = try await buildServices(FerryConfiguration(dataDirectory: URL(fileURLWithPath: data)))
+        var config = FerryConfiguration(dataDirectory: URL(fileURLWithPath: data))
+        config.requireExistingDatabase = true
+        let services = try await buildServices(config)
         let lines = try FerryDatabase.integrityCheck(services.database)
         say(lines.joined(separator: "\n"))
         if lines != ["ok"] { throw ExitCode(1) }

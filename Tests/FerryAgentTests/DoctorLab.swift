@@ -70,7 +70,7 @@ final class DoctorLab: @unchecked Sendable {
         try api("POST", "/v1/policy/rules", #"{"from":"developers","toSubnet":"\#(subnet)"}"#)
         let enrol = try FerryJSON.decoder().decode(TokenCreated.self, from: try api("POST", "/v1/tokens",
             #"{"name":"alice-enrol","scope":"enroll","segment":"developers","owner":"alice","expiresInSeconds":600}"#))
-        try ferry(["join", base, "--token", enrol.secret, "--name", "alice", "--interface", clientIF])
+        try ferry(["join", base, "--token", enrol.secret, "--name", "alice", "--interface", clientIF, "--insecure-http"])
         let state = try StateDirectory(path: stateDir).load()
         peerID = state.peerID
         gatewayKey = StateDirectory(path: stateDir).loadNetmap()?.peers.first.flatMap { try? PublicKey(base64: $0.publicKey) }

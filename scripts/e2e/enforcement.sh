@@ -57,6 +57,11 @@ inns $IN ncat -lk 8080 --sh-exec 'echo hello-8080' &
 inns $IN ncat -lk 9090 --sh-exec 'echo hello-9090' &
 inns $GW ncat -lk 2222 --sh-exec 'echo hello-2222' &
 inns $GW ncat -lk 2223 --sh-exec 'echo hello-2223' &
+# a UDP service on the gateway host (answers every datagram; ncat -u serves one peer only)
+inns $GW python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 5300))
+while True:
+    d, a = s.recvfrom(512); s.sendto(b"hello-5300\n", a)' &
 
 # start_ferryd [PATH_PREFIX]: ferryd on the gateway host (a PATH prefix can shadow nft)
 start_ferryd() {
@@ -72,6 +77,8 @@ stop_ferryd() {
   for _ in $(seq 100); do inns $GW ss -Hltn "sport = :$PORT" | grep -q . || return 0; sleep 0.1; done
   fail "ferryd's port $PORT still in use after SIGKILL"
 }
+# answers_udp NS ADDRESS PORT -> 0 when a datagram gets hello-PORT back
+answers_udp() { [ "$(echo ping | inns $1 ncat -u -w 1 $2 $3 2>/dev/null)" = "hello-$3" ]; }
 # connects NS ADDRESS PORT -> 0 when the banner hello-PORT comes back
 connects() { [ "$(inns $1 ncat -w 1 --recv-only $2 $3 2>/dev/null)" = "hello-$3" ]; }
 eventually() {  # eventually TRIES CMD... -> 0 once CMD succeeds
@@ -139,7 +146,10 @@ eventually 20 connects $CI $SERVICE 8080 || fail "CI peer cannot reach its servi
 inns $CI ping -c 1 -W 2 $GWADDR >/dev/null || fail "ICMP echo to the gateway does not work for the CI peer"
 connects $CI $GWADDR 2222 && fail "a CI peer with a subnet-only rule opened tcp/2222 on the gateway host"
 connects $CI $GWADDR 2223 && fail "a CI peer with a subnet-only rule opened tcp/2223 on the gateway host"
-ok "CI peer (subnet-only rule) reaches its service, not the gateway host's ports; ICMP echo answered"
+eventually 10 answers_udp $GW 127.0.0.1 5300 || fail "the gateway's UDP service does not answer locally (test wiring)"
+answers_udp $CI $GWADDR 5300 && fail "a CI peer with a subnet-only rule reached udp/5300 on the gateway host"
+answers_udp $DEV $GWADDR 5300 && fail "developers reached udp/5300 on the gateway host (their rule opens tcp/2222 only)"
+ok "CI peer (subnet-only rule) reaches its service, not the gateway host's TCP or UDP ports; ICMP echo answered"
 
 # --- drift: the ruleset flushed from outside while a rule-less peer probes continuously
 newpeer $TOKEN other1 others; OTHID=$PID_

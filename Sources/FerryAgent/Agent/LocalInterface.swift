@@ -45,12 +45,8 @@ public struct LocalInterface: Sendable {
 
     /// Addresses exactly `addresses` (others removed), the MTU, and the link up.
     public func configure(addresses: [IPPrefix], mtu: Int) async throws(FerryError) {
-        let current = await currentAddresses()
-        for a in addresses where !current.contains(a) {
-            try await check(["ip", a.address.isIPv4 ? "-4" : "-6", "address", "replace", a.description, "dev", name])
-        }
-        for a in current where !addresses.contains(a) {
-            _ = try? await runner.run(["ip", "address", "del", a.description, "dev", name], stdin: nil)
+        do { try await InterfaceAddresses.sync(name, to: addresses, runner: runner) } catch {
+            throw .failure("cannot set the addresses of \(name): \(error)")
         }
         try await check(["ip", "link", "set", "dev", name, "mtu", String(mtu), "up"])
     }
@@ -114,14 +110,7 @@ public struct LocalInterface: Sendable {
         try await check(["ip", "link", "del", "dev", name])
     }
 
-    public func currentAddresses() async -> [IPPrefix] {
-        guard let r = try? await runner.run(["ip", "-o", "address", "show", "dev", name], stdin: nil), r.succeeded else { return [] }
-        return r.stdout.split(separator: "\n").compactMap { line in
-            let f = line.split(separator: " ")
-            guard let i = f.firstIndex(where: { $0 == "inet" || $0 == "inet6" }), i + 1 < f.count else { return nil }
-            return IPPrefix(f[i + 1])
-        }.filter { !($0.address.description.hasPrefix("fe80:")) }
-    }
+    public func currentAddresses() async -> [IPPrefix] { await InterfaceAddresses.current(name, runner: runner) }
 
     public func installedRoutes() async -> [IPPrefix] {
         var out: [IPPrefix] = []

@@ -27,9 +27,8 @@ public struct WGToolInterface: InterfaceController {
                 try await waitForLink()
             }
         }
-        for a in addresses {
-            try await runner.check(["ip", a.address.isIPv4 ? "-4" : "-6", "address", "replace", a.description, "dev", name])
-        }
+        // Stale addresses go too (a network re-addressed, a gateway moved to another segment).
+        try await InterfaceAddresses.sync(name, to: addresses, runner: runner)
         try await runner.check(["ip", "link", "set", "dev", name, "mtu", String(mtu), "up"])
         // A gateway forwards: IPv4 and IPv6 forwarding on, in this network namespace.
         try await runner.check(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"])

@@ -37,6 +37,11 @@ public struct Caller: Sendable, Equatable {
     /// How the audit log names it.
     public var actor: String { "token:\(tokenID)" }
 
+    /// Who calls a route that needs no token (/health, /openapi.yaml, an open /metrics):
+    /// the least-privileged scope, no token, no segment, no peer; every object-level check
+    /// refuses it, so a handler that reached the store by mistake could do nothing.
+    public static let anonymous = Caller(tokenID: "", name: "anonymous", scope: .enroll)
+
     /// The bootstrap, the reaper and the gateway sync act as `system:NAME`.
     public static func system(_ name: String) -> Caller {
         Caller(tokenID: "", name: name, scope: .admin)

@@ -42,7 +42,7 @@ final class RouteTable: @unchecked Sendable {
             let start = ContinuousClock.now
             let response: Response
             do {
-                var caller = Caller.system("anonymous")
+                var caller = Caller.anonymous
                 if let scopes {
                     caller = try await RouteTable.authenticate(request, store: store)
                     guard scopes.contains(caller.scope) else {

@@ -5,11 +5,13 @@ import GRDB
 public enum StoreError: Error, CustomStringConvertible, Sendable {
     case integrityCheckFailed([String])
     case corrupt(String)
+    case noDatabase(String)
 
     public var description: String {
         switch self {
         case .integrityCheckFailed(let lines): "SQLite integrity check failed: \(lines.prefix(5).joined(separator: "; "))"
         case .corrupt(let what): "stored data unreadable: \(what)"
+        case .noDatabase(let dir): "\(dir) holds no ferryd database (ferry.sqlite); give the --data folder ferryd serve uses"
         }
     }
 }

@@ -79,13 +79,14 @@ extension FerryStore {
     }
 
     /// Object-level authorization: a ci token touches only the peers it created, a device
-    /// token only its own peer, read-only never writes.
+    /// token only its own peer, read-only never writes. A peer the caller may not see is
+    /// answered as missing (404), so its existence does not leak.
     static func authorize(_ caller: Caller, _ r: PeerRecord, write: Bool) throws(APIError) {
         switch caller.scope {
         case .admin: return
         case .readOnly: if write { throw .forbidden("a read-only token cannot change peers") }
-        case .ci: if r.peer.createdBy != caller.auditName { throw .forbidden("peer \(r.peer.id) belongs to another token") }
-        case .device: if r.peer.id != caller.peerID { throw .forbidden("a device token reaches only its own peer") }
+        case .ci: if r.peer.createdBy != caller.auditName { throw .notFound("peer \(r.peer.id)") }
+        case .device: if r.peer.id != caller.peerID { throw .notFound("peer \(r.peer.id)") }
         case .enroll: throw .forbidden("an enrolment token only enrols")
         }
     }

@@ -135,7 +135,7 @@ extension FerryStore {
     /// Enrols a device with a single-use enrolment token: its public key only; returns its
     /// peer, its own device token and its network map.
     public func enroll(_ req: EnrollRequest, caller: Caller) async throws -> EnrollResponse {
-        guard caller.scope == .enroll else { throw APIError.forbidden("enrolment needs an enrolment token") }
+        guard caller.scope == .enroll, !caller.tokenID.isEmpty else { throw APIError.forbidden("enrolment needs an enrolment token") }
         let name = try Validate.name(req.name ?? caller.name)
         let key = try Validate.publicKey(req.publicKey)
         if let usedAt = caller.usedAt { return try await EnrolmentRetry.repeatEnrolment(self, key: key, usedAt: usedAt, caller: caller) }

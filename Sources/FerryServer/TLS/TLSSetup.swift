@@ -1,4 +1,5 @@
 import Crypto
+import FerryCore
 import Foundation
 import HummingbirdTLS
 import X509
@@ -19,7 +20,7 @@ public enum TLSSetup {
         let dir = directory.appendingPathComponent("tls")
         let certPath = dir.appendingPathComponent("cert.pem").path, keyPath = dir.appendingPathComponent("key.pem").path
         if !FileManager.default.fileExists(atPath: certPath) || !FileManager.default.fileExists(atPath: keyPath) {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try AtomicWrite.makeDirectory(dir.path, mode: 0o700)
             let key = P256.Signing.PrivateKey()
             let certKey = Certificate.PrivateKey(key)
             let name = try DistinguishedName { CommonName("ferryd") }
@@ -38,9 +39,10 @@ public enum TLSSetup {
                                        notValidBefore: now.addingTimeInterval(-3600), notValidAfter: now.addingTimeInterval(10 * 365 * 86400),
                                        issuer: name, subject: name, signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions,
                                        issuerPrivateKey: certKey)
-            FileManager.default.createFile(atPath: keyPath, contents: nil, attributes: [.posixPermissions: 0o600])
-            try Data(key.pemRepresentation.utf8).write(to: URL(fileURLWithPath: keyPath))
-            try Data(try cert.serializeAsPEM().pemString.utf8).write(to: URL(fileURLWithPath: certPath))
+            // Both 0600 and never seen half-written: a crash cannot leave a certificate
+            // whose key is missing or truncated.
+            try AtomicWrite.write(Array(key.pemRepresentation.utf8), to: keyPath, mode: 0o600)
+            try AtomicWrite.write(Array(try cert.serializeAsPEM().pemString.utf8), to: certPath, mode: 0o600)
         }
         return Material(certificatePath: certPath, keyPath: keyPath, fingerprint: try fingerprint(ofPEMFile: certPath))
     }
