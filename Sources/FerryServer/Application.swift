@@ -52,6 +52,10 @@ public struct FerryConfiguration: Sendable {
     /// Offline commands (`ferryd check`, `ferryd token create`) refuse a folder without a
     /// database instead of creating a new network there.
     public var requireExistingDatabase = false
+    /// The least time between two JWKS fetches of one issuer (`--oidc-refetch-interval`).
+    public var oidcRefetchInterval: Duration = .seconds(30)
+    /// `ferry login`'s identity provider and claim-to-segment mapping; nil: no login.
+    public var login: LoginConfiguration?
 
     public init(dataDirectory: URL? = nil) { self.dataDirectory = dataDirectory }
 }
@@ -73,6 +77,8 @@ public struct FerryServices: Sendable {
     let writeLimiter: WriteRateLimiter
     /// The gateway sync's verdict, served by /health.
     public let gatewayHealth = GatewayHealth()
+    /// ID tokens of CI jobs (and of people logging in): discovery and JWKS cached per issuer.
+    public let oidcVerifier: OIDCVerifier
 }
 
 public let ferryVersion = "0.1.0"
@@ -124,13 +130,15 @@ public func buildServices(_ config: FerryConfiguration) async throws -> FerrySer
                          connections: ConnectionRegistry(limits: config.limits, maxConnections: maxConnections, logger: logger),
                          longPolls: LongPolls(maxTotal: config.limits.effectiveLongPolls(maxConnections: maxConnections),
                                               maxPerToken: config.limits.longPollsPerToken),
-                         writeLimiter: WriteRateLimiter(rate: config.limits.writeRate, burst: config.limits.writeBurst))
+                         writeLimiter: WriteRateLimiter(rate: config.limits.writeRate, burst: config.limits.writeBurst),
+                         oidcVerifier: OIDCVerifier(refetchInterval: config.oidcRefetchInterval))
 }
 
 /// The router with every route; also returns the route list (the OpenAPI test reads it).
 /// `metricsRequireToken`: /metrics answers only an admin or read-only token (its text names
 /// peers and their public keys), for a listener beyond loopback that scrapers share.
-public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = false) -> (Router<FerryContext>, [RouteSpec]) {
+public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = false,
+                        login: LoginConfiguration? = nil) -> (Router<FerryContext>, [RouteSpec]) {
     let router = Router(context: FerryContext.self)
     let table = RouteTable(router: router, services: services)
     router.add(middleware: UnmatchedRoutes(table: table))
@@ -142,13 +150,15 @@ public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = f
     table.registerTokens()
     table.registerAudit()
     table.registerDNS()
+    table.registerOIDC(store: services.store, verifier: services.oidcVerifier)
+    table.registerLogin(store: services.store, verifier: services.oidcVerifier, config: login)
     return (router, table.specs)
 }
 
 /// The whole coordinator as a Hummingbird application: the router, the reaper, and with
 /// `--gateway` the gateway sync and key rotation, all as ServiceLifecycle services.
 public func buildApplication(_ config: FerryConfiguration, services: FerryServices) throws -> some ApplicationProtocol {
-    let (router, _) = buildRouter(services, metricsRequireToken: config.metricsRequireToken)
+    let (router, _) = buildRouter(services, metricsRequireToken: config.metricsRequireToken, login: config.login)
     var list: [any Service] = [ConnectionSweeper(connections: services.connections), Reaper(store: services.store, clock: config.clock, periodMs: config.reaperPeriodMs, logger: services.logger)]
     if let keys = services.localGateway {
         let scratch = config.dataDirectory ?? FileManager.default.temporaryDirectory

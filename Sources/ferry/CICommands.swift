@@ -7,8 +7,8 @@ import WireGuard
 struct CI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ci", abstract: "Ephemeral peers for CI jobs.",
-        discussion: "FERRY_URL and FERRY_CI_TOKEN (a ci token) come from the job's environment. See docs/ferry.md for GitHub Actions and GitLab CI.",
-        subcommands: [CIUp.self, CIDown.self])
+        discussion: "FERRY_URL and FERRY_CI_TOKEN (a ci token) come from the job's environment, or with --oidc the CI system's own ID token replaces the ci token. See docs/ferry.md for GitHub Actions and GitLab CI.",
+        subcommands: [CIUp.self, CIDown.self, CITrust.self])
 }
 
 struct CIUp: AsyncParsableCommand {
@@ -17,7 +17,9 @@ struct CIUp: AsyncParsableCommand {
         abstract: "Enrol an ephemeral peer, bring its tunnel up, print one status line; the tunnel stays up for the job's later steps.",
         discussion: "If the job dies, the TTL removes the peer at the coordinator.")
 
-    @Option(help: "How long the peer may live (e.g. 30m); the coordinator removes it then.") var ttl: String
+    @Option(help: "How long the peer may live (e.g. 30m); the coordinator removes it then. With --oidc the default and cap is the trust rule's maximum.")
+    var ttl: String?
+    @OptionGroup var oidcOptions: CIOIDCOptions
     @Option(help: "The segment (default: the ci token's own).") var segment: String?
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Reach only these prefixes (within policy).", valueName: "PREFIX"))
     var route: [String] = []
@@ -29,7 +31,11 @@ struct CIUp: AsyncParsableCommand {
     @OptionGroup var state: StateOptions
 
     func validate() throws {
-        try validateDuration(ttl, option: "--ttl", maxSeconds: 365 * 86400)
+        if let ttl {
+            try validateDuration(ttl, option: "--ttl", maxSeconds: 365 * 86400)
+        } else if !oidcOptions.oidc {
+            throw ValidationError("--ttl is required (e.g. --ttl 30m) without --oidc")
+        }
         for r in route where IPPrefix(r) == nil { throw ValidationError("--route '\(r)' is not a prefix like 172.20.0.0/24") }
         guard InterfaceName.isPlain(interfaceName) else { throw ValidationError("--interface: \(InterfaceName.problem(interfaceName))") }
     }
@@ -37,8 +43,9 @@ struct CIUp: AsyncParsableCommand {
     func run() async throws {
         try await reporting {
             let env = ProcessInfo.processInfo.environment
-            guard let token = env["FERRY_CI_TOKEN"], !token.isEmpty else {
-                throw FerryError(.unauthorized, "FERRY_CI_TOKEN is not set: put the ci token in the job's secrets and export it")
+            let ciToken = env["FERRY_CI_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+            if !oidcOptions.oidc, ciToken == nil {
+                throw FerryError(.unauthorized, "FERRY_CI_TOKEN is not set: put the ci token in the job's secrets and export it, or use --oidc")
             }
             guard let base = url ?? env["FERRY_URL"], !base.isEmpty else {
                 throw FerryError(.failure, "no coordinator: set FERRY_URL (or give --url)")
@@ -50,18 +57,35 @@ struct CIUp: AsyncParsableCommand {
             }
             let peerName = try validPeerName(name ?? CIUp.defaultName(env))
             if let warning = try PlainHTTP.check(base, allowed: false) { Console.progress(warning) }
-            let ttlSeconds = Int((DurationText.milliseconds(ttl) ?? 1000) / 1000)
+            let askedTTL = ttl.flatMap(DurationText.milliseconds).map { Int($0 / 1000) }
             var pem: String?
             let pin = fingerprint ?? env["FERRY_FINGERPRINT"]
             if let pin { pem = try await CertificatePin.fetch(url: base, fingerprint: pin) }
-            let client = try CoordinatorClient(url: base, token: token, pinnedCertificatePEM: pem)
             let key = PrivateKey.generate()
-            Console.progress("creating ephemeral peer '\(peerName)' (TTL \(ttl)) at \(client.baseURL)")
-            let created = try await client.createPeer(CreatePeerRequest(
-                name: peerName, kind: "ci", segment: segment, publicKey: key.publicKey.base64,
-                ttlSeconds: ttlSeconds, allowedIPs: route.isEmpty ? nil : route))
-            let s = AgentState(coordinator: client.baseURL, fingerprint: pin.flatMap(CertificatePin.normalize), peerID: created.peer.id,
-                               name: created.peer.name, interface: interfaceName, deviceToken: token, enrolledAt: Date(), ephemeral: true)
+            let client: CoordinatorClient
+            let created: PeerView
+            let token: String
+            if oidcOptions.oidc {
+                if segment != nil { throw FerryError(.failure, "--segment: with --oidc the trust rule decides the segment") }
+                let idToken = try await oidcOptions.idToken(env)
+                let anonymous = try CoordinatorClient(url: base, token: nil, pinnedCertificatePEM: pem)
+                Console.progress("exchanging the job's ID token for an ephemeral peer '\(peerName)' at \(anonymous.baseURL)")
+                let r = try await anonymous.oidcExchange(OIDCExchangeRequest(
+                    idToken: idToken, publicKey: key.publicKey.base64, name: peerName, ttlSeconds: askedTTL,
+                    allowedIPs: route.isEmpty ? nil : route))
+                (created, token) = (r.peer, r.token)
+                client = try CoordinatorClient(url: base, token: token, pinnedCertificatePEM: pem)
+            } else {
+                token = ciToken ?? ""
+                client = try CoordinatorClient(url: base, token: token, pinnedCertificatePEM: pem)
+                Console.progress("creating ephemeral peer '\(peerName)' (TTL \(ttl ?? "")) at \(client.baseURL)")
+                created = try await client.createPeer(CreatePeerRequest(
+                    name: peerName, kind: "ci", segment: segment, publicKey: key.publicKey.base64,
+                    ttlSeconds: askedTTL, allowedIPs: route.isEmpty ? nil : route)).peer
+            }
+            let ttlSeconds = created.expiresAt.map { max(1, Int($0.timeIntervalSinceNow.rounded())) } ?? askedTTL ?? 0
+            let s = AgentState(coordinator: client.baseURL, fingerprint: pin.flatMap(CertificatePin.normalize), peerID: created.id,
+                               name: created.name, interface: interfaceName, deviceToken: token, enrolledAt: Date(), ephemeral: true)
             let driver = InterfaceDriver(name: interfaceName, scratch: URL(fileURLWithPath: dir.file("wg")))
             let folderExisted = FileManager.default.fileExists(atPath: dir.path)
             do {

@@ -11,45 +11,18 @@ struct Join: AsyncParsableCommand {
 
     @Argument(help: "The coordinator's URL.") var url: String
     @Option(help: ArgumentHelp("An enrolment token (scope enroll) from your admin.", valueName: "TOKEN")) var token: String
-    @Option(help: ArgumentHelp("Pin the coordinator's certificate: its SHA-256 fingerprint as ferryd prints it.", valueName: "SHA256"))
-    var fingerprint: String?
-    @Option(help: "This machine's peer name (default: the enrolment token's name, unique where host names are not).") var name: String?
-    @Option(name: .customLong("interface"), help: "The WireGuard interface 'ferry up' brings up.") var interfaceName = "ferry0"
-    @Flag(help: "Ask for direct mesh links to other mesh peers.") var mesh = false
-    @Flag(name: .customLong("full-tunnel"), help: "Send all traffic through the network's egress gateway.") var fullTunnel = false
-    @Flag(name: .customLong("insecure-http"), help: "Allow a plain http:// coordinator beyond loopback (the token crosses the network in clear).")
-    var insecureHTTP = false
-    @OptionGroup var state: StateOptions
-
-    func validate() throws {
-        guard InterfaceName.isPlain(interfaceName) else { throw ValidationError("--interface: \(InterfaceName.problem(interfaceName))") }
-        try validateFingerprint(fingerprint)
-    }
+    @OptionGroup var enrol: EnrolOptions
 
     func run() async throws {
         try await reporting {
-            let dir = state.directory
-            if dir.isEnrolled {
-                let s = try dir.load()
-                throw FerryError(.state, "\(dir.path) already holds the enrolment of '\(s.name)' (\(s.peerID)) with \(s.coordinator); 'ferry leave' first, or give another --state")
-            }
-            let peerName = try name.map(validPeerName)
-            if let warning = try PlainHTTP.check(url, allowed: insecureHTTP) { Console.progress(warning) }
-            var pem: String?
-            if let fingerprint {
-                Console.progress("fetching the certificate of \(url) and checking its fingerprint")
-                pem = try await CertificatePin.fetch(url: url, fingerprint: fingerprint)
-            }
+            let (dir, peerName) = try enrol.prepare()
+            let pem = try await enrol.pinnedCertificate(url)
             let key = PrivateKey.generate()
             let client = try CoordinatorClient(url: url, token: token, pinnedCertificatePEM: pem)
             Console.progress("enrolling \(peerName.map { "'\($0)'" } ?? "under the token's name") with \(client.baseURL)")
-            let enrolled = try await Join.enroll(client, EnrollRequest(name: peerName, publicKey: key.publicKey.base64, mesh: mesh ? true : nil,
-                                                                       tunnel: fullTunnel ? "full" : nil))
-            let s = AgentState(coordinator: client.baseURL, fingerprint: fingerprint.flatMap(CertificatePin.normalize),
-                               peerID: enrolled.peer.id, name: enrolled.peer.name, interface: interfaceName,
-                               deviceToken: enrolled.deviceToken, enrolledAt: Date())
-            try dir.saveEnrolment(s, privateKey: key, certificatePEM: pem, netmap: enrolled.netmap)
-            Console.out("enrolled '\(s.name)' (\(s.peerID)) in segment \(enrolled.peer.segment): \(enrolled.netmap.interface.addresses.joined(separator: ", ")); state in \(dir.path); next: ferry up")
+            let enrolled = try await Join.enroll(client, EnrollRequest(name: peerName, publicKey: key.publicKey.base64, mesh: enrol.mesh ? true : nil,
+                                                                       tunnel: enrol.fullTunnel ? "full" : nil))
+            Console.out(try enrol.save(enrolled, key: key, pem: pem, client: client, dir: dir))
         }
     }
 }

@@ -4,6 +4,7 @@ import ArgumentParser
 /// line here.
 let ferrySubcommands: [any ParsableCommand.Type] = [
     Join.self,
+    Login.self,
     Up.self,
     Down.self,
     Status.self,

@@ -84,6 +84,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("write-burst"), help: "Writes a token may make at once before --write-rate applies.")
     var writeBurst: Int = 100
 
+    @OptionGroup var oidc: OIDCServeOptions
+
     func validate() throws {
         if let tls, tls != "auto" { throw ValidationError("--tls takes only 'auto'; give files with --tls-cert and --tls-key") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -144,6 +146,7 @@ struct Serve: AsyncParsableCommand {
             config.initialIPv6 = v6.network
         }
         if tls == "auto" { config.tls = .auto }
+        try oidc.apply(to: &config)
         if let tlsCert, let tlsKey { config.tls = .files(certificate: tlsCert, key: tlsKey) }
         config.limits.maxConnections = maxConnections
         config.limits.longPolls = maxLongPolls
@@ -238,5 +241,37 @@ struct QR: ParsableCommand {
             FileManager.default.createFile(atPath: svg, contents: Data(code.svg().utf8), attributes: [.posixPermissions: 0o600])
         }
         if png == nil, svg == nil { say(code.terminalString(background: light ? .light : .dark)) }
+    }
+}
+
+/// `ferryd serve`'s OpenID Connect options: `ferry login`'s provider and claim mapping, and
+/// how often an issuer's keys may be refetched (CI trust rules are in the store, not here).
+struct OIDCServeOptions: ParsableArguments {
+    @Option(name: .customLong("login-issuer"), help: ArgumentHelp("The identity provider for 'ferry login' (its iss URL).", valueName: "URL"))
+    var loginIssuer: String?
+    @Option(name: .customLong("login-client-id"), help: "The public OAuth client 'ferry login' uses (also the ID tokens' audience).")
+    var loginClientID = "ferry"
+    @Option(name: .customLong("login-map"), help: ArgumentHelp("A person's claims to a segment: CLAIM=PATTERN[,CLAIM=PATTERN]:SEGMENT (first match wins; repeat).", valueName: "MAP"))
+    var loginMap: [String] = []
+    @Option(name: .customLong("login-owner-claim"), help: "The claim naming the person (the peer's owner).")
+    var loginOwnerClaim = "email"
+    @Option(name: .customLong("oidc-refetch-interval"), help: "The least time between two fetches of an issuer's keys (unknown key ids trigger one).")
+    var refetchInterval = "30s"
+
+    func validate() throws {
+        guard let ms = DurationText.milliseconds(refetchInterval), ms >= 100 else { throw ValidationError("--oidc-refetch-interval must be like 30s") }
+        if let loginIssuer {
+            guard let u = URL(string: loginIssuer), IssuerURL.isAcceptable(u) else { throw ValidationError("--login-issuer must be https (http only on loopback)") }
+            if loginMap.isEmpty { throw ValidationError("--login-issuer needs at least one --login-map (e.g. --login-map 'groups=developers:developers')") }
+        }
+        do { _ = try ClaimSegmentMapping.parse(loginMap) } catch { throw ValidationError("--login-map: \(error.message)") }
+    }
+
+    func apply(to config: inout FerryConfiguration) throws {
+        config.oidcRefetchInterval = .milliseconds(DurationText.milliseconds(refetchInterval) ?? 30_000)
+        if let loginIssuer {
+            config.login = LoginConfiguration(issuer: loginIssuer, clientID: loginClientID, mapping: try ClaimSegmentMapping.parse(loginMap),
+                                              ownerClaim: loginOwnerClaim)
+        }
     }
 }

@@ -201,6 +201,7 @@ public enum FerryDatabase {
             CREATE INDEX dns_records_name ON dns_records(name);
             """)
         }
+        m.registerMigration(OIDCMigration.name) { db in try db.execute(sql: OIDCMigration.sql) }
         return m
     }
 }

@@ -138,7 +138,8 @@ extension FerryStore {
             }
             let plan = try FerryStore.loadNetwork(db).plan
             for (table, column, what) in [("peers", "segment_id", "peers"), ("tokens", "segment_id", "tokens"),
-                                          ("policy_rules", "from_segment", "policy rules"), ("policy_rules", "to_segment", "policy rules")] {
+                                          ("policy_rules", "from_segment", "policy rules"), ("policy_rules", "to_segment", "policy rules"),
+                                          ("oidc_trust_rules", "segment_id", "CI trust rules")] {
                 if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE \(column) = ?", arguments: [s.id]) ?? 0 > 0 {
                     throw APIError.conflict("name", "segment \(name) still has \(what)")
                 }

@@ -107,6 +107,8 @@ extension FerryStore {
         if kind == .gateway { throw .invalid("kind", "create gateways with POST /v1/gateways") }
         var segment = try req.segment.map { s throws(APIError) in try Validate.name(s, field: "segment") }
         if caller.scope == .ci {
+            // A token from an OIDC exchange is bound to the one peer it came with.
+            if caller.peerID != nil { throw .forbidden("this token belongs to one CI peer and creates no others") }
             if req.kind == nil { kind = .ci }
             guard kind == .ci else { throw .forbidden("a ci token creates only ci peers", field: "kind") }
             guard let ttl = req.ttlSeconds else { throw .forbidden("a ci token creates only ephemeral peers: ttlSeconds is required", field: "ttlSeconds") }

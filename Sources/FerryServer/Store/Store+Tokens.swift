@@ -19,8 +19,8 @@ extension FerryStore {
     @discardableResult
     static func insertToken(_ db: Database, name: String, scope: Scope, secret: String, now: Millis, createdBy: String,
                             expiresAt: Millis? = nil, segmentID: String? = nil, maxTTL: Int? = nil, peerID: String? = nil,
-                            kind: String? = nil, owner: String? = nil, allowFullTunnel: Bool = false, allowMesh: Bool = false) throws -> TokenView {
-        let id = IDs.make("tok")
+                            kind: String? = nil, owner: String? = nil, allowFullTunnel: Bool = false, allowMesh: Bool = false,
+                            id: String = IDs.make("tok")) throws -> TokenView {
         try db.execute(sql: """
             INSERT INTO tokens (id, name, scope, secret_hash, segment_id, max_ttl, peer_id, kind, owner, expires_at, created_at, created_by,
                                 allow_full_tunnel, allow_mesh)
@@ -159,15 +159,22 @@ extension FerryStore {
                              owner: caller.owner ?? caller.name, segmentName: segment, publicKey: key)
             np.tunnel = tunnel
             np.mesh = req.mesh ?? false
-            let r = try FerryStore.insertPeer(db, np, now: now, createdBy: caller.auditName)
-            let view = try FerryStore.peerView(db, r)
-            audit.append(AuditEntry(action: "peer.enroll", objectType: "peer", objectID: r.peer.id, peerID: r.peer.id, after: FerryStore.json(view)))
-            let token = try FerryStore.insertToken(db, name: "device-\(name)", scope: .device, secret: secret, now: now,
-                                                   createdBy: caller.auditName, peerID: r.peer.id)
-            audit.append(AuditEntry(action: "token.create", objectType: "token", objectID: token.id, peerID: r.peer.id, after: FerryStore.json(token)))
-            let map = PolicyCompiler(try FerryStore.topology(db)).networkMap(for: r.peer, at: now)
-            return EnrollResponse(peer: view, deviceToken: secret, netmap: map)
+            return try FerryStore.enrolDevice(db, np, secret: secret, createdBy: caller.auditName, now: now, audit: &audit) { FerryStore.json($0) }
         }
+    }
+
+    /// Stores an enrolled device (`enroll`, and `login` with an ID token): the peer, its
+    /// device token, its first map; `describe` writes the peer's audit record.
+    static func enrolDevice(_ db: Database, _ np: NewPeer, secret: String, createdBy: String, now: Millis, audit: inout [AuditEntry],
+                            describe: (PeerView) -> String) throws -> EnrollResponse {
+        let r = try FerryStore.insertPeer(db, np, now: now, createdBy: createdBy)
+        let view = try FerryStore.peerView(db, r)
+        audit.append(AuditEntry(action: "peer.enroll", objectType: "peer", objectID: r.peer.id, peerID: r.peer.id, after: describe(view)))
+        let token = try FerryStore.insertToken(db, name: "device-\(np.name)", scope: .device, secret: secret, now: now,
+                                               createdBy: createdBy, peerID: r.peer.id)
+        audit.append(AuditEntry(action: "token.create", objectType: "token", objectID: token.id, peerID: r.peer.id, after: FerryStore.json(token)))
+        let map = PolicyCompiler(try FerryStore.topology(db)).networkMap(for: r.peer, at: now)
+        return EnrollResponse(peer: view, deviceToken: secret, netmap: map)
     }
 
     // MARK: Audit
