@@ -157,7 +157,10 @@ public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = f
 
 /// The whole coordinator as a Hummingbird application: the router, the reaper, and with
 /// `--gateway` the gateway sync and key rotation, all as ServiceLifecycle services.
-public func buildApplication(_ config: FerryConfiguration, services: FerryServices) throws -> some ApplicationProtocol {
+/// `onListening`: called once the listening socket is bound (ferryd prints "listening on"
+/// there, so whoever waits for that line can connect at once).
+public func buildApplication(_ config: FerryConfiguration, services: FerryServices,
+                             onListening: @escaping @Sendable () async -> Void = {}) throws -> some ApplicationProtocol {
     let (router, _) = buildRouter(services, metricsRequireToken: config.metricsRequireToken, login: config.login)
     var list: [any Service] = [ConnectionSweeper(connections: services.connections), Reaper(store: services.store, clock: config.clock, periodMs: config.reaperPeriodMs, logger: services.logger)]
     if let keys = services.localGateway {
@@ -183,7 +186,7 @@ public func buildApplication(_ config: FerryConfiguration, services: FerryServic
                                            handlers: [HTTP10CloseInstaller()])
     return Application(router: router, server: server,
                        configuration: .init(address: .hostname(config.host, port: config.port), serverName: "ferryd", backlog: 1024),
-                       services: list, logger: services.logger)
+                       services: list, onServerRunning: { _ in await onListening() }, logger: services.logger)
 }
 
 /// Opens everything and builds the application.

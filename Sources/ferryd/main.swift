@@ -174,9 +174,9 @@ struct Serve: AsyncParsableCommand {
                 : "ferryd: WARNING: /metrics needs no token (--metrics-open) and names every peer, key and allowed IP")
         }
         let scheme = services.tls == nil ? "http" : "https"
-        say("ferryd: listening on \(scheme)://\(hp)")
         say("ferryd: up to \(services.connections.maxConnections) connections and \(services.longPolls.maxTotal) long polls (open-file limit \(files))")
-        let app = try buildApplication(config, services: services)
+        // Printed once the socket is bound: scripts and tests wait for this line to connect.
+        let app = try buildApplication(config, services: services) { say("ferryd: listening on \(scheme)://\(hp)") }
         try await serviceGroup(app, services: services, limits: config.limits).run()
     }
 }
