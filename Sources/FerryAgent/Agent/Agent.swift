@@ -69,12 +69,17 @@ public actor Agent {
             unreachableSince = Date()
             map = saved
         }
-        try await driver.ensureExists(userspace: options.userspace, log: options.log)
+        let created = try await driver.ensureExists(userspace: options.userspace, log: options.log)
         do throws(FerryError) {
             try await apply(map, force: true)
         } catch {
-            // Nothing of this run may stay behind: the interface (and the ferry-wg it started).
-            try? await driver.local.delete()
+            // Nothing of this run may stay behind: an interface it created (and the ferry-wg
+            // it started). One that was there before (an agent restarted after a crash,
+            // adopting a working tunnel) is left as it was.
+            if created {
+                try? await driver.local.delete()
+                log("\(driver.name) removed again: it could not be configured")
+            }
             throw error
         }
         return map

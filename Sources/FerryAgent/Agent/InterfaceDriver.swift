@@ -19,14 +19,17 @@ public struct InterfaceDriver: Sendable {
 
     /// Creates the interface unless it exists: the kernel module, else `userspace` (or the
     /// one `LocalInterface.findUserspace` finds).
-    public func ensureExists(userspace: String?, log: (String) -> Void) async throws(FerryError) {
-        guard !(await local.exists()) else { return }
+    /// True when this call created it (and so may remove it again on failure).
+    @discardableResult
+    public func ensureExists(userspace: String?, log: (String) -> Void) async throws(FerryError) -> Bool {
+        guard !(await local.exists()) else { return false }
         guard let program = LocalInterface.findUserspace(explicit: userspace) else {
             throw .failure("no kernel WireGuard module and no ferry-wg or wireguard-go found; install one or give --userspace PATH")
         }
         log("creating interface \(name)")
         let backend = try await local.create(userspace: program)
         log("interface \(name) created (\(backend == .kernel ? "kernel module" : program))")
+        return true
     }
 
     public func apply(_ plan: InterfacePlan) async throws(FerryError) {
