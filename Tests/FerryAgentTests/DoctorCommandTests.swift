@@ -9,11 +9,21 @@ import Testing
 /// when it cannot run.
 @Suite("Doctor: the command and the coordinator's clock")
 struct DoctorCommandTests {
+    /// A sample, given three tries: on a 2-core machine running every suite at once a
+    /// single request to a debug ferryd can miss its time (the skew bound is checked on
+    /// the sample that came back, so retrying cannot hide a wrong clock).
+    static func sample(_ client: CoordinatorClient) async -> ClockSample? {
+        for _ in 0..<3 {
+            if let s = await client.clockSample() { return s }
+        }
+        return nil
+    }
+
     @Test func theCoordinatorsClockOverHTTP() async throws {
         let server = try FerrydServer()
         defer { server.stop() }
         let client = try CoordinatorClient(url: server.url, token: nil)
-        let sample = try #require(await client.clockSample())
+        let sample = try #require(await Self.sample(client))
         let (skew, uncertainty) = try #require(sample.skew)
         // Same machine, same clock: only the header's rounding and the round trip.
         #expect(abs(skew) <= uncertainty + 0.01, "skew \(skew) ± \(uncertainty)")
@@ -25,7 +35,7 @@ struct DoctorCommandTests {
         defer { server.stop() }
         let pem = try String(contentsOf: server.data.appendingPathComponent("db/tls/cert.pem"), encoding: .utf8)
         let client = try CoordinatorClient(url: server.url, token: nil, pinnedCertificatePEM: pem)
-        let sample = try #require(await client.clockSample())
+        let sample = try #require(await Self.sample(client))
         #expect(sample.serverDate != nil)
     }
 

@@ -10,7 +10,7 @@ import Testing
 /// audience (the login client), single use, and a coordinator without login.
 @Suite("OIDC login against the test issuer")
 struct OIDCLoginTests {
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(4)))
     func loginMapsClaimsToSegments() async throws {
         guard let issuer = TestIssuer.start("OIDC login") else { return }
         defer { issuer.stop() }

@@ -68,16 +68,20 @@ public final class FerrydServer: @unchecked Sendable {
         process.standardOutput = handle
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let up = waitUntil(timeout: 60) { self.output.contains("listening on") }
+        // "listening on" is printed once the socket is bound; a debug ferryd on a loaded
+        // 2-core machine can take a while to get there.
+        let up = waitUntil(timeout: 120) { self.output.contains("listening on") || !self.process.isRunning }
+            && self.output.contains("listening on")
         guard up, let token = output.split(whereSeparator: \.isWhitespace).first(where: { $0.hasPrefix("ferry_") }).map(String.init) else {
+            let running = process.isRunning, text = output
             stop()
-            throw CommandFailure(command: ["ferryd"], status: -1, output: output)
+            throw CommandFailure(command: ["ferryd"] + (process.arguments ?? []), status: running ? -1 : process.terminationStatus,
+                                 output: text.isEmpty ? "(no output; \(running ? "still starting after 120 s" : "exited"))" : text)
         }
         adminToken = token
         fingerprint = output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             .first { $0.count == 95 && $0.split(separator: ":").count == 32 }
-        // The port is bound before "listening" is printed; a short settle for the first request.
-        usleep(200_000)
+        // ferryd prints "listening on" once its socket is bound: no settle needed.
     }
 
     public var url: String { "\(fingerprint == nil ? "http" : "https")://127.0.0.1:\(port)" }
