@@ -17,6 +17,7 @@ struct OIDCExchangeTests {
     /// one trust rule for acme/api on main into segment ci, reaching 172.20.0.5 only.
     static func setUp(_ issuer: TestIssuer, refetch: Duration = .seconds(30)) async throws -> Harness {
         let clock = ManualClock(now: Int64(Date().timeIntervalSince1970 * 1000))
+        issuer.onMint = { clock.catchUpToRealTime() }
         return try await Harness.make(clock: clock) { $0.oidcRefetchInterval = refetch }
     }
 

@@ -16,6 +16,7 @@ struct OIDCLoginTests {
         defer { issuer.stop() }
         let mapping = try ClaimSegmentMapping.parse(["groups=dev*:developers", "email=*@ops.acme.test:others"])
         let clock = ManualClock(now: Int64(Date().timeIntervalSince1970 * 1000))
+        issuer.onMint = { clock.catchUpToRealTime() }
         let h = try await Harness.make(clock: clock) {
             $0.login = LoginConfiguration(issuer: issuer.issuer, clientID: "ferry-cli", mapping: mapping)
         }

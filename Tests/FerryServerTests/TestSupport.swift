@@ -96,3 +96,11 @@ extension Harness {
         return try r.decode(PeerCreated.self).peer
     }
 }
+
+extension ManualClock {
+    /// Moves the clock forward to the wall clock if it is behind (never back).
+    func catchUpToRealTime() {
+        let lag = Int64(Date().timeIntervalSince1970 * 1000) - now()
+        if lag > 0 { advance(by: lag) }
+    }
+}

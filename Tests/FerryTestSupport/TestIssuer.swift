@@ -77,11 +77,18 @@ public final class TestIssuer: @unchecked Sendable {
 
     /// A signed ID token with these claims (iss, aud "ferry", iat, exp in 5 minutes, jti,
     /// sub are filled in unless given); `kid: "unknown"` signs with a key never published.
+    /// Called after every mint: tests whose ferryd runs on a manual clock bring it up to
+    /// the real time here, since the issuer stamps iat with the real time (a loaded machine
+    /// can put minutes between a test's start and its exchange).
+    nonisolated(unsafe) public var onMint: (@Sendable () -> Void)?
+
     public func mint(_ claims: [String: String], alg: String = "RS256", kid: String = "published", aud: String? = nil,
                      expiresIn: Int = 300, iatOffset: Int = 0) async throws -> String {
         var body: [String: Any] = ["claims": claims, "alg": alg, "kid": kid, "exp_in": expiresIn, "iat_offset": iatOffset]
         if let aud { body["aud"] = aud }
-        return (try await control("/test/mint", body)["token"] as? String) ?? ""
+        let token = (try await control("/test/mint", body)["token"] as? String) ?? ""
+        onMint?()
+        return token
     }
 
     /// A new signing key (new kid); the old one stays published unless `dropOld`.

@@ -77,8 +77,15 @@ stop_ferryd() {
   for _ in $(seq 100); do inns $GW ss -Hltn "sport = :$PORT" | grep -q . || return 0; sleep 0.1; done
   fail "ferryd's port $PORT still in use after SIGKILL"
 }
-# answers_udp NS ADDRESS PORT -> 0 when a datagram gets hello-PORT back
-answers_udp() { [ "$(echo ping | inns $1 ncat -u -w 1 $2 $3 2>/dev/null)" = "hello-$3" ]; }
+# answers_udp NS ADDRESS PORT -> 0 when a datagram gets hello-PORT back within 2 s (ncat -u
+# gives up as soon as its input ends, too early for a busy machine)
+answers_udp() {
+  [ "$(inns $1 python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+s.sendto(b"ping", (sys.argv[1], int(sys.argv[2])))
+try: print(s.recv(512).decode().strip())
+except OSError: pass' $2 $3 2>/dev/null)" = "hello-$3" ]
+}
 # connects NS ADDRESS PORT -> 0 when the banner hello-PORT comes back
 connects() { [ "$(inns $1 ncat -w 1 --recv-only $2 $3 2>/dev/null)" = "hello-$3" ]; }
 eventually() {  # eventually TRIES CMD... -> 0 once CMD succeeds
