@@ -82,6 +82,7 @@ for c in "$ROOT"/Sources/CFerryLinux/*.c; do
 done
 build_module WireGuard "$ROOT/Sources/WireGuard"
 build_module WireGuardLinux "$ROOT/Sources/WireGuardLinux"
+build_module FerryDNS "$ROOT/Sources/FerryDNS"
 build_module FerryCore "$ROOT/Sources/FerryCore"
 
 binary=$OUT/ferry-fuzz

@@ -167,7 +167,7 @@ struct Serve: AsyncParsableCommand {
             say("ferryd: gateway interface \(keys.interface), public key \(keys.publicKey.base64) (record name \(keys.gatewayName))")
         }
         if !loopback, services.tls == nil {
-            say("ferryd: WARNING: listening on \(hp.host) without TLS: bearer tokens cross the network in clear; use --tls auto or --tls-cert/--tls-key")
+            say("ferryd: WARNING: no TLS on \(hp.host): bearer tokens cross the network in clear; use --tls auto or --tls-cert/--tls-key")
         }
         if !loopback {
             say(config.metricsRequireToken ? "ferryd: note: /health and /openapi.yaml need no token; /metrics needs an admin or read-only one (--metrics-open to serve it to anyone)"

@@ -70,8 +70,8 @@ public final class FerrydServer: @unchecked Sendable {
         try process.run()
         // "listening on" is printed once the socket is bound; a debug ferryd on a loaded
         // 2-core machine can take a while to get there.
-        let up = waitUntil(timeout: 120) { self.output.contains("listening on") || !self.process.isRunning }
-            && self.output.contains("listening on")
+        let up = waitUntil(timeout: 120) { self.output.contains("ferryd: listening on") || !self.process.isRunning }
+            && self.output.contains("ferryd: listening on")
         guard up, let token = output.split(whereSeparator: \.isWhitespace).first(where: { $0.hasPrefix("ferry_") }).map(String.init) else {
             let running = process.isRunning, text = output
             stop()
