@@ -40,6 +40,25 @@ struct LimitsRouterTests {
         }
     }
 
+    /// Writes without a token (the OIDC exchange) are limited per source address: past
+    /// the burst the exchange answers 429 before it looks at the token.
+    @Test func anonymousWritesAreLimitedPerSource() async throws {
+        let h = try await Harness.make { c in
+            c.limits.writeRate = 0.001
+            c.limits.writeBurst = 2
+        }
+        try await h.withClient { client in
+            let body = #"{"token":"x.y.z","publicKey":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}"#
+            for _ in 0..<2 {
+                let r = try await client.call(.post, "/v1/ci/oidc", token: nil, json: body)
+                #expect(r.status != 429, "\(r.body)")
+            }
+            let r = try await client.call(.post, "/v1/ci/oidc", token: nil, json: body)
+            #expect(r.status == 429, "\(r.body)")
+            #expect(r.body.contains("rate_limited"))
+        }
+    }
+
     /// Past the per-token cap a long poll gets 429 `too_many_long_polls` at once; a drain
     /// (shutdown) answers the waiting one with 304 at once.
     @Test func longPollCapAndDrain() async throws {

@@ -34,6 +34,36 @@ struct OpenAPITests {
         #expect(served.count > 30)
     }
 
+    /// The response codes each documented operation lists ("POST /v1/peers" → ["201", ...]).
+    static func responses(_ text: String) -> [String: Set<String>] {
+        var out: [String: Set<String>] = [:]
+        var path: String?, op: String?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("  /"), !line.hasPrefix("   "), line.hasSuffix(":") { path = String(line.dropFirst(2).dropLast()); op = nil; continue }
+            if line.hasPrefix("    "), !line.hasPrefix("     "), let path {
+                let key = String(line.trimmingCharacters(in: .whitespaces).dropLast())
+                op = ["get", "post", "put", "patch", "delete"].contains(key) ? "\(key.uppercased()) \(path)" : nil
+                continue
+            }
+            if let op, line.hasPrefix("        \""), !line.hasPrefix("         ") {
+                out[op, default: []].insert(String(line.dropFirst(9).prefix(3)))
+            }
+            if line == "components:" { break }
+        }
+        return out
+    }
+
+    /// Every write counts against a rate limit (a token's, or its source's without one),
+    /// so every write's documented answers include 429.
+    @Test func everyWriteDocumentsItsRateLimit() throws {
+        let text = try String(contentsOf: Binaries.packageRoot.appendingPathComponent("docs/openapi.yaml"), encoding: .utf8)
+        let ops = Self.responses(text)
+        let writes = ops.filter { !$0.key.hasPrefix("GET ") }
+        #expect(writes.count > 15)
+        #expect(writes.filter { !$0.value.contains("429") }.keys.sorted() == [])
+        #expect(ops["POST /v1/peers"]?.contains("201") == true)
+    }
+
     @Test func servedDocumentIsTheRepositoryOne() throws {
         let text = try String(contentsOf: Binaries.packageRoot.appendingPathComponent("docs/openapi.yaml"), encoding: .utf8)
         #expect(OpenAPIDocument.text == text)

@@ -56,6 +56,11 @@ final class RouteTable: @unchecked Sendable {
                         throw APIError.forbidden("\(caller.scope == .admin || caller.scope == .enroll ? "an" : "a") \(caller.scope.rawValue) token may not call \(method.rawValue) \(path)")
                     }
                     if isWrite { try writeLimiter.admit(caller.tokenID) }
+                } else if isWrite {
+                    // Writes without a token (the OIDC exchange, `ferry login`) count per
+                    // source address, so nobody can spend ferryd's CPU on signature checks
+                    // unboundedly; a caller whose address is unknown shares one bucket.
+                    try writeLimiter.admit("source:" + (context.channel?.remoteAddress?.ipAddress ?? "unknown"))
                 }
                 if let unknown = request.uri.queryParameters.map({ String($0.key) }).sorted().first(where: { !query.contains($0) }) {
                     throw APIError(status: 400, code: "unknown_field", message: "query parameter '\(unknown)' is not one \(method.rawValue) \(path) takes", field: unknown)
