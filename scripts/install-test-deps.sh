@@ -2,19 +2,24 @@
 # Installs, from Debian's packages, what Ferry's tests drive: a real wireguard-go peer,
 # wg and wg-quick, iperf3, ncat, ip/ss/nstat, iptables/nft, sysctl, setpriv (ferry-wg run
 # as an unprivileged user), SQLite headers, zbarimg (decodes the QR codes the QRCode tests
-# render), dig (the DNS tests). Only what is missing.
+# render), dig (the DNS tests), Chromium and its WebDriver (the portal's browser tests),
+# PostgreSQL (the store's second engine; started by the tests in a temporary folder).
+# Only what is missing.
 set -euo pipefail
 declare -A need=(
   [wireguard-go]=wireguard-go [wg]=wireguard-tools [wg-quick]=wireguard-tools
   [iperf3]=iperf3 [ncat]=ncat [ip]=iproute2 [iptables]=iptables [nft]=nftables
   [ping]=iputils-ping [pgrep]=procps [sysctl]=procps [ss]=iproute2 [nstat]=iproute2
   [setpriv]=util-linux [openssl]=openssl [curl]=curl [zbarimg]=zbar-tools [systemd-analyze]=systemd [dig]=dnsutils
+  [chromium]=chromium [chromedriver]=chromium-driver
 )
 missing=()
 for cmd in "${!need[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
 done
 [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
+# initdb and postgres are not on PATH (Debian keeps them under /usr/lib/postgresql/N/bin).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-test-deps: missing ${missing[*]}; run as root to install them" >&2
