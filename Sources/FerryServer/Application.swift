@@ -56,6 +56,8 @@ public struct FerryConfiguration: Sendable {
     public var oidcRefetchInterval: Duration = .seconds(30)
     /// `ferry login`'s identity provider and claim-to-segment mapping; nil: no login.
     public var login: LoginConfiguration?
+    /// The web portal's identity provider and role mapping (docs/portal.md); nil: no portal.
+    public var portal: PortalConfiguration?
 
     public init(dataDirectory: URL? = nil) { self.dataDirectory = dataDirectory }
 }
@@ -138,7 +140,7 @@ public func buildServices(_ config: FerryConfiguration) async throws -> FerrySer
 /// `metricsRequireToken`: /metrics answers only an admin or read-only token (its text names
 /// peers and their public keys), for a listener beyond loopback that scrapers share.
 public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = false,
-                        login: LoginConfiguration? = nil) -> (Router<FerryContext>, [RouteSpec]) {
+                        login: LoginConfiguration? = nil, portal: PortalConfiguration? = nil) -> (Router<FerryContext>, [RouteSpec]) {
     let router = Router(context: FerryContext.self)
     let table = RouteTable(router: router, services: services)
     router.add(middleware: UnmatchedRoutes(table: table))
@@ -152,6 +154,7 @@ public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = f
     table.registerDNS()
     table.registerOIDC(store: services.store, verifier: services.oidcVerifier)
     table.registerLogin(store: services.store, verifier: services.oidcVerifier, config: login)
+    table.registerPortal(config: portal, store: services.store, verifier: services.oidcVerifier)
     return (router, table.specs)
 }
 
@@ -161,7 +164,7 @@ public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = f
 /// there, so whoever waits for that line can connect at once).
 public func buildApplication(_ config: FerryConfiguration, services: FerryServices,
                              onListening: @escaping @Sendable () async -> Void = {}) throws -> some ApplicationProtocol {
-    let (router, _) = buildRouter(services, metricsRequireToken: config.metricsRequireToken, login: config.login)
+    let (router, _) = buildRouter(services, metricsRequireToken: config.metricsRequireToken, login: config.login, portal: config.portal)
     var list: [any Service] = [ConnectionSweeper(connections: services.connections), Reaper(store: services.store, clock: config.clock, periodMs: config.reaperPeriodMs, logger: services.logger)]
     if let keys = services.localGateway {
         let scratch = config.dataDirectory ?? FileManager.default.temporaryDirectory

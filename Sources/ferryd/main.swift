@@ -86,6 +86,8 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var oidc: OIDCServeOptions
 
+    @OptionGroup var portal: PortalServeOptions
+
     func validate() throws {
         if let tls, tls != "auto" { throw ValidationError("--tls takes only 'auto'; give files with --tls-cert and --tls-key") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -147,6 +149,7 @@ struct Serve: AsyncParsableCommand {
         }
         if tls == "auto" { config.tls = .auto }
         try oidc.apply(to: &config)
+        try portal.apply(to: &config)
         if let tlsCert, let tlsKey { config.tls = .files(certificate: tlsCert, key: tlsKey) }
         config.limits.maxConnections = maxConnections
         config.limits.longPolls = maxLongPolls
@@ -273,5 +276,66 @@ struct OIDCServeOptions: ParsableArguments {
             config.login = LoginConfiguration(issuer: loginIssuer, clientID: loginClientID, mapping: try ClaimSegmentMapping.parse(loginMap),
                                               ownerClaim: loginOwnerClaim)
         }
+    }
+}
+
+
+/// `ferryd serve`'s portal options (docs/portal.md): the identity provider the portal signs
+/// people in with (a confidential client: the secret from a file or FERRY_PORTAL_CLIENT_SECRET),
+/// the portal's external URL, and which claims make an admin or a developer.
+struct PortalServeOptions: ParsableArguments {
+    @Option(name: .customLong("portal-issuer"), help: ArgumentHelp("The portal's OpenID Connect provider (its iss URL); turns the portal on.", valueName: "URL"))
+    var issuer: String?
+    @Option(name: .customLong("portal-client-id"), help: "The portal's OAuth client id at the provider (the ID tokens' audience).")
+    var clientID = "ferry-portal"
+    @Option(name: .customLong("portal-client-secret-file"), help: ArgumentHelp("A file holding the client secret (else FERRY_PORTAL_CLIENT_SECRET).", valueName: "FILE"))
+    var clientSecretFile: String?
+    @Option(name: .customLong("portal-url"), help: ArgumentHelp("The portal's external base URL, e.g. https://ferry.example.com:8443 (the redirect URI is URL/portal/callback).", valueName: "URL"))
+    var url: String?
+    @Option(name: .customLong("portal-admin"), help: ArgumentHelp("Claims that make an admin: CLAIM=PATTERN[,CLAIM=PATTERN] (repeat for alternatives).", valueName: "CLAIMS"))
+    var admins: [String] = []
+    @Option(name: .customLong("portal-developer"), help: ArgumentHelp("Claims that make a developer and their devices' segment: CLAIM=PATTERN[,CLAIM=PATTERN]:SEGMENT (first match wins; repeat).", valueName: "MAP"))
+    var developers: [String] = []
+    @Option(name: .customLong("portal-scopes"), help: "The scopes asked of the provider.")
+    var scopes = "openid email profile groups"
+    @Option(name: .customLong("portal-owner-claim"), help: "The claim naming the person (their devices' owner).")
+    var ownerClaim = "email"
+    @Option(name: .customLong("portal-removed-devices"), help: "A person whose claims no longer map to a role, at their next sign-in: keep or disable their devices.")
+    var removedDevices = "keep"
+    @Option(name: .customLong("portal-session"), help: "How long a portal session lasts.")
+    var session = "8h"
+    @Flag(name: .customLong("portal-no-admin-token"), help: "Refuse the admin token's sign-in (break-glass) in the portal.")
+    var noAdminToken = false
+
+    func validate() throws {
+        guard let issuer else {
+            if url != nil || !admins.isEmpty || !developers.isEmpty { throw ValidationError("the --portal-* options need --portal-issuer") }
+            return
+        }
+        guard let u = URL(string: issuer), IssuerURL.isAcceptable(u) else { throw ValidationError("--portal-issuer must be https (http only on loopback)") }
+        guard let url, let p = URL(string: url), ["http", "https"].contains(p.scheme?.lowercased() ?? ""), p.host != nil, p.path.isEmpty || p.path == "/" else {
+            throw ValidationError("--portal-url must be the portal's external base URL, like https://ferry.example.com:8443")
+        }
+        if admins.isEmpty, developers.isEmpty { throw ValidationError("--portal-issuer needs --portal-admin or --portal-developer (who may sign in)") }
+        do { _ = try PortalConfiguration.parseAdmins(admins) } catch { throw ValidationError("--portal-admin: \(error.message)") }
+        do { _ = try ClaimSegmentMapping.parse(developers) } catch { throw ValidationError("--portal-developer: \(error.message)") }
+        guard PortalConfiguration.RemovedDevices(rawValue: removedDevices) != nil else { throw ValidationError("--portal-removed-devices is keep or disable") }
+        guard let ms = DurationText.milliseconds(session), ms >= 60_000 else { throw ValidationError("--portal-session must be like 8h, at least 1m") }
+    }
+
+    func apply(to config: inout FerryConfiguration) throws {
+        guard let issuer, let url, let portalURL = URL(string: url) else { return }
+        var secret = ProcessInfo.processInfo.environment["FERRY_PORTAL_CLIENT_SECRET"] ?? ""
+        if let file = clientSecretFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw ValidationError("--portal-client-secret-file: cannot read \(file)") }
+            secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if secret.isEmpty { throw ValidationError("the portal needs its client secret: --portal-client-secret-file FILE or FERRY_PORTAL_CLIENT_SECRET") }
+        config.portal = PortalConfiguration(issuer: issuer, clientID: clientID, clientSecret: secret, portalURL: portalURL,
+                                            admins: try PortalConfiguration.parseAdmins(admins), developers: try ClaimSegmentMapping.parse(developers),
+                                            scopes: scopes, ownerClaim: ownerClaim,
+                                            removedDevices: PortalConfiguration.RemovedDevices(rawValue: removedDevices) ?? .keep,
+                                            sessionSeconds: (DurationText.milliseconds(session) ?? 28_800_000) / 1000,
+                                            allowAdminToken: !noAdminToken)
     }
 }

@@ -14,6 +14,9 @@ public enum Scope: String, Sendable, CaseIterable, Codable {
     case device
     /// Single use: enrol one device.
     case enroll
+    /// A person signed in to the portal (never a bearer token): their own devices only,
+    /// in the segment their claims map to (docs/portal.md).
+    case person
 }
 
 /// The authenticated caller of a request.
@@ -33,6 +36,8 @@ public struct Caller: Sendable, Equatable {
     /// An enrolment token already spent, within `EnrolmentRetry.window`: it may only repeat
     /// its own enrolment (same public key), for a `ferry join` whose answer was lost.
     public var usedAt: Int64? = nil
+    /// A person signed in to the portal (their owner name): audited as `user:NAME`.
+    public var person: String? = nil
 
     /// How the audit log names it.
     public var actor: String { "token:\(tokenID)" }
@@ -47,7 +52,10 @@ public struct Caller: Sendable, Equatable {
         Caller(tokenID: "", name: name, scope: .admin)
     }
 
-    public var auditName: String { tokenID.isEmpty ? "system:\(name)" : actor }
+    public var auditName: String {
+        if let person { return "user:\(person)" }
+        return tokenID.isEmpty ? "system:\(name)" : actor
+    }
 }
 
 /// Token secrets: 32 random bytes, base64url, prefixed `ferry_`; the store keeps the

@@ -17,7 +17,7 @@ public struct RouteSpec: Sendable, Hashable {
 /// authenticated caller; errors become `{"error": {...}}` bodies; every request is
 /// counted and timed by route.
 final class RouteTable: @unchecked Sendable {
-    private(set) var specs: [RouteSpec] = []
+    var specs: [RouteSpec] = []
     let router: Router<FerryContext>
     let store: any FerryRepository
     let metrics: FerryMetrics
@@ -66,21 +66,28 @@ final class RouteTable: @unchecked Sendable {
                     throw APIError(status: 400, code: "unknown_field", message: "query parameter '\(unknown)' is not one \(method.rawValue) \(path) takes", field: unknown)
                 }
                 response = try await handler(request, context, caller)
-            } catch let e as APIError {
-                response = HTTP.error(e)
-            } catch is CancellationError {
-                // A long poll stopped by shutdown mid-read (or by its client, who is gone).
-                response = HTTP.error(APIError(status: 503, code: "unavailable", message: "ferryd is shutting down; retry"))
-            } catch let e as TooManyRequests {
-                var r = HTTP.error(e.apiError)
-                r.headers[.retryAfter] = String(e.retryAfterSeconds)
-                response = r
             } catch {
-                logger.error("request failed", metadata: ["route": .string(path), "error": .string("\(error)")])
-                response = HTTP.error(APIError(status: 500, code: "internal", message: "internal error"))
+                response = RouteTable.response(for: error, route: path, logger: logger)
             }
             metrics.request(route: path, method: method.rawValue, status: response.status.code, duration: ContinuousClock.now - start)
             return response
+        }
+    }
+
+    /// The JSON error answer for whatever a handler threw (the portal's JSON endpoints too).
+    static func response(for error: any Error, route path: String, logger: Logger) -> Response {
+        switch error {
+        case let e as APIError: return HTTP.error(e)
+        case is CancellationError:
+            // A long poll stopped by shutdown mid-read (or by its client, who is gone).
+            return HTTP.error(APIError(status: 503, code: "unavailable", message: "ferryd is shutting down; retry"))
+        case let e as TooManyRequests:
+            var r = HTTP.error(e.apiError)
+            r.headers[.retryAfter] = String(e.retryAfterSeconds)
+            return r
+        default:
+            logger.error("request failed", metadata: ["route": .string(path), "error": .string("\(error)")])
+            return HTTP.error(APIError(status: 500, code: "internal", message: "internal error"))
         }
     }
 

@@ -88,6 +88,7 @@ extension FerryStore {
         case .ci: if r.peer.createdBy != caller.auditName { throw .notFound("peer \(r.peer.id)") }
         case .device: if r.peer.id != caller.peerID { throw .notFound("peer \(r.peer.id)") }
         case .enroll: throw .forbidden("an enrolment token only enrols")
+        case .person: if r.peer.kind != .device || r.peer.owner != caller.person { throw .notFound("peer \(r.peer.id)") }
         }
     }
 
@@ -124,6 +125,16 @@ extension FerryStore {
             if req.tunnel == "full" { throw .forbidden("a ci token creates only split-tunnel peers", field: "tunnel") }
             if req.mesh == true { throw .forbidden("a ci token cannot create mesh peers", field: "mesh") }
         }
+        if caller.scope == .person {
+            // The portal: a person's own device, in the segment their claims map to.
+            guard req.kind == nil || kind == .device else { throw .forbidden("a person adds only devices", field: "kind") }
+            if let segment, segment != caller.segmentName { throw .forbidden("your devices go in segment \(caller.segmentName ?? "-")", field: "segment") }
+            if req.owner != nil, req.owner != caller.person { throw .forbidden("your devices are your own", field: "owner") }
+            if req.ttlSeconds != nil || req.tunnel == "full" || req.mesh == true || req.generateKey == true {
+                throw .forbidden("a person adds a split-tunnel device with its own public key; an admin grants more")
+            }
+            segment = caller.segmentName
+        }
         guard let segmentName = segment else { throw .missing("segment") }
         var key: PublicKey
         var privateKey: PrivateKey?
@@ -136,7 +147,7 @@ extension FerryStore {
             key = k.publicKey
         case (nil, false): throw .missing("publicKey")
         }
-        var np = NewPeer(name: name, kind: kind, owner: try Validate.label(req.owner ?? caller.name, field: "owner"),
+        var np = NewPeer(name: name, kind: kind, owner: try Validate.label(req.owner ?? caller.person ?? caller.name, field: "owner"),
                          segmentName: segmentName, publicKey: key)
         np.tunnel = try req.tunnel.map { s throws(APIError) in try Validate.enumValue(s, TunnelMode.self, field: "tunnel") } ?? .split
         np.dns = try req.dns.map { d throws(APIError) in try Validate.addresses(d, field: "dns") }
@@ -165,6 +176,7 @@ extension FerryStore {
             return try FerryStore.loadPeers(db, where: "ORDER BY p.created_at, p.id").filter { r in
                 (caller.scope != .ci || r.peer.createdBy == caller.auditName)
                     && (caller.scope != .device || r.peer.id == caller.peerID)
+                    && (caller.scope != .person || (r.peer.kind == .device && r.peer.owner == caller.person))
                     && (segment == nil || c.segments[r.peer.segmentID]?.name == segment)
                     && (kind == nil || r.peer.kind.rawValue == kind) && (owner == nil || r.peer.owner == owner)
             }.map { Views.peer($0, segments: c.segments, plan: c.plan) }

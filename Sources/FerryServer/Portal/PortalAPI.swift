@@ -1,0 +1,111 @@
+import FerryCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Who is signed in (GET /portal/api/me).
+struct PortalMe: Codable, Sendable {
+    var person: String
+    var role: String
+    var segment: String?
+    var method: String
+    var expiresAt: Date
+}
+
+extension RouteTable {
+    /// The portal's JSON endpoints (docs/openapi.yaml, cookie-authenticated). Each calls the
+    /// same store method as the /v1 route it mirrors, with the session's caller.
+    func registerPortalAPI(config: PortalConfiguration, store: FerryStore, signIn: PortalSignIn) {
+        portal(.get, "/portal/api/me", signIn: signIn) { _, _, s in
+            try HTTP.json(PortalMe(person: s.person, role: s.role.rawValue, segment: s.segment, method: s.method, expiresAt: Views.date(s.expiresAt)))
+        }
+        portal(.get, "/portal/api/events", signIn: signIn) { _, _, _ in PortalEvents.stream(store.changes) }
+
+        // A person's own devices (an admin's session sees every device, as an admin token does).
+        portal(.get, "/portal/api/devices", signIn: signIn) { _, _, s in
+            try HTTP.json(ListResponse(items: try await store.portalDevices(caller: s.caller)))
+        }
+        portal(.post, "/portal/api/devices", signIn: signIn) { req, ctx, s in
+            try HTTP.json(try await store.portalAddDevice(try await HTTP.body(PortalAddDeviceRequest.self, req, ctx), caller: s.caller), status: .created)
+        }
+        portal(.patch, "/portal/api/devices/{id}", signIn: signIn) { req, ctx, s in
+            let r = try await HTTP.body(PortalRenameRequest.self, req, ctx)
+            return try HTTP.json(try await store.updatePeer(id: try HTTP.id(ctx), UpdatePeerRequest(name: r.name), caller: s.caller))
+        }
+        portal(.delete, "/portal/api/devices/{id}", signIn: signIn) { _, ctx, s in
+            // A person may delete their own device: through the API's deletePeer, whose
+            // authorization lets the admin and (here) the owner's portal caller through.
+            try await store.deletePeer(id: try HTTP.id(ctx), caller: s.caller)
+            return HTTP.empty()
+        }
+        portal(.post, "/portal/api/devices/{id}/config", signIn: signIn) { _, ctx, s in
+            let peer = try await store.peer(id: try HTTP.id(ctx), caller: s.caller)
+            return try HTTP.json(try await store.portalIssue(peer, caller: s.caller))
+        }
+        portal(.post, "/portal/api/devices/{id}/rotate-key", signIn: signIn) { req, ctx, s in
+            try HTTP.json(try await store.portalRotate(peerID: try HTTP.id(ctx), try await HTTP.body(PortalRotateRequest.self, req, ctx), caller: s.caller))
+        }
+
+        // Admins.
+        portal(.get, "/portal/api/admin/peers", admin: true, signIn: signIn) { _, _, s in
+            try HTTP.json(ListResponse(items: try await store.peers(caller: s.caller)))
+        }
+        portal(.delete, "/portal/api/admin/peers/{id}", admin: true, signIn: signIn) { _, ctx, s in
+            try await store.deletePeer(id: try HTTP.id(ctx), caller: s.caller)
+            return HTTP.empty()
+        }
+        portal(.post, "/portal/api/admin/segments", admin: true, signIn: signIn) { req, ctx, s in
+            try HTTP.json(try await store.createSegment(try await HTTP.body(CreateSegmentRequest.self, req, ctx), caller: s.caller), status: .created)
+        }
+        portal(.post, "/portal/api/admin/policy/preview", admin: true, signIn: signIn) { req, ctx, _ in
+            try HTTP.json(try await store.policyPreview(try await HTTP.body(PolicyPreviewRequest.self, req, ctx)))
+        }
+        portal(.post, "/portal/api/admin/policy/rules", admin: true, signIn: signIn) { req, ctx, s in
+            try HTTP.json(try await store.createRule(try await HTTP.body(CreatePolicyRuleRequest.self, req, ctx), caller: s.caller), status: .created)
+        }
+        portal(.delete, "/portal/api/admin/policy/rules/{id}", admin: true, signIn: signIn) { _, ctx, s in
+            try await store.deleteRule(id: try HTTP.id(ctx), caller: s.caller)
+            return HTTP.empty()
+        }
+        portal(.post, "/portal/api/admin/gateways/{id}/rotate-key", admin: true, signIn: signIn) { _, ctx, s in
+            // The gateway ferryd hosts: ferryd makes the new key where the gateway runs.
+            let id = try HTTP.id(ctx)
+            _ = try await store.gateway(id: id)
+            _ = try await store.rotateKey(peerID: id, RotateKeyRequest(), caller: s.caller)
+            return try HTTP.json(try await store.gateway(id: id))
+        }
+        portal(.post, "/portal/api/admin/tokens", admin: true, signIn: signIn) { req, ctx, s in
+            try HTTP.json(try await store.createToken(try await HTTP.body(CreateTokenRequest.self, req, ctx), caller: s.caller), status: .created)
+        }
+        portal(.get, "/portal/api/admin/sessions", admin: true, signIn: signIn) { _, _, _ in
+            try HTTP.json(ListResponse(items: try await store.portalSessions()))
+        }
+        portal(.delete, "/portal/api/admin/sessions/{id}", admin: true, signIn: signIn) { _, ctx, s in
+            try await store.portalRevokeSession(id: try HTTP.id(ctx), caller: s.caller)
+            return HTTP.empty()
+        }
+    }
+}
+
+/// Server-sent events: `change` (with the change feed's revision) whenever the store
+/// changes, a comment every 15 s so proxies keep the stream, and an end after 5 minutes
+/// (EventSource reconnects by itself), so no stream is held forever.
+enum PortalEvents {
+    static func stream(_ changes: ChangeFeed) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: ResponseBody { writer in
+            let end = ContinuousClock.now + .seconds(300)
+            var revision = changes.revision
+            try await writer.write(ByteBuffer(string: "retry: 2000\nevent: hello\ndata: \(revision)\n\n"))
+            while ContinuousClock.now < end, !Task.isCancelled {
+                let next = await changes.wait(after: revision, timeout: .seconds(15))
+                if next > revision {
+                    revision = next
+                    try await writer.write(ByteBuffer(string: "event: change\ndata: \(revision)\n\n"))
+                } else {
+                    try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
+                }
+            }
+            try await writer.finish(nil)
+        })
+    }
+}

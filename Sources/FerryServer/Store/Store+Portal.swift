@@ -1,0 +1,189 @@
+import Crypto
+import FerryCore
+import Foundation
+import GRDB
+
+/// A signed-in portal session as the store keeps it (the cookie's secret only hashed).
+public struct PortalSession: Sendable, Equatable {
+    public var id: String
+    public var csrf: String
+    /// The person (the owner name of their devices), or `token:ID` for the admin token.
+    public var person: String
+    public var subject: String?
+    public var role: PortalConfiguration.Role
+    public var segment: String?
+    /// `oidc` or `admin-token`.
+    public var method: String
+    public var tokenID: String?
+    public var createdAt: Millis
+    public var expiresAt: Millis
+
+    /// The caller the store's service methods authorize: an admin session is an admin (the
+    /// admin token's own id when it signed in with it); a developer is a `person`, who sees
+    /// and changes only their own devices, in their segment.
+    public var caller: Caller {
+        switch role {
+        case .admin:
+            var c = Caller(tokenID: tokenID ?? "", name: person, scope: .admin)
+            if tokenID == nil { c.person = person }
+            return c
+        case .developer:
+            var c = Caller(tokenID: "", name: person, scope: .person, segmentName: segment)
+            c.person = person
+            return c
+        }
+    }
+}
+
+/// A session as the admin page lists it (no secrets).
+struct PortalSessionView: Codable, Sendable, Equatable {
+    var id: String
+    var person: String
+    var role: String
+    var segment: String?
+    var method: String
+    var createdAt: Date
+    var expiresAt: Date
+}
+
+extension FerryStore {
+    /// Sign-ins under way live 10 minutes: time enough at any identity provider's page.
+    static let portalLoginMs: Int64 = 600_000
+
+    /// Remembers a sign-in under way by the SHA-256 of its `state`.
+    func portalBeginLogin(state: String, nonce: String, verifier: String, returnTo: String) async throws {
+        let now = clock.now()
+        try await db.write { db in
+            try db.execute(sql: "DELETE FROM portal_logins WHERE created_at < ?", arguments: [now - FerryStore.portalLoginMs])
+            try db.execute(sql: "INSERT INTO portal_logins (state_hash, nonce, verifier, return_to, created_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [TokenSecret.hash(state), nonce, verifier, returnTo, now])
+        }
+    }
+
+    /// Takes (and deletes) the sign-in a `state` names: a state works once, so a replayed
+    /// callback finds nothing.
+    func portalTakeLogin(state: String) async throws -> (nonce: String, verifier: String, returnTo: String)? {
+        let now = clock.now()
+        return try await db.write { db in
+            let hash = TokenSecret.hash(state)
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM portal_logins WHERE state_hash = ?", arguments: [hash]) else { return nil }
+            try db.execute(sql: "DELETE FROM portal_logins WHERE state_hash = ?", arguments: [hash])
+            guard (row["created_at"] as Int64) >= now - FerryStore.portalLoginMs else { return nil }
+            return (row["nonce"], row["verifier"], row["return_to"])
+        }
+    }
+
+    /// A new session; returns it and the cookie's secret (shown to nobody else). Audited as
+    /// `portal.signin` by the person (or the admin token) who signed in.
+    func portalCreateSession(person: String, subject: String?, role: PortalConfiguration.Role, segment: String?, method: String,
+                             tokenID: String?, seconds: Int64) async throws -> (PortalSession, secret: String) {
+        let secret = OIDCCodeFlow.random()
+        let id = IDs.make("ps")
+        let csrf = OIDCCodeFlow.random()
+        let now = clock.now()
+        let session = PortalSession(id: id, csrf: csrf, person: person, subject: subject, role: role, segment: segment, method: method,
+                                    tokenID: tokenID, createdAt: now, expiresAt: now + seconds * 1000)
+        try await write(session.caller) { db, audit, now in
+            try db.execute(sql: "DELETE FROM portal_sessions WHERE expires_at < ?", arguments: [now])
+            try db.execute(sql: """
+                INSERT INTO portal_sessions (id, secret_hash, csrf, person, subject, role, segment, method, token_id, created_at, expires_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [id, TokenSecret.hash(secret), csrf, person, subject, role.rawValue, segment, method, tokenID,
+                                 session.createdAt, session.expiresAt])
+            audit.append(AuditEntry(action: "portal.signin", objectType: "session", objectID: id,
+                                    after: FerryStore.json(FerryStore.portalSessionView(session))))
+        }
+        return (session, secret)
+    }
+
+    /// A sign-in refused (no role for these claims): audited, so an admin sees who tried.
+    func portalAuditRefused(person: String, reason: String) async throws {
+        try await write(.system("portal")) { _, audit, _ in
+            audit.append(AuditEntry(action: "portal.refused", objectType: "person", objectID: person, after: FerryStore.json(reason)))
+        }
+    }
+
+    /// The live session a cookie's secret names, or nil (unknown, expired or revoked).
+    func portalSession(secret: String) async throws -> PortalSession? {
+        let now = clock.now()
+        return try await read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT * FROM portal_sessions WHERE secret_hash = ? AND revoked_at IS NULL AND expires_at > ?
+                """, arguments: [TokenSecret.hash(secret), now]) else { return nil }
+            return FerryStore.portalSession(row)
+        }
+    }
+
+    static func portalSession(_ row: Row) -> PortalSession? {
+        guard let role = PortalConfiguration.Role(rawValue: row["role"]) else { return nil }
+        return PortalSession(id: row["id"], csrf: row["csrf"], person: row["person"], subject: row["subject"], role: role,
+                             segment: row["segment"], method: row["method"], tokenID: row["token_id"], createdAt: row["created_at"],
+                             expiresAt: row["expires_at"])
+    }
+
+    static func portalSessionView(_ s: PortalSession) -> PortalSessionView {
+        PortalSessionView(id: s.id, person: s.person, role: s.role.rawValue, segment: s.segment, method: s.method,
+                          createdAt: Views.date(s.createdAt), expiresAt: Views.date(s.expiresAt))
+    }
+
+    /// Live sessions, newest first (the admin page).
+    func portalSessions() async throws -> [PortalSessionView] {
+        let now = clock.now()
+        return try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM portal_sessions WHERE revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC",
+                             arguments: [now]).compactMap(FerryStore.portalSession).map(FerryStore.portalSessionView)
+        }
+    }
+
+    /// Ends a session (sign out, or an admin's revocation). Unknown ids are a 404.
+    func portalRevokeSession(id: String, caller: Caller) async throws {
+        try await write(caller) { db, audit, now in
+            try db.execute(sql: "UPDATE portal_sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [now, id])
+            guard db.changesCount == 1 else { throw APIError.notFound("session \(id)") }
+            audit.append(AuditEntry(action: "portal.signout", objectType: "session", objectID: id))
+        }
+    }
+
+    /// A person removed from their group: their sessions end and (when configured) their
+    /// devices are disabled, in one audited change.
+    func portalRemovePerson(_ person: String, disableDevices: Bool) async throws -> Int {
+        try await write(.system("portal")) { db, audit, now in
+            try db.execute(sql: "UPDATE portal_sessions SET revoked_at = ? WHERE person = ? AND revoked_at IS NULL", arguments: [now, person])
+            guard disableDevices else { return 0 }
+            let records = try FerryStore.loadPeers(db, where: "WHERE p.owner = ? AND p.kind = 'device' AND p.enabled = 1", [person])
+            for r in records {
+                var p = r.peer
+                p.enabled = false
+                p.updatedAt = now
+                try FerryStore.savePeer(db, p)
+                audit.append(AuditEntry(action: "peer.update", objectType: "peer", objectID: p.id, peerID: p.id,
+                                        before: FerryStore.json(["enabled": true]), after: FerryStore.json(["enabled": false])))
+            }
+            return records.count
+        }
+    }
+
+    /// Remembers the config a device was just given (its SHA-256 without the private key),
+    /// so the portal can tell when the one on the device no longer matches.
+    func portalRecordIssued(peerID: String, template: String) async throws {
+        let now = clock.now()
+        try await db.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO portal_devices (peer_id, config_hash, issued_at) VALUES (?, ?, ?)",
+                           arguments: [peerID, TokenSecret.hash(template), now])
+        }
+    }
+
+    /// Peer id to the hash of the config it was last given in the portal.
+    func portalIssued() async throws -> [String: String] {
+        try await read { db in
+            Dictionary(try Row.fetchAll(db, sql: "SELECT peer_id, config_hash FROM portal_devices").map { ($0["peer_id"], $0["config_hash"]) },
+                       uniquingKeysWith: { a, _ in a })
+        }
+    }
+
+    /// The last `n` audit records, newest first (the admin page's live tail).
+    func portalRecentAudit(_ n: Int) async throws -> [AuditEventView] {
+        let last = try await read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") } ?? 0
+        return try await audit(AuditQuery(afterSeq: max(0, last - Int64(n)))).reversed()
+    }
+}
