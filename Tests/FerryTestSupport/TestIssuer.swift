@@ -38,10 +38,14 @@ public final class TestIssuer: @unchecked Sendable {
         try process.run()
         var line = Data()
         let handle = out.fileHandleForReading
+        // read(2) rather than availableData, which traps on EINTR (seen when several
+        // tests start issuers at once and a child exits meanwhile).
+        var chunk = [UInt8](repeating: 0, count: 4096)
         while !line.contains(10) {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            line += chunk
+            let n = chunk.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { break }
+            line += chunk[0..<n]
         }
         struct Ready: Decodable { var issuer: String }
         guard let ready = try? JSONDecoder().decode(Ready.self, from: line) else {

@@ -3,7 +3,9 @@
 
 It listens on loopback, serves discovery and a JWKS, signs ID tokens with its own keys
 (RSA and P-256, rotated on demand), emulates GitHub Actions' token request endpoint, and
-implements the OAuth 2.0 device authorization grant (RFC 8628) for `ferry login`.
+implements the OAuth 2.0 device authorization grant (RFC 8628) for `ferry login`, and the
+authorization code flow with PKCE for the web portal (a confidential client; the
+authorization endpoint approves at once the user a `login_hint` names).
 
 Started by the tests: `python test_issuer.py [--port N]` prints one JSON line
 {"issuer": ..., "port": ...} on stdout once it listens. Control endpoints under /test/
@@ -16,7 +18,19 @@ stand in for what a CI system or a person in a browser would do:
   POST /test/rotate    {"alg": "RS256", "drop_old": false} -> {"kid": new active kid}
   POST /test/approve   {"user_code": ..., "claims": {...}} | {"user_code": ..., "deny": true}
   POST /test/gha       {"claims": {...}} sets the claims /gha-token signs (request token "gha-secret")
-  GET  /test/stats     -> {"jwks": n, "discovery": n, "token": n, "device": n}
+  GET  /test/stats     -> {"jwks": n, "discovery": n, "token": n, "device": n, "authorize": n}
+  POST /test/users     {"users": {"alice": {"email": ..., "groups": [...], ...}}} the people the
+                       authorization endpoint knows (login_hint picks one; their claims go in
+                       the ID token); replaces the list
+  POST /test/next-id-token {"exp_in": s, "aud": ..., "tamper": true, "nonce": ...} changes the
+                       next ID token the code exchange returns (expired, wrong audience, a
+                       broken signature, another nonce)
+
+The portal's flow: GET /authorize?response_type=code&client_id&redirect_uri&state&nonce
+&code_challenge&code_challenge_method=S256&login_hint=USER redirects (302) to
+redirect_uri?code&state (or ?error=access_denied for an unknown user); POST /token with
+grant_type=authorization_code, the code, redirect_uri, code_verifier and the client's
+secret (HTTP Basic or client_secret_post) returns an ID token for the client, used once.
 """
 import argparse
 import json
@@ -25,7 +39,9 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+import base64
+import hashlib
+from urllib.parse import parse_qs, unquote, urlencode, urlparse
 
 import warnings
 
@@ -38,13 +54,18 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
 class Issuer:
-    def __init__(self, issuer, client_id, interval):
+    def __init__(self, issuer, client_id, interval, portal_client_id="ferry-portal", portal_secret="portal-secret"):
         self.issuer = issuer
         self.client_id = client_id
+        self.portal_client_id = portal_client_id
+        self.portal_secret = portal_secret
+        self.users = {}
+        self.codes = {}  # code -> {user, client_id, redirect_uri, nonce, challenge, expires}
+        self.next_id_token = {}
         self.interval = interval
         self.lock = threading.Lock()
         self.keys = []  # published private keys; the last of each type signs
-        self.stats = {"jwks": 0, "discovery": 0, "token": 0, "device": 0}
+        self.stats = {"jwks": 0, "discovery": 0, "token": 0, "device": 0, "authorize": 0}
         self.gha_claims = {}
         self.devices = {}  # device_code -> {user_code, expires, claims|None, denied, last_poll}
         self.rotate("RS256")
@@ -95,10 +116,58 @@ class Issuer:
     def discovery(self):
         base = self.issuer
         return {"issuer": base, "jwks_uri": base + "/jwks", "token_endpoint": base + "/token",
+                "authorization_endpoint": base + "/authorize",
                 "device_authorization_endpoint": base + "/device_authorization",
-                "response_types_supported": ["id_token"], "subject_types_supported": ["public"],
+                "response_types_supported": ["code", "id_token"], "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256", "ES256"],
-                "grant_types_supported": [DEVICE_GRANT]}
+                "code_challenge_methods_supported": ["S256"],
+                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+                "grant_types_supported": [DEVICE_GRANT, "authorization_code"]}
+
+    def authorize(self, q):
+        """The redirect for an authorization request: a code for the login_hint's user."""
+        if q.get("client_id") != self.portal_client_id or q.get("response_type") != "code" or not q.get("redirect_uri"):
+            return None
+        sep = "&" if "?" in q["redirect_uri"] else "?"
+        user = self.users.get(q.get("login_hint", ""))
+        if user is None or q.get("code_challenge_method") != "S256" or not q.get("code_challenge"):
+            why = "access_denied" if user is None else "invalid_request"
+            return q["redirect_uri"] + sep + urlencode({"error": why, "state": q.get("state", "")})
+        code = secrets.token_urlsafe(24)
+        with self.lock:
+            self.codes[code] = {"user": user, "redirect_uri": q["redirect_uri"], "nonce": q.get("nonce"),
+                                "challenge": q["code_challenge"], "expires": time.time() + 60}
+        return q["redirect_uri"] + sep + urlencode({"code": code, "state": q.get("state", "")})
+
+    def exchange_code(self, b, authorization):
+        """(status, body) of a token request with grant_type=authorization_code."""
+        client, secret = b.get("client_id"), b.get("client_secret")
+        if authorization and authorization.startswith("Basic "):
+            try:
+                client, secret = [unquote(x) for x in base64.b64decode(authorization[6:]).decode().split(":", 1)]
+            except ValueError:
+                return 401, {"error": "invalid_client"}
+        if client != self.portal_client_id or secret != self.portal_secret:
+            return 401, {"error": "invalid_client"}
+        with self.lock:
+            c = self.codes.pop(b.get("code", ""), None)
+            override, self.next_id_token = self.next_id_token, {}
+        if c is None or time.time() > c["expires"] or b.get("redirect_uri") != c["redirect_uri"]:
+            return 400, {"error": "invalid_grant"}
+        verifier = b.get("code_verifier", "")
+        digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+        if digest != c["challenge"]:
+            return 400, {"error": "invalid_grant", "error_description": "PKCE verifier does not match"}
+        claims = dict(c["user"])
+        claims["nonce"] = override.get("nonce", c["nonce"])
+        token = self.mint(claims, aud=override.get("aud", self.portal_client_id), exp_in=override.get("exp_in", 300))
+        if override.get("tamper"):
+            head, body, sig = token.split(".")
+            payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+            payload["groups"] = ["platform"]
+            body = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+            token = ".".join([head, body, sig])
+        return 200, {"access_token": secrets.token_urlsafe(24), "token_type": "Bearer", "expires_in": 300, "id_token": token}
 
 
 def make_handler(state):
@@ -143,6 +212,16 @@ def make_handler(state):
                 return self.reply(200, {"value": state.mint(dict(state.gha_claims), aud=aud)})
             if url.path == "/device":
                 return self.reply(200, {"message": "approve the code with POST /test/approve"})
+            if url.path == "/authorize":
+                state.stats["authorize"] += 1
+                location = state.authorize(q)
+                if location is None:
+                    return self.reply(400, {"error": "invalid_request"})
+                self.send_response(302)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
             return self.reply(404, {"error": "not_found"})
 
         def do_POST(self):
@@ -160,6 +239,14 @@ def make_handler(state):
                                                    for _ in range(min(int(b.get("n", 1)), 10000))]})
             if url.path == "/test/rotate":
                 return self.reply(200, {"kid": state.rotate(b.get("alg", "RS256"), b.get("drop_old", False))})
+            if url.path == "/test/users":
+                with state.lock:
+                    state.users = {name: dict(claims, sub=claims.get("sub", name)) for name, claims in b.get("users", {}).items()}
+                return self.reply(200, {})
+            if url.path == "/test/next-id-token":
+                with state.lock:
+                    state.next_id_token = b
+                return self.reply(200, {})
             if url.path == "/test/gha":
                 state.gha_claims = b.get("claims", {})
                 return self.reply(200, {})
@@ -188,6 +275,9 @@ def make_handler(state):
                                         "expires_in": 600, "interval": state.interval})
             if url.path == "/token":
                 state.stats["token"] += 1
+                if b.get("grant_type") == "authorization_code":
+                    status, answer = state.exchange_code(b, self.headers.get("Authorization"))
+                    return self.reply(status, answer)
                 if b.get("grant_type") != DEVICE_GRANT:
                     return self.reply(400, {"error": "unsupported_grant_type"})
                 if b.get("client_id") != state.client_id:
@@ -221,10 +311,12 @@ def main():
     ap.add_argument("--host", default="127.0.0.1", help="listen address; the issuer URL stays http://127.0.0.1:PORT")
     ap.add_argument("--client-id", default="ferry-cli")
     ap.add_argument("--interval", type=int, default=1)
+    ap.add_argument("--portal-client-id", default="ferry-portal")
+    ap.add_argument("--portal-client-secret", default="portal-secret")
     args = ap.parse_args()
     server = ThreadingHTTPServer((args.host, args.port), None)
     port = server.server_address[1]
-    state = Issuer(f"http://127.0.0.1:{port}", args.client_id, args.interval)
+    state = Issuer(f"http://127.0.0.1:{port}", args.client_id, args.interval, args.portal_client_id, args.portal_client_secret)
     server.RequestHandlerClass = make_handler(state)
     print(json.dumps({"issuer": state.issuer, "port": port}), flush=True)
     # The tests end the issuer by closing its stdin (or killing it): no orphan outlives them.

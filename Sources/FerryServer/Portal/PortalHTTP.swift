@@ -92,9 +92,10 @@ enum PortalHTTP {
     }
 
     /// Only a path of the portal itself: no scheme, no host, no `//` or `\` (which browsers
-    /// read as another host), printable ASCII. Anything else is the portal's start page.
+    /// read as another host), no `..` or percent-escapes (nothing to decode into either),
+    /// printable ASCII. Anything else is the portal's start page.
     static func localReturn(_ s: String?) -> String {
-        guard let s, s.hasPrefix("/portal"), s.utf8.count <= 512, !s.contains("//"), !s.contains("\\"),
+        guard let s, s.hasPrefix("/portal"), s.utf8.count <= 512, !s.contains("//"), !s.contains("\\"), !s.contains(".."), !s.contains("%"),
               s.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return "/portal/" }
         let rest = s.dropFirst("/portal".count)
         guard rest.isEmpty || rest.hasPrefix("/") || rest.hasPrefix("?") else { return "/portal/" }

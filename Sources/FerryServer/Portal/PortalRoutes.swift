@@ -21,7 +21,6 @@ extension RouteTable {
                 }
             }
         }
-        page("/portal") { _, _ in PortalHTTP.redirect("/portal/") }
         page("/portal/") { request, session in
             guard let session else {
                 return PortalHTTP.page(PortalPages.signIn(issuer: config.issuer, returnTo: PortalHTTP.localReturn(request.uri.queryParameters.get("return")),
