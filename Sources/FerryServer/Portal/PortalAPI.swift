@@ -15,7 +15,7 @@ struct PortalMe: Codable, Sendable {
 extension RouteTable {
     /// The portal's JSON endpoints (docs/openapi.yaml, cookie-authenticated). Each calls the
     /// same store method as the /v1 route it mirrors, with the session's caller.
-    func registerPortalAPI(config: PortalConfiguration, store: FerryStore, signIn: PortalSignIn) {
+    func registerPortalAPI(store: FerryStore, signIn: PortalSignIn?) {
         portal(.get, "/portal/api/me", signIn: signIn) { _, _, s in
             try HTTP.json(PortalMe(person: s.person, role: s.role.rawValue, segment: s.segment, method: s.method, expiresAt: Views.date(s.expiresAt)))
         }

@@ -89,10 +89,17 @@ enum PortalPages {
 
     static func deviceRow(_ d: PortalDevice) -> HTML {
         let state: HTML = d.stale ? "<span class=\"stale\">needs a new config</span>" : (d.peer.enabled ? "ok" : "disabled")
+        let fix: HTML = d.stale ? """
+            <button type="button" data-action="rotate">New key and config</button>
+            <button type="button" data-action="reissue">New config (enter key)</button>
+            """ : ""
+        let reaches: [HTML] = d.reaches.map { "<div>\($0)</div>" }
         return """
-            <tr data-id="\(d.peer.id)"><td class="name">\(d.peer.name)</td><td>\(d.peer.ipv4)</td><td>\(d.peer.segment)</td>
+            <tr data-id="\(d.peer.id)" data-public-key="\(d.peer.publicKey)" class="\(d.stale ? "stale-row" : "")"><td class="name">\(d.peer.name)</td>
+            <td>\(d.peer.ipv4)</td><td>\(d.peer.segment)</td>
             <td>\(date(d.peer.latestHandshake))</td><td>\(bytes(d.peer.rxBytes)) / \(bytes(d.peer.txBytes))</td>
-            <td>\(d.reaches.joined(separator: ", "))</td><td>\(state)</td><td></td></tr>
+            <td>\(reaches)</td><td class="state">\(state)</td>
+            <td>\(fix)<button type="button" data-action="rename">Rename</button> <button type="button" data-action="revoke">Revoke</button></td></tr>
             """
     }
 }

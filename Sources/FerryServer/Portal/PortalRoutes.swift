@@ -7,9 +7,13 @@ extension RouteTable {
     /// The portal (docs/portal.md): pages and sign-in under /portal, and JSON endpoints
     /// under /portal/api authenticated by the session cookie. Those reuse the store's
     /// service methods with the caller the session stands for, so a person's rights are
-    /// checked by the same code as a token's. Without `--portal-issuer` nothing is served.
+    /// checked by the same code as a token's. Without `--portal-issuer` there are no pages
+    /// and the JSON endpoints answer 404 (as /v1/login does without a provider).
     func registerPortal(config: PortalConfiguration?, store: FerryStore, verifier: OIDCVerifier) {
-        guard let config else { return }
+        guard let config else {
+            registerPortalAPI(store: store, signIn: nil)
+            return
+        }
         let signIn = PortalSignIn(config: config, store: store, flow: OIDCCodeFlow(config: config, verifier: verifier), verifier: verifier,
                                   logger: logger)
         let assets = PortalAssets.load()
@@ -58,7 +62,7 @@ extension RouteTable {
         }
         form("/portal/login/token") { try await signIn.tokenSignIn($0) }
         form("/portal/logout") { try await signIn.signOut($0) }
-        registerPortalAPI(config: config, store: store, signIn: signIn)
+        registerPortalAPI(store: store, signIn: signIn)
     }
 
     typealias PortalHandler = @Sendable (Request, FerryContext, PortalSession) async throws -> Response
@@ -66,14 +70,16 @@ extension RouteTable {
     /// A JSON endpoint of the portal: the session from the cookie (401 without), admins
     /// only when `admin`, and for every write the Origin and CSRF checks and the session's
     /// write rate. Listed with the API's routes so the OpenAPI test covers it.
-    func portal(_ method: HTTPRequest.Method, _ path: String, admin: Bool = false, signIn: PortalSignIn, _ handler: @escaping PortalHandler) {
+    func portal(_ method: HTTPRequest.Method, _ path: String, admin: Bool = false, signIn: PortalSignIn?, _ handler: @escaping PortalHandler) {
         specs.append(RouteSpec(method: method.rawValue, path: path, scopes: nil))
         let hbPath = RouterPath(path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(of: "}", with: ""))
         let isWrite = method != .get && method != .head
-        let writeLimiter = self.writeLimiter, logger = self.logger, config = signIn.config
+        let writeLimiter = self.writeLimiter, logger = self.logger
         router.on(hbPath, method: method) { request, ctx -> Response in
             let response: Response
             do {
+                guard let signIn else { throw APIError.notFound("portal: this coordinator has no portal (ferryd --portal-issuer)") }
+                let config = signIn.config
                 guard let session = try await signIn.session(request) else { throw APIError.unauthorized("sign in to the portal first") }
                 if admin, session.role != .admin { throw APIError.forbidden("admins only") }
                 if isWrite {
