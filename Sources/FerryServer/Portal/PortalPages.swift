@@ -23,7 +23,7 @@ enum PortalPages {
         return """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            \(csrf)<title>\(title) · Ferry</title><link rel="stylesheet" href="/portal/static/portal.css">\(js)</head>
+            \(csrf)<title>\(title) · Ferry</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/portal/static/portal.css">\(js)</head>
             <body><header><a class="brand" href="/portal/">Ferry</a>\(nav)</header><main>
             \(body)
             </main></body></html>
@@ -73,7 +73,7 @@ enum PortalPages {
         return layout(title: "My devices", session: session, scripts: ["devices.js"], """
             <h1>My devices</h1>
             <section><h2>Add a device</h2>
-            <form id="add-device"><label>Name <input name="name" id="device-name" required pattern="[a-z0-9][a-z0-9-]{0,62}" placeholder="alice-laptop"></label>
+            <form id="add-device"><label>Name <input name="name" id="device-name" required maxlength="63" placeholder="alice-laptop"></label>
             <button type="submit" id="add">Add</button></form>
             <p class="muted">The key pair is made in this browser; only the public key is sent to Ferry.</p>
             <div id="new-device" hidden><h3>Your config</h3>
