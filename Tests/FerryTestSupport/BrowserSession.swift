@@ -8,6 +8,7 @@ import Foundation
 public final class BrowserSession: @unchecked Sendable {
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     let process = Process()
