@@ -122,6 +122,9 @@ public final class BrowserSession: @unchecked Sendable {
     /// Every request the browser sent so far: `method`, `url`, `headers`, `postData` when it had a body.
     public func requests() throws -> [[String: Any]] { (try send(["op": "requests"]) as? [[String: Any]]) ?? [] }
 
+    /// Every response so far: `url`, `status`, `headers` (as sent, Set-Cookie included).
+    public func responses() throws -> [[String: Any]] { (try send(["op": "responses"]) as? [[String: Any]]) ?? [] }
+
     /// The console's messages so far (`level`, `message`): errors, CSP violations.
     public func console() throws -> [[String: Any]] { (try send(["op": "console"]) as? [[String: Any]]) ?? [] }
 

@@ -30,7 +30,9 @@ from pathlib import Path
 CHROMIUM = os.environ.get("FERRY_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("FERRY_CHROMEDRIVER", "/usr/bin/chromedriver")
 
-INTERNAL_SCHEMES = ("chrome:", "chrome-untrusted:", "chrome-extension:", "devtools:")
+# Left out of requests(): the browser's own pages (its new-tab page loads dozens), and
+# data:/blob: URLs, which never leave the browser.
+INTERNAL_SCHEMES = ("chrome:", "chrome-untrusted:", "chrome-extension:", "devtools:", "data:", "blob:")
 
 # The portal's policy (no inline scripts or styles), so pages served here fail the way
 # they would fail under ferryd if they broke it.
@@ -123,6 +125,8 @@ class Browser:
         self.driver.execute_cdp_cmd("Browser.setDownloadBehavior",
                                     {"behavior": "allow", "downloadPath": self.downloads, "eventsEnabled": True})
         self._requests: list[dict] = []
+        self._responses: list[dict] = []
+        self._raw_headers: dict = {}
         self._console: list[dict] = []
 
     # Pages
@@ -160,7 +164,7 @@ class Browser:
             if message.get("method") == "Network.requestWillBeSent":
                 request = message.get("params", {}).get("request", {})
                 if str(request.get("url", "")).startswith(INTERNAL_SCHEMES):
-                    continue  # the browser's own pages (its new-tab page), not the site's
+                    continue
                 record = {"method": request.get("method"), "url": request.get("url"),
                           "headers": request.get("headers", {})}
                 if "postData" in request:
@@ -170,13 +174,33 @@ class Browser:
                         base64.b64decode(e.get("bytes", "")).decode("utf-8", "replace")
                         for e in request["postDataEntries"])
                 self._requests.append(record)
+            elif message.get("method") == "Network.responseReceived":
+                params = message.get("params", {})
+                response = params.get("response", {})
+                if str(response.get("url", "")).startswith(INTERNAL_SCHEMES):
+                    continue
+                self._responses.append({"requestId": params.get("requestId"), "url": response.get("url"),
+                                        "status": response.get("status"), "headers": response.get("headers", {})})
+            elif message.get("method") == "Network.responseReceivedExtraInfo":
+                # The headers as they came off the wire, Set-Cookie included (responseReceived
+                # leaves some out).
+                params = message.get("params", {})
+                self._raw_headers[params.get("requestId")] = params.get("headers", {})
         for entry in self.driver.get_log("browser"):
             self._console.append({"level": entry.get("level"), "message": entry.get("message")})
 
     def requests(self) -> list[dict]:
-        """Every request the browser sent so far (documents, scripts, fetches, with bodies)."""
+        """Every request the browser sent so far (documents, scripts, fetches, with bodies);
+        not data: or blob: URLs, which stay in the browser."""
         self._drain()
         return list(self._requests)
+
+    def responses(self) -> list[dict]:
+        """Every response so far: `url`, `status`, `headers` (as sent, Set-Cookie included
+        where Chromium reported the raw headers)."""
+        self._drain()
+        return [{"url": r["url"], "status": r["status"],
+                 "headers": self._raw_headers.get(r["requestId"]) or r["headers"]} for r in self._responses]
 
     def console(self) -> list[dict]:
         """The console's messages so far (errors, CSP violations, console.log)."""
@@ -276,6 +300,9 @@ class Commands:
 
     def op_requests(self):
         return self._b().requests()
+
+    def op_responses(self):
+        return self._b().responses()
 
     def op_console(self):
         return self._b().console()

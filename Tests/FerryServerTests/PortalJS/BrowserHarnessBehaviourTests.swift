@@ -42,6 +42,11 @@ struct BrowserHarnessBehaviourTests {
         #expect(urls.contains(base + "index.html"))
         #expect(urls.contains(base + "main.js"))
         #expect(!urls.contains { $0.hasPrefix("chrome:") })
+        let page = try browser.responses().first { $0["url"] as? String == base + "index.html" }
+        #expect(page?["status"] as? Int == 200)
+        let headers = (page?["headers"] as? [String: Any]) ?? [:]
+        let csp = headers.first { $0.key.lowercased() == "content-security-policy" }?.value as? String
+        #expect(csp?.contains("script-src 'self'") == true, "\(headers)")
         let console = try browser.console().compactMap { $0["message"] as? String }
         #expect(console.contains { $0.contains("Content Security Policy") }, "the inline script was not reported as blocked: \(console)")
 
