@@ -136,9 +136,13 @@ public final class BrowserSession: @unchecked Sendable {
         (try send(["op": "screenshot", "dir": folder, "name": name]) as? String) ?? ""
     }
 
-    /// The path of download NAME once Chromium has finished writing it.
-    public func download(_ name: String, timeout: Double = 20) throws -> String {
-        (try send(["op": "download", "name": name, "timeout": timeout]) as? String) ?? ""
+    /// The path of download NAME once Chromium has finished writing it. A second download
+    /// of the same name overwrites the first: pass `since` (a `Date()` taken before the
+    /// click) to wait for the new one.
+    public func download(_ name: String, timeout: Double = 20, since: Date? = nil) throws -> String {
+        var command: [String: Any] = ["op": "download", "name": name, "timeout": timeout]
+        if let since { command["since"] = since.timeIntervalSince1970 }
+        return (try send(command) as? String) ?? ""
     }
 
     /// Where screenshots are kept as test artifacts: $FERRY_TEST_ARTIFACTS, else

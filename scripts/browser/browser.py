@@ -216,13 +216,25 @@ class Browser:
             raise RuntimeError(f"screenshot {path} was not written")
         return path
 
-    def wait_download(self, name: str, timeout: float = 20) -> str:
-        """The path of download NAME once complete (Chromium writes NAME.crdownload first)."""
+    def wait_download(self, name: str, timeout: float = 20, since: float | None = None) -> str:
+        """The path of download NAME once complete (Chromium writes NAME.crdownload first).
+        A second download of the same name overwrites the first: pass `since` (a time.time()
+        taken before the click) to wait for the new one."""
         path = os.path.join(self.downloads, name)
         deadline = time.monotonic() + timeout
+        last = None
         while time.monotonic() < deadline:
-            if os.path.exists(path) and not os.path.exists(path + ".crdownload"):
+            try:
+                info = os.stat(path)
+                # (file times come from a coarser clock than time.time(): a few ms of slack)
+                state = (info.st_size, info.st_mtime_ns) if since is None or info.st_mtime >= since - 0.02 else None
+            except FileNotFoundError:
+                state = None
+            busy = any(n.endswith(".crdownload") for n in os.listdir(self.downloads))
+            # Done: there, fresh, nothing in flight, and unchanged since the last look.
+            if state is not None and not busy and state == last:
                 return path
+            last = None if busy else state
             time.sleep(0.1)
         raise TimeoutError(f"no download {name} after {timeout} s; the folder holds {sorted(os.listdir(self.downloads))}")
 
@@ -313,8 +325,8 @@ class Commands:
     def op_screenshot(self, dir, name):
         return self._b().screenshot(dir, name)
 
-    def op_download(self, name, timeout=20):
-        return self._b().wait_download(name, timeout)
+    def op_download(self, name, timeout=20, since=None):
+        return self._b().wait_download(name, timeout, since)
 
     def close(self):
         for server in self.servers:

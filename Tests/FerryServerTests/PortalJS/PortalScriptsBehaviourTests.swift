@@ -262,6 +262,15 @@ struct PortalScriptsBehaviourTests {
         #expect(!console.contains { $0.contains("Content Security Policy") }, "\(console)")
         let shot = try browser.screenshot("portal-dev-keys")
         #expect(FileManager.default.fileExists(atPath: shot))
+
+        // A new key (a rotation): the page offers a new file under the same name.
+        try browser.click("#generate")
+        let before = Date()
+        try browser.click("#download")
+        let again = try String(contentsOfFile: try browser.download("zo-s-laptop.conf", since: before), encoding: .utf8)
+        let rotated = try #require(try WGQuickConfig(parsing: again).interface.privateKey)
+        #expect(rotated != privateKey)
+        #expect(rotated.publicKey.base64 == (try browser.text("#public")))
         try? FileManager.default.removeItem(atPath: file)
     }
 
