@@ -20,8 +20,8 @@ struct EdgesAPITests {
         try await client.call(.get, "/v1/audit?limit=1000", token: h.admin).decode(ListResponse<AuditEventView>.self).items
     }
 
-    @Test func aDeletedDeviceIsToldWhoRemovedItAndTheTokenDeletionIsAudited() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func aDeletedDeviceIsToldWhoRemovedItAndTheTokenDeletionIsAudited(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         try await h.withClient { client in
             try await h.seed(client)
             let enroll = try await h.token(client, #"{"name":"alice-laptop","scope":"enroll","segment":"developers"}"#)
@@ -44,9 +44,9 @@ struct EdgesAPITests {
         }
     }
 
-    @Test func anExpiredCIPeerIsToldItsTTLRanOut() async throws {
+    @Test(arguments: Engine.all) func anExpiredCIPeerIsToldItsTTLRanOut(engine: Engine) async throws {
         let clock = ManualClock()
-        let h = try await Harness.make(clock: clock)
+        let h = try await Harness.make(engine: engine, clock: clock)
         try await h.withClient { client in
             try await h.seed(client)
             let ci = try await h.token(client, #"{"name":"runner","scope":"ci","segment":"ci","maxTTLSeconds":600}"#)
@@ -63,9 +63,9 @@ struct EdgesAPITests {
         }
     }
 
-    @Test func anInterruptedEnrolmentCanBeRetried() async throws {
+    @Test(arguments: Engine.all) func anInterruptedEnrolmentCanBeRetried(engine: Engine) async throws {
         let clock = ManualClock()
-        let h = try await Harness.make(clock: clock)
+        let h = try await Harness.make(engine: engine, clock: clock)
         try await h.withClient { client in
             try await h.seed(client)
             let token = try await h.token(client, #"{"name":"bob","scope":"enroll","segment":"developers"}"#)
@@ -93,8 +93,8 @@ struct EdgesAPITests {
         }
     }
 
-    @Test func theLastAdminTokenAndTheCallersOwnNeedCare() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func theLastAdminTokenAndTheCallersOwnNeedCare(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         try await h.withClient { client in
             let tokens = try await client.call(.get, "/v1/tokens", token: h.admin).decode(ListResponse<TokenView>.self).items
             let mine = try #require(tokens.first { $0.name == "test-admin" })
@@ -110,8 +110,8 @@ struct EdgesAPITests {
         }
     }
 
-    @Test func whatTheDocumentForbidsIsRefused() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func whatTheDocumentForbidsIsRefused(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         try await h.withClient { client in
             try await h.seed(client)
             let before = try await h.store.auditCount()
@@ -136,8 +136,8 @@ struct EdgesAPITests {
         }
     }
 
-    @Test func whatTheDocumentAllowsIsAccepted() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func whatTheDocumentAllowsIsAccepted(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         try await h.withClient { client in
             let r = try await client.call(.get, "/v1/audit?since=2026-01-01T00:00:00.25Z", token: h.admin)
             #expect(r.status == 200, "\(r.body)")
