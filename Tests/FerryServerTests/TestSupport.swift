@@ -35,23 +35,28 @@ enum Engine: String, CaseIterable, Sendable, CustomTestStringConvertible {
 /// test (`CREATE DATABASE … TEMPLATE`, much faster than migrating each).
 actor PostgresDatabases {
     static let shared = PostgresDatabases()
-    private var template: String?
+    /// Made once; callers arriving while it is being made wait for the same task.
+    private var template: Task<String, any Error>?
 
-    func fresh() async throws -> DatabaseURL {
+    func fresh() async throws -> DatabaseURL { try DatabaseURL(try await freshURL()) }
+
+    /// A fresh database's URL, with its password.
+    func freshURL() async throws -> String {
         let server = try PostgresServer.start()
-        if template == nil {
+        let making = template ?? Task {
             let name = "ferry_template"
-            try server.psql("DROP DATABASE IF EXISTS \(name)")
             try server.psql("CREATE DATABASE \(name)")
             var logger = Logger(label: "test-template")
             logger.logLevel = .critical
             let engine = try await PostgresEngine.open(try DatabaseURL(server.url(database: name)), maxConnections: 1, logger: logger)
             await engine.close()
-            template = name
+            return name
         }
+        template = making
+        let source = try await making.value
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        try server.psql("CREATE DATABASE \(name) TEMPLATE \(template ?? "")")
-        return try DatabaseURL(server.url(database: name))
+        try server.psql("CREATE DATABASE \(name) TEMPLATE \(source)")
+        return server.url(database: name)
     }
 }
 

@@ -61,8 +61,12 @@ public final class PostgresEngine: SQLEngine {
     /// A blocking call: only on the engine's threads.
     func connect() throws -> PostgresConnection {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
-        return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration,
-                                              id: id, logger: logger).wait()
+        do {
+            return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration,
+                                                  id: id, logger: logger).wait()
+        } catch let e as PSQLError {
+            throw PostgresStatementError(e, sql: "(connecting to \(url))")
+        }
     }
 
     /// Runs `body` with a connection on one of the engine's threads; the connection goes back
@@ -304,7 +308,7 @@ public struct PostgresStatementError: Error, CustomStringConvertible {
 
     init(_ e: PSQLError, sql: String) {
         sqlState = e.serverInfo?[.sqlState]
-        message = e.serverInfo?[.message] ?? "\(e.code)"
+        message = e.serverInfo?[.message] ?? "\(e.code)\(e.underlying.map { ": \($0)" } ?? "")"
         self.sql = sql
     }
 
