@@ -74,8 +74,10 @@ struct ReaperTests {
         let clock = ManualClock()
         let start = clock.now()
         var ids: [String] = []
+        var database: DatabaseURL?
         do {
             let h = try await Harness.make(engine: engine, data: dir, clock: clock)
+            database = h.config.database
             _ = try await h.store.createSegment(CreateSegmentRequest(name: "ci"), caller: .system("t"))
             for (name, ttl) in [("a", Self.ttl), ("b", 10)] {
                 ids.append(try await h.store.createPeer(CreatePeerRequest(name: name, segment: "ci", publicKey: newPublicKey(), ttlSeconds: ttl),
@@ -83,7 +85,7 @@ struct ReaperTests {
             }
         }
         clock.advance(by: 30_000)   // ferryd is down for 30 s
-        let h = try await Harness.make(engine: engine, data: dir, clock: clock)
+        let h = try await Harness.make(engine: engine, data: dir, database: database, clock: clock)
         let driver = try await Driver(h)
         #expect(try await exists(h, ids[0]), "peer a removed early after a restart")
         #expect(try await !exists(h, ids[1]), "peer b expired while ferryd was down and survived the first pass")

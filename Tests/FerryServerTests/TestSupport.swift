@@ -70,10 +70,13 @@ struct Harness: Sendable {
     var store: FerryStore { services.store }
     var admin: String
 
-    static func make(engine: Engine = .sqlite, data: URL? = nil, clock: ManualClock = ManualClock(),
+    /// `database`: a PostgreSQL database to open again (a restart), else a fresh one.
+    static func make(engine: Engine = .sqlite, data: URL? = nil, database: DatabaseURL? = nil, clock: ManualClock = ManualClock(),
                      configure: (inout FerryConfiguration) -> Void = { _ in }) async throws -> Harness {
         var config = FerryConfiguration(dataDirectory: data)
-        if engine == .postgres { config.database = try await PostgresDatabases.shared.fresh() }
+        if engine == .postgres {
+            if let database { config.database = database } else { config.database = try await PostgresDatabases.shared.fresh() }
+        }
         config.clock = clock
         config.logLevel = .critical
         config.initialIPv6 = IPPrefix("fd00:abcd:1234::/48")

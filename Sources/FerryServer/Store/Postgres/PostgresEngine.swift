@@ -169,7 +169,12 @@ public final class PostgresEngine: SQLEngine {
 
     /// A dropped engine (a finished test's store) closes what it holds.
     deinit {
-        for c in idle.withLock({ c in defer { c.removeAll() }; return c }) { let f: EventLoopFuture<Void> = c.close(); _ = f }
+        // A connection must be closed before it is released (postgres-nio asserts it): the
+        // completion handler holds it until then.
+        for c in idle.withLock({ c in defer { c.removeAll() }; return c }) {
+            let f: EventLoopFuture<Void> = c.close()
+            f.whenComplete { _ in withExtendedLifetime(c) {} }
+        }
         threads.shutdownGracefully { _ in }
     }
 
