@@ -1,7 +1,6 @@
 import Crypto
 import FerryCore
 import Foundation
-import GRDB
 
 /// A signed-in portal session as the store keeps it (the cookie's secret only hashed).
 public struct PortalSession: Sendable, Equatable {
@@ -53,7 +52,7 @@ extension FerryStore {
     /// Remembers a sign-in under way by the SHA-256 of its `state`.
     func portalBeginLogin(state: String, nonce: String, verifier: String, returnTo: String) async throws {
         let now = clock.now()
-        try await db.write { db in
+        try await engine.write { db in
             try db.execute(sql: "DELETE FROM portal_logins WHERE created_at < ?", arguments: [now - FerryStore.portalLoginMs])
             try db.execute(sql: "INSERT INTO portal_logins (state_hash, nonce, verifier, return_to, created_at) VALUES (?, ?, ?, ?, ?)",
                            arguments: [TokenSecret.hash(state), nonce, verifier, returnTo, now])
@@ -64,9 +63,9 @@ extension FerryStore {
     /// callback finds nothing.
     func portalTakeLogin(state: String) async throws -> (nonce: String, verifier: String, returnTo: String)? {
         let now = clock.now()
-        return try await db.write { db in
+        return try await engine.write { db in
             let hash = TokenSecret.hash(state)
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM portal_logins WHERE state_hash = ?", arguments: [hash]) else { return nil }
+            guard let row = try SQLRow.fetchOne(db, sql: "SELECT * FROM portal_logins WHERE state_hash = ?", arguments: [hash]) else { return nil }
             try db.execute(sql: "DELETE FROM portal_logins WHERE state_hash = ?", arguments: [hash])
             guard (row["created_at"] as Int64) >= now - FerryStore.portalLoginMs else { return nil }
             return (row["nonce"], row["verifier"], row["return_to"])
@@ -107,14 +106,14 @@ extension FerryStore {
     func portalSession(secret: String) async throws -> PortalSession? {
         let now = clock.now()
         return try await read { db in
-            guard let row = try Row.fetchOne(db, sql: """
+            guard let row = try SQLRow.fetchOne(db, sql: """
                 SELECT * FROM portal_sessions WHERE secret_hash = ? AND revoked_at IS NULL AND expires_at > ?
                 """, arguments: [TokenSecret.hash(secret), now]) else { return nil }
             return FerryStore.portalSession(row)
         }
     }
 
-    static func portalSession(_ row: Row) -> PortalSession? {
+    static func portalSession(_ row: SQLRow) -> PortalSession? {
         guard let role = PortalConfiguration.Role(rawValue: row["role"]) else { return nil }
         return PortalSession(id: row["id"], csrf: row["csrf"], person: row["person"], subject: row["subject"], role: role,
                              segment: row["segment"], method: row["method"], tokenID: row["token_id"], createdAt: row["created_at"],
@@ -130,7 +129,7 @@ extension FerryStore {
     func portalSessions() async throws -> [PortalSessionView] {
         let now = clock.now()
         return try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM portal_sessions WHERE revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC",
+            try SQLRow.fetchAll(db, sql: "SELECT * FROM portal_sessions WHERE revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC",
                              arguments: [now]).compactMap(FerryStore.portalSession).map(FerryStore.portalSessionView)
         }
     }
@@ -167,8 +166,11 @@ extension FerryStore {
     /// so the portal can tell when the one on the device no longer matches.
     func portalRecordIssued(peerID: String, template: String) async throws {
         let now = clock.now()
-        try await db.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO portal_devices (peer_id, config_hash, issued_at) VALUES (?, ?, ?)",
+        try await engine.write { db in
+            try db.execute(sql: """
+                INSERT INTO portal_devices (peer_id, config_hash, issued_at) VALUES (?, ?, ?)
+                ON CONFLICT (peer_id) DO UPDATE SET config_hash = excluded.config_hash, issued_at = excluded.issued_at
+                """,
                            arguments: [peerID, TokenSecret.hash(template), now])
         }
     }
@@ -176,7 +178,7 @@ extension FerryStore {
     /// Peer id to the hash of the config it was last given in the portal.
     func portalIssued() async throws -> [String: String] {
         try await read { db in
-            Dictionary(try Row.fetchAll(db, sql: "SELECT peer_id, config_hash FROM portal_devices").map { ($0["peer_id"], $0["config_hash"]) },
+            Dictionary(try SQLRow.fetchAll(db, sql: "SELECT peer_id, config_hash FROM portal_devices").map { ($0["peer_id"], $0["config_hash"]) },
                        uniquingKeysWith: { a, _ in a })
         }
     }
