@@ -276,3 +276,56 @@ struct PortalSignInTests {
         }
     }
 }
+
+/// The admin token's break-glass sign-in, and the policy preview.
+@Suite("Portal admin token and policy preview")
+struct PortalAdminTests {
+    @Test(.timeLimit(.minutes(3)))
+    func adminTokenSignsInAndPreviewShowsTheDiff() async throws {
+        guard let issuer = TestIssuer.start("portal admin token") else { return }
+        defer { issuer.stop() }
+        let (h, _) = try await PortalSignInTests.harness(issuer)
+        try await h.withClient { client in
+            try await h.seed(client)
+            let readOnly = try await h.token(client, #"{"name":"ro","scope":"read-only"}"#)
+            var b = PortalBrowser()
+            // Another site's form, a non-admin token, a wrong token: refused, no session.
+            #expect(try await b.call(client, .post, "/portal/login/token", form: "token=\(h.admin)", origin: "https://evil.test").status == 403)
+            #expect(try await b.call(client, .post, "/portal/login/token", form: "token=\(readOnly)").status == 403)
+            #expect(try await b.call(client, .post, "/portal/login/token", form: "token=ferry_nope").status == 401)
+            let r = try await b.call(client, .post, "/portal/login/token", form: "token=\(h.admin)&return=/portal/admin")
+            #expect(r.status == 303 && r.location == "/portal/admin", "\(r.body)")
+            b.keep(r)
+            let me = try await b.call(client, .get, "/portal/api/me")
+            #expect(me.body.contains("\"method\":\"admin-token\"") && me.body.contains("\"role\":\"admin\""), "\(me.body)")
+            // Audited as the admin token, saying how.
+            let audit = try await client.call(.get, "/v1/audit", token: h.admin).decode(ListResponse<AuditEventView>.self).items
+            let signin = try #require(audit.last { $0.action == "portal.signin" })
+            #expect(signin.actor.hasPrefix("token:tok_") && "\(signin.after ?? .null)".contains("admin-token"))
+
+            // The preview: what a rule adds, and which peers it touches; nothing written.
+            b.csrf = PortalTest.csrf(try await b.call(client, .get, "/portal/admin").body)
+            let dev = try await h.peer(client, name: "dev1", segment: "developers")
+            let ci = try await h.peer(client, name: "ci1", segment: "ci")
+            let rulesBefore = try await client.call(.get, "/v1/policy/rules", token: h.admin).body
+            let p = try await b.call(client, .post, "/portal/api/admin/policy/preview",
+                                     json: #"{"add":{"from":"developers","toSegment":"ci","ports":["tcp/22"]}}"#)
+            #expect(p.status == 200, "\(p.body)")
+            let preview = try FerryJSON.decoder().decode(PolicyPreview.self, from: Data(p.body.utf8))
+            // The ci segment's IPv4 prefix and its mirrored IPv6 one.
+            #expect(preview.removed.isEmpty && preview.added.count == 2 && preview.added.allSatisfy { $0.hasPrefix("developers → ") && $0.hasSuffix(" tcp/22") }, "\(preview)")
+            #expect(preview.affected.contains { $0.id == dev.id } && preview.affected.contains { $0.id == ci.id }, "\(preview.affected)")
+            #expect(try await client.call(.get, "/v1/policy/rules", token: h.admin).body == rulesBefore)
+            // Removing the developers' rule: access taken away, developers affected, ci not.
+            let rules = try await client.call(.get, "/v1/policy/rules", token: h.admin).decode(ListResponse<PolicyRuleView>.self).items
+            let devRule = try #require(rules.first { $0.from == "developers" })
+            let q = try await b.call(client, .post, "/portal/api/admin/policy/preview", json: #"{"remove":["\#(devRule.id)"]}"#)
+            let removal = try FerryJSON.decoder().decode(PolicyPreview.self, from: Data(q.body.utf8))
+            #expect(removal.removed == ["developers → 172.20.0.0/24 all"] && removal.added.isEmpty, "\(removal)")
+            #expect(removal.affected.map(\.id) == [dev.id], "\(removal.affected)")
+            // Bad proposals are clear errors.
+            #expect(try await b.call(client, .post, "/portal/api/admin/policy/preview", json: #"{"add":{"from":"nope","toSegment":"ci"}}"#).status == 400)
+            #expect(try await b.call(client, .post, "/portal/api/admin/policy/preview", json: #"{"remove":["rule_nope"]}"#).status == 400)
+        }
+    }
+}
