@@ -34,7 +34,11 @@ export async function redraw(selectors) {
   const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
   for (const selector of selectors) {
     const now = document.querySelector(selector), next = fresh.querySelector(selector);
-    if (now && next) now.replaceChildren(...Array.from(next.childNodes).map((n) => document.importNode(n, true)));
+    if (!now || !next) continue;
+    // A select keeps what the person chose (its options are redrawn under them).
+    const chosen = now.tagName === "SELECT" ? now.value : null;
+    now.replaceChildren(...Array.from(next.childNodes).map((n) => document.importNode(n, true)));
+    if (chosen !== null && Array.from(now.options).some((o) => o.value === chosen)) now.value = chosen;
   }
   document.dispatchEvent(new Event("ferry:redrawn"));
 }
