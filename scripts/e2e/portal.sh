@@ -27,6 +27,7 @@ for c in ip wg wg-quick wireguard-go nft ncat curl zbarimg /usr/bin/chromium /us
 done
 [ -f "$ROOT/scripts/browser/browser.py" ] || { echo "SKIPPED (no scripts/browser/browser.py): portal end-to-end"; exit 77; }
 
+rm -f "$ARTIFACTS"/*.png   # this run's screenshots only
 S=$(printf '%04x' $(( (RANDOM << 1 ^ $$) & 0xffff )))
 GW=ferry-pgw-$S IN=ferry-pin-$S DEV=ferry-pdev-$S
 WGIF=fpg$S

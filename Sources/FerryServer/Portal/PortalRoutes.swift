@@ -18,28 +18,35 @@ extension RouteTable {
                                   logger: logger)
         let assets = PortalAssets.load()
         if assets.files.isEmpty { logger.warning("the portal's assets (ferryd_FerryServer.resources/portal) are missing: pages will have no style or scripts") }
-        let page = { (path: RouterPath, handler: @escaping @Sendable (Request, PortalSession?) async throws -> Response) in
-            self.router.get(path) { request, _ -> Response in
-                do { return try await handler(request, try await signIn.session(request)) } catch let e as APIError {
+        // `limited`: the sign-in's start and callback write to the store without a session,
+        // so they count against the source address's write rate like the API's tokenless writes.
+        let page = { (path: RouterPath, limited: Bool, handler: @escaping @Sendable (Request, PortalSession?) async throws -> Response) in
+            self.router.get(path) { request, ctx -> Response in
+                do {
+                    if limited { try self.writeLimiter.admit("source:" + (ctx.channel?.remoteAddress?.ipAddress ?? "unknown")) }
+                    return try await handler(request, try await signIn.session(request))
+                } catch let e as APIError {
                     return PortalHTTP.page(PortalPages.message("Error", e.message), status: .init(code: e.status))
+                } catch let e as TooManyRequests {
+                    return PortalHTTP.page(PortalPages.message("Slow down", e.apiError.message), status: .tooManyRequests)
                 }
             }
         }
-        page("/portal/") { request, session in
+        page("/portal/", false) { request, session in
             guard let session else {
                 return PortalHTTP.page(PortalPages.signIn(issuer: config.issuer, returnTo: PortalHTTP.localReturn(request.uri.queryParameters.get("return")),
                                                           adminToken: config.allowAdminToken))
             }
             return PortalHTTP.redirect(session.role == .admin ? "/portal/admin" : "/portal/devices")
         }
-        page("/portal/login") { request, _ in try await signIn.start(request) }
-        page("/portal/callback") { request, _ in try await signIn.callback(request) }
-        page("/portal/devices") { _, session in
+        page("/portal/login", true) { request, _ in try await signIn.start(request) }
+        page("/portal/callback", true) { request, _ in try await signIn.callback(request) }
+        page("/portal/devices", false) { _, session in
             guard let session else { return PortalHTTP.redirect("/portal/?return=/portal/devices") }
             guard session.role == .developer else { return PortalHTTP.redirect("/portal/admin") }
             return PortalHTTP.page(PortalPages.devices(session, try await store.portalDevices(caller: session.caller)))
         }
-        page("/portal/admin") { _, session in
+        page("/portal/admin", false) { _, session in
             guard let session else { return PortalHTTP.redirect("/portal/?return=/portal/admin") }
             guard session.role == .admin else {
                 return PortalHTTP.page(PortalPages.message("Not allowed", "The admin pages are for admins."), status: .forbidden)
