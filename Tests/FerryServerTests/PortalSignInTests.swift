@@ -20,11 +20,11 @@ struct PortalSignInTests {
         "mallory": ["email": "<img src=x onerror=alert(1)>\"'@acme.test", "groups": ["dev"]],
     ]
 
-    static func harness(_ issuer: TestIssuer, removed: PortalConfiguration.RemovedDevices = .disable) async throws -> (Harness, ManualClock) {
+    static func harness(_ issuer: TestIssuer, removed: PortalConfiguration.RemovedDevices = .disable, engine: Engine = .sqlite) async throws -> (Harness, ManualClock) {
         let clock = ManualClock(now: Int64(Date().timeIntervalSince1970 * 1000))
         let portal = try PortalTest.config(issuer, removed: removed)
         try await PortalTest.users(issuer, people)
-        return (try await Harness.make(clock: clock) { $0.portal = portal }, clock)
+        return (try await Harness.make(engine: engine, clock: clock) { $0.portal = portal }, clock)
     }
 
     @Test(.timeLimit(.minutes(3)))
@@ -167,11 +167,12 @@ struct PortalSignInTests {
         }
     }
 
-    @Test(.timeLimit(.minutes(3)))
-    func devicesCSRFOtherPeopleAdminPagesAndEscaping() async throws {
+    /// On both store engines: the portal's tables (sessions, issued configs) on each.
+    @Test(.timeLimit(.minutes(3)), arguments: Engine.all)
+    func devicesCSRFOtherPeopleAdminPagesAndEscaping(engine: Engine) async throws {
         guard let issuer = TestIssuer.start("portal devices and CSRF") else { return }
         defer { issuer.stop() }
-        let (h, clock) = try await Self.harness(issuer)
+        let (h, clock) = try await Self.harness(issuer, engine: engine)
         try await h.withClient { client in
             try await h.seed(client)
             var alice = PortalBrowser()
