@@ -2,6 +2,7 @@ import FerryCore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Synchronization
 
 /// Who is signed in (GET /portal/api/me).
 struct PortalMe: Codable, Sendable {
@@ -19,7 +20,15 @@ extension RouteTable {
         portal(.get, "/portal/api/me", signIn: signIn) { _, _, s in
             try HTTP.json(PortalMe(person: s.person, role: s.role.rawValue, segment: s.segment, method: s.method, expiresAt: Views.date(s.expiresAt)))
         }
-        portal(.get, "/portal/api/events", signIn: signIn) { _, _, _ in PortalEvents.stream(store.changes) }
+        let streams = PortalEvents.Streams()
+        portal(.get, "/portal/api/events", signIn: signIn) { _, _, s in
+            guard streams.open(s.id) else {
+                var r = HTTP.error(APIError(status: 429, code: "rate_limited", message: "at most \(PortalEvents.perSession) event streams per session"))
+                r.headers[.retryAfter] = "10"
+                return r
+            }
+            return PortalEvents.stream(store.changes) { streams.close(s.id) }
+        }
 
         // A person's own devices (an admin's session sees every device, as an admin token does).
         portal(.get, "/portal/api/devices", signIn: signIn) { _, _, s in
@@ -91,8 +100,27 @@ extension RouteTable {
 /// changes, a comment every 15 s so proxies keep the stream, and an end after 5 minutes
 /// (EventSource reconnects by itself), so no stream is held forever.
 enum PortalEvents {
-    static func stream(_ changes: ChangeFeed) -> Response {
+    /// Streams one session may hold at once (a few tabs); each holds a connection.
+    static let perSession = 4
+
+    /// Open streams per session.
+    final class Streams: Sendable {
+        let open = Mutex<[String: Int]>([:])
+        func open(_ session: String) -> Bool {
+            open.withLock { o in
+                guard o[session, default: 0] < PortalEvents.perSession else { return false }
+                o[session, default: 0] += 1
+                return true
+            }
+        }
+        func close(_ session: String) {
+            open.withLock { o in o[session] = (o[session] ?? 1) > 1 ? (o[session] ?? 1) - 1 : nil }
+        }
+    }
+
+    static func stream(_ changes: ChangeFeed, onEnd: @escaping @Sendable () -> Void) -> Response {
         Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: ResponseBody { writer in
+            defer { onEnd() }
             let end = ContinuousClock.now + .seconds(300)
             var revision = changes.revision
             try await writer.write(ByteBuffer(string: "retry: 2000\nevent: hello\ndata: \(revision)\n\n"))
