@@ -97,11 +97,13 @@ extension RouteTable {
 }
 
 /// Server-sent events: `change` (with the change feed's revision) whenever the store
-/// changes, a comment every 15 s so proxies keep the stream, and an end after 5 minutes
-/// (EventSource reconnects by itself), so no stream is held forever.
+/// changes, a comment every 15 s so proxies keep the stream, and an end after a minute
+/// (EventSource reconnects by itself). A stream whose client went away is only noticed at
+/// that end (writes to it do not fail at once), hence the short life and the per-session
+/// cap that bounds what one person can hold.
 enum PortalEvents {
-    /// Streams one session may hold at once (a few tabs); each holds a connection.
-    static let perSession = 4
+    /// Streams one session may hold at once (tabs, and reloads within the last minute).
+    static let perSession = 16
 
     /// Open streams per session.
     final class Streams: Sendable {
@@ -121,7 +123,7 @@ enum PortalEvents {
     static func stream(_ changes: ChangeFeed, onEnd: @escaping @Sendable () -> Void) -> Response {
         Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: ResponseBody { writer in
             defer { onEnd() }
-            let end = ContinuousClock.now + .seconds(300)
+            let end = ContinuousClock.now + .seconds(60)
             var revision = changes.revision
             try await writer.write(ByteBuffer(string: "retry: 2000\nevent: hello\ndata: \(revision)\n\n"))
             while ContinuousClock.now < end, !Task.isCancelled {
