@@ -1,3 +1,4 @@
+import FerrySystem
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -67,7 +68,7 @@ public final class PostgresServer: Sendable {
                                  "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
                                  "-c", "full_page_writes=off", "-c", "max_connections=400", "-c", "shared_buffers=64MB",
                                  "-c", "idle_session_timeout=60s"])
-        let p = Process()
+        let p = ChildProcess()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = args
         FileManager.default.createFile(atPath: log, contents: nil)
