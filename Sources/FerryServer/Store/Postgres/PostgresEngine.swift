@@ -273,13 +273,17 @@ final class PostgresTransaction: SQLTransaction {
 
     func fetchAll(sql: String, arguments: SQLArguments) throws -> [SQLRow] {
         let result = try run(sql, arguments)
+        var columns: SQLColumns?
         return try result.rows.map { row in
-            var columns: [String] = [], values: [SQLValue] = []
+            var values: [SQLValue] = []
+            var names: [String] = []
             for cell in row {
-                columns.append(cell.columnName)
+                if columns == nil { names.append(cell.columnName) }
                 values.append(try Self.value(cell))
             }
-            return SQLRow(columns: columns, values: values)
+            let shared = columns ?? SQLColumns(names)
+            columns = shared
+            return SQLRow(columns: shared, values: values)
         }
     }
 
