@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "WireGuard", targets: ["WireGuard"]),
         .library(name: "WireGuardLinux", targets: ["WireGuardLinux"]),
         .library(name: "FerryCore", targets: ["FerryCore"]),
+        .library(name: "FerrySystem", targets: ["FerrySystem"]),
         .library(name: "FerryDNS", targets: ["FerryDNS"]),
         .library(name: "FerryServer", targets: ["FerryServer"]),
         .executable(name: "ferryd", targets: ["ferryd"]),
@@ -49,10 +50,17 @@ let package = Package(
             name: "FerryCore",
             dependencies: ["WireGuard", "FerryDNS", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // The system layer: programs run (ip, wg, nft, a userspace WireGuard), the UAPI
+        // socket and durable file writes. FerryCore above stays a pure domain.
+        .target(
+            name: "FerrySystem",
+            dependencies: ["FerryCore", "WireGuard"]
+        ),
         .target(
             name: "FerryServer",
             dependencies: [
                 "FerryCore",
+                "FerrySystem",
                 "FerryDNS",
                 "QRCode",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -88,6 +96,7 @@ let package = Package(
             name: "FerryAgent",
             dependencies: [
                 "FerryCore",
+                "FerrySystem",
                 "FerryDNS",
                 "WireGuard",
                 "QRCode",
@@ -104,6 +113,7 @@ let package = Package(
             dependencies: [
                 "FerryAgent",
                 "FerryCore",
+                "FerrySystem",
                 "WireGuard",
                 "QRCode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
