@@ -17,6 +17,10 @@ extension UserspaceDevice {
         var arrivals: [(endpoint: Endpoint, local: LocalAddress)] = []
         var rng = SystemRandomNumberGenerator()
         let admission = HandshakeAdmission()
+        // Packets dropped by cryptokey routing (their source outside the sender's allowed
+        // IPs), counted and logged once a second as the kernel counts them in rx_errors.
+        var disallowed = 0
+        var disallowedLoggedAt: Instant?
         jobs.reserveCapacity(configuration.batchSize)
         opened.reserveCapacity(configuration.batchSize)
         while !stopSignal.isStopped {
@@ -73,6 +77,9 @@ extension UserspaceDevice {
                             delivered.append((entry.index, range))
                         case .keepalive:
                             break
+                        case .dropped(.disallowedSource):
+                            disallowed += 1
+                            continue
                         default:
                             continue
                         }
@@ -98,6 +105,11 @@ extension UserspaceDevice {
                 }
             }
             outbox.flush()
+            if disallowed > 0, disallowedLoggedAt.map({ now - $0 >= .seconds(1) }) ?? true {
+                log.verbose("Dropped \(disallowed) packets with a source address outside the sending peer's allowed IPs")
+                disallowed = 0
+                disallowedLoggedAt = now
+            }
         }
     }
 
