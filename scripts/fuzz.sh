@@ -72,6 +72,9 @@ build_module() {
     echo "fuzz.sh: compiling $module"
     swiftc "${SWIFTFLAGS[@]}" -module-name "$module" -emit-module -emit-module-path "$OUT/Modules/$module.swiftmodule" \
         -c "${sources[@]}" -o "$object"
+    # swiftc leaves an output whose bytes did not change untouched: without this, a module
+    # whose object comes out the same would be compiled again on every run.
+    touch "$object"
 }
 
 for c in "$ROOT"/Sources/CFerryLinux/*.c; do
