@@ -55,10 +55,6 @@ extension UserspaceDevice {
                     }
                 }
             }
-            if !handshakeIndices.isEmpty {
-                admitHandshakes(handshakeIndices, of: batch, now: now, outbox: outbox, admission: admission, rng: &rng)
-            }
-            if let counts = admission.report(now: now) { logAdmission(counts) }
             if !jobs.isEmpty {
                 opened.removeAll(keepingCapacity: true)
                 opened.append(contentsOf: repeatElement(nil, count: jobs.count))
@@ -104,6 +100,13 @@ extension UserspaceDevice {
                     toTUN.releaseAll()
                 }
             }
+            // Handshake messages after the batch's transport data is on the TUN: their checks
+            // (and, under load, cookie replies) never delay it. Their buffers are disjoint
+            // from the delivered ones, and detaching leaves the others' indices alone.
+            if !handshakeIndices.isEmpty {
+                admitHandshakes(handshakeIndices, of: batch, now: now, outbox: outbox, admission: admission, rng: &rng)
+            }
+            if let counts = admission.report(now: now) { logAdmission(counts) }
             outbox.flush()
             if disallowed > 0, disallowedLoggedAt.map({ now - $0 >= .seconds(1) }) ?? true {
                 log.verbose("Dropped \(disallowed) packets with a source address outside the sending peer's allowed IPs")
