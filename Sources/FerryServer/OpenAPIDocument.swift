@@ -5,7 +5,7 @@ import Foundation
 /// is in it and that the served text is that file).
 public enum OpenAPIDocument {
     public static let text: String = {
-        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
+        guard let url = FerryResources.url("openapi.yaml"),
               let s = try? String(contentsOf: url, encoding: .utf8) else { return "openapi: 3.1.0\n" }
         return s
     }()

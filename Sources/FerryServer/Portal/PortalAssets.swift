@@ -2,13 +2,13 @@ import Foundation
 import Hummingbird
 
 /// The portal's stylesheet and scripts, shipped as SwiftPM resources next to ferryd
-/// (`ferryd_FerryServer.resources/portal`, like openapi.yaml) and read once at start. Only
+/// (`Ferry_FerryServer.resources/portal`, like openapi.yaml; found by FerryResources) and read once at start. Only
 /// `portal/*.css` and `portal/js/*.js` are served: nothing else in the folder is reachable.
 struct PortalAssets: Sendable {
     let files: [String: (type: String, body: Data)]
 
     static func load() -> PortalAssets {
-        guard let root = Bundle.module.url(forResource: "portal", withExtension: nil) else { return PortalAssets(files: [:]) }
+        guard let root = FerryResources.url("portal") else { return PortalAssets(files: [:]) }
         var files: [String: (String, Data)] = [:]
         for (folder, ext, type) in [("", "css", "text/css; charset=utf-8"), ("js/", "js", "text/javascript; charset=utf-8")] {
             let dir = folder.isEmpty ? root : root.appendingPathComponent(folder)

@@ -17,7 +17,7 @@ extension RouteTable {
         let signIn = PortalSignIn(config: config, store: store, flow: OIDCCodeFlow(config: config, verifier: verifier), verifier: verifier,
                                   logger: logger)
         let assets = PortalAssets.load()
-        if assets.files.isEmpty { logger.warning("the portal's assets (ferryd_FerryServer.resources/portal) are missing: pages will have no style or scripts") }
+        if assets.files.isEmpty { logger.warning("the portal's assets (Ferry_FerryServer.resources/portal) are missing: pages will have no style or scripts; looked in \(FerryResources.searched); set FERRY_RESOURCES to the folder") }
         // `limited`: the sign-in's start and callback write to the store without a session,
         // so they count against the source address's write rate like the API's tokenless writes.
         let page = { (path: RouterPath, limited: Bool, handler: @escaping @Sendable (Request, PortalSession?) async throws -> Response) in
