@@ -38,6 +38,9 @@ public final class PostgresEngine: SQLEngine {
     let logger: Logger
     /// This process's mark on its own notifications (it has woken its waiters already).
     let instance = UUID().uuidString
+    /// The highest audit sequence number this replica's own writes reached: the safety net
+    /// wakes waiters only for a tail beyond it (its own changes woke them already).
+    let ownTail = TailMark()
 
     /// Connects, runs the migrations not yet applied (under a lock), and returns the engine.
     public static func open(_ url: DatabaseURL, maxConnections: Int = 8, logger: Logger) async throws -> PostgresEngine {
@@ -119,9 +122,9 @@ public final class PostgresEngine: SQLEngine {
     func transaction<T: Sendable>(begin: String, lock: Bool, _ body: @escaping @Sendable (any SQLTransaction) throws -> T)
         async throws -> T
     {
-        let logger = logger, instance = instance
+        let logger = logger, instance = instance, ownTail = ownTail
         return try await onThread(lock ? writeThreads : readThreads) { conn in
-            let tx = PostgresTransaction(conn, logger: logger, instance: instance)
+            let tx = PostgresTransaction(conn, logger: logger, instance: instance, ownTail: ownTail)
             try tx.execute(sql: begin)
             do {
                 if lock { try tx.execute(sql: "SELECT pg_advisory_xact_lock(?)", arguments: [Self.writeLockKey]) }
@@ -143,13 +146,15 @@ public final class PostgresEngine: SQLEngine {
     public func watchChanges(_ onChange: @escaping @Sendable () -> Void) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
+                var reconnect = false
                 while !Task.isCancelled {
                     do {
                         let conn = try await PostgresConnection.connect(configuration: configuration, id: nextID.wrappingAdd(1, ordering: .relaxed).newValue,
                                                                         logger: logger)
                         defer { Task { try? await conn.close() } }
                         // A change may have been missed while no connection listened.
-                        onChange()
+                        if reconnect { onChange() }
+                        reconnect = true
                         try await conn.listen(on: Self.channel) { notifications in
                             for try await n in notifications where n.payload != instance { onChange() }
                         }
@@ -165,7 +170,7 @@ public final class PostgresEngine: SQLEngine {
                     try? await Task.sleep(for: Self.safetyNetInterval)
                     guard !Task.isCancelled else { break }
                     let tail = try? await read { try Int64.fetchOne($0, sql: "SELECT COALESCE(MAX(seq), 0) FROM audit") }
-                    if let tail, let last, tail != last { onChange() }
+                    if let tail, let last, tail > max(last, ownTail.value.load(ordering: .relaxed)) { onChange() }
                     if let tail { last = tail }
                 }
             }
@@ -197,12 +202,14 @@ final class PostgresTransaction: SQLTransaction {
     let conn: PostgresConnection
     let logger: Logger
     let instance: String
+    let ownTail: TailMark
     private(set) var changesCount = 0
 
-    init(_ conn: PostgresConnection, logger: Logger, instance: String) {
+    init(_ conn: PostgresConnection, logger: Logger, instance: String, ownTail: TailMark) {
         self.conn = conn
         self.logger = logger
         self.instance = instance
+        self.ownTail = ownTail
     }
 
     /// `?` placeholders numbered `$1`, `$2`, … (not inside quoted literals or identifiers).
@@ -312,7 +319,15 @@ final class PostgresTransaction: SQLTransaction {
     /// Announces the commit to the other replicas (delivered only if the transaction commits).
     func notifyCommit() throws {
         try execute(sql: "SELECT pg_notify(?, ?)", arguments: [PostgresEngine.channel, instance])
+        if let seq = try Int64.fetchOne(self, sql: "SELECT COALESCE(MAX(seq), 0) FROM audit") {
+            _ = ownTail.value.max(seq, ordering: .relaxed)
+        }
     }
+}
+
+/// A sequence number shared between the engine and its transactions.
+final class TailMark: Sendable {
+    let value = Atomic<Int64>(0)
 }
 
 /// A failed statement with what the server said (postgres-nio's own description hides it,

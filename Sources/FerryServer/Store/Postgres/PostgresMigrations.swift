@@ -69,7 +69,7 @@ enum PostgresMigrations {
     /// Applies what is missing, each migration in its own transaction, holding the
     /// migration lock throughout. A blocking call: only on the engine's threads.
     static func migrate(_ conn: PostgresConnection, logger: Logger) throws {
-        let tx = PostgresTransaction(conn, logger: logger, instance: "")
+        let tx = PostgresTransaction(conn, logger: logger, instance: "", ownTail: TailMark())
         try tx.execute(sql: "SELECT pg_advisory_lock(?)", arguments: [PostgresEngine.migrationLockKey])
         defer { try? tx.execute(sql: "SELECT pg_advisory_unlock(?)", arguments: [PostgresEngine.migrationLockKey]) }
         try tx.execute(sql: "CREATE TABLE IF NOT EXISTS ferry_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
