@@ -75,6 +75,8 @@ let package = Package(
             name: "ferryd",
             dependencies: [
                 "FerryServer",
+                // `ferryd gateway` talks to its coordinator with the agent's pinned client.
+                "FerryAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

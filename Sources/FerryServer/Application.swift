@@ -56,6 +56,8 @@ public struct FerryConfiguration: Sendable {
     public var oidcRefetchInterval: Duration = .seconds(30)
     /// `ferry login`'s identity provider and claim-to-segment mapping; nil: no login.
     public var login: LoginConfiguration?
+    /// When heartbeats stop counting and how long a returning gateway waits (failover).
+    public var gatewayLiveness = GatewayLiveness.Settings()
 
     public init(dataDirectory: URL? = nil) { self.dataDirectory = dataDirectory }
 }
@@ -162,7 +164,8 @@ public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = f
 public func buildApplication(_ config: FerryConfiguration, services: FerryServices,
                              onListening: @escaping @Sendable () async -> Void = {}) throws -> some ApplicationProtocol {
     let (router, _) = buildRouter(services, metricsRequireToken: config.metricsRequireToken, login: config.login)
-    var list: [any Service] = [ConnectionSweeper(connections: services.connections), Reaper(store: services.store, clock: config.clock, periodMs: config.reaperPeriodMs, logger: services.logger)]
+    var list: [any Service] = [ConnectionSweeper(connections: services.connections), Reaper(store: services.store, clock: config.clock, periodMs: config.reaperPeriodMs, logger: services.logger),
+                               GatewayLiveness(store: services.store, clock: config.clock, settings: config.gatewayLiveness, logger: services.logger)]
     if let keys = services.localGateway {
         let scratch = config.dataDirectory ?? FileManager.default.temporaryDirectory
         let iface = config.interfaceController ?? SystemInterface(name: keys.interface, scratch: scratch.appendingPathComponent("run"))

@@ -13,7 +13,7 @@ struct Ferryd: AsyncParsableCommand {
         commandName: "ferryd",
         abstract: "The coordinator of a Ferry network: REST API, store, policy, gateway.",
         version: ferryVersion,
-        subcommands: [Serve.self, Token.self, Check.self, QR.self],
+        subcommands: [Serve.self, Token.self, Check.self, QR.self, GatewayCommand.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -86,6 +86,8 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var oidc: OIDCServeOptions
 
+    @OptionGroup var failover: FailoverServeOptions
+
     func validate() throws {
         if let tls, tls != "auto" { throw ValidationError("--tls takes only 'auto'; give files with --tls-cert and --tls-key") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -147,6 +149,7 @@ struct Serve: AsyncParsableCommand {
         }
         if tls == "auto" { config.tls = .auto }
         try oidc.apply(to: &config)
+        failover.apply(to: &config)
         if let tlsCert, let tlsKey { config.tls = .files(certificate: tlsCert, key: tlsKey) }
         config.limits.maxConnections = maxConnections
         config.limits.longPolls = maxLongPolls

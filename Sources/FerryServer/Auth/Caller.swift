@@ -14,6 +14,8 @@ public enum Scope: String, Sendable, CaseIterable, Codable {
     case device
     /// Single use: enrol one device.
     case enroll
+    /// One gateway host's (`ferryd gateway`): its gateway's network map and heartbeats.
+    case gateway
 }
 
 /// The authenticated caller of a request.

@@ -202,6 +202,7 @@ public enum FerryDatabase {
             """)
         }
         m.registerMigration(OIDCMigration.name) { db in try db.execute(sql: OIDCMigration.sql) }
+        FerryStore.registerGatewayFailover(&m)
         return m
     }
 }
