@@ -67,7 +67,7 @@ extension FerryStore {
 
     /// A gateway says it is alive (unless it reports a problem) and what it observes.
     public func gatewayHeartbeat(id: String, _ req: GatewayHeartbeatRequest, caller: Caller) async throws -> GatewayHeartbeatResponse {
-        if let p = req.problem, p.utf8.count > 1000 { throw APIError.invalid("problem", "at most 1000 bytes") }
+        if let p = req.problem, p.count > 1000 { throw APIError.invalid("problem", "at most 1000 characters") }
         if let peers = req.peers, peers.count > 100_000 { throw APIError.invalid("peers", "too many entries") }
         let summary = HeartbeatSummary(mapVersion: req.mapVersion, peers: req.peers?.count ?? 0,
                                        handshakes: req.peers?.filter { $0.latestHandshake > 0 }.count ?? 0, problem: req.problem)
