@@ -44,7 +44,7 @@ SAMPLER=
 export FERRY_URL= FERRY_TOKEN= FERRY_STATE= FERRY_FINGERPRINT= FERRY_CI_TOKEN=
 
 cleanup() {
-  [ -n "$SAMPLER" ] && kill $SAMPLER 2>/dev/null
+  [ -n "$SAMPLER" ] && kill -9 $SAMPLER 2>/dev/null
   remove_namespaces $C $G1 $G2 $IN $CO $SW
   for i in $IF1 $IF2 $IFC; do rm -f /var/run/wireguard/$i.sock; done
   if [ $FAILED -ne 0 ]; then
@@ -110,8 +110,9 @@ T1=$(cat $TMP/g1.token)
 
 start_gateway() {  # start_gateway N
   local ns=$([ $1 = 1 ] && echo $G1 || echo $G2) ifn=$([ $1 = 1 ] && echo $IF1 || echo $IF2) id=$([ $1 = 1 ] && echo $ID1 || echo $ID2)
-  ip netns exec $ns env WG_QUICK_USERSPACE_IMPLEMENTATION=$FERRY_WG "$FERRYD" gateway --coordinator $URL --fingerprint $FP \
-    --id $id --token-file $TMP/g$1.token --interface $ifn --state $TMP/g$1 >>$TMP/g$1.log 2>&1 &
+  # In a subshell: not a job of this shell, whose SIGKILL below bash would report.
+  ( ip netns exec $ns env WG_QUICK_USERSPACE_IMPLEMENTATION=$FERRY_WG "$FERRYD" gateway --coordinator $URL --fingerprint $FP \
+      --id $id --token-file $TMP/g$1.token --interface $ifn --state $TMP/g$1 >>$TMP/g$1.log 2>&1 & )
 }
 start_gateway 1
 start_gateway 2
@@ -177,7 +178,8 @@ failover "g1's link cut"
 inns $G1 ip link set eth0 up
 failback "g1's link restored"
 sleep 2
-kill $SAMPLER 2>/dev/null; SAMPLER=
+# SIGKILL: a test runner may start this script with SIGTERM blocked, which its children inherit.
+kill -9 $SAMPLER 2>/dev/null; wait $SAMPLER 2>/dev/null; SAMPLER=
 
 MOVES=$(cut -d' ' -f2 $TMP/moves | tr '\n' ' ')
 [ "$MOVES" = "g1 g2 g1 g2 g1 " ] || fail "the client's routes moved as [$MOVES], expected g1 g2 g1 g2 g1 (no flapping)"
