@@ -17,14 +17,14 @@ struct GatewayCommand: AsyncParsableCommand {
         commandName: "gateway",
         abstract: "Run a gateway host that follows a coordinator elsewhere (a gateway-scoped token).")
 
-    @Option(help: "The coordinator's URL, e.g. https://ferry.example.com:8443.")
-    var coordinator: String?
+    @Option(help: "The coordinator's URL, e.g. https://ferry.example.com:8443 (repeat for replicas of one network: used in order, the next within seconds when one stops answering).")
+    var coordinator: [String] = []
 
     @Option(name: .customLong("token-file"), help: "A file holding the gateway's token (POST /v1/gateways/{id}/token; `ferry gateways token NAME`).")
     var tokenFile: String?
 
-    @Option(help: "SHA-256 fingerprint of the coordinator's TLS certificate, pinned (with https).")
-    var fingerprint: String?
+    @Option(help: "SHA-256 fingerprint of the coordinator's TLS certificate, pinned (with https; one for all URLs, or one per --coordinator in order).")
+    var fingerprint: [String] = []
 
     @Option(help: "The WireGuard interface this host keeps.")
     var interface: String = "wg0"
@@ -45,7 +45,10 @@ struct GatewayCommand: AsyncParsableCommand {
         guard InterfaceName.isPlain(interface) else { throw ValidationError("--interface: \(InterfaceName.problem(interface))") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level") }
         if !printPublicKey {
-            guard coordinator != nil else { throw ValidationError("--coordinator URL is required") }
+            guard !coordinator.isEmpty else { throw ValidationError("--coordinator URL is required") }
+            guard fingerprint.count <= 1 || fingerprint.count == coordinator.count else {
+                throw ValidationError("give one --fingerprint for all --coordinator URLs, or one for each in order")
+            }
             guard tokenFile != nil else { throw ValidationError("--token-file is required") }
             guard id != nil else { throw ValidationError("--id is required (the gateway's id, as `ferry gateways ls` shows it)") }
         }
@@ -59,7 +62,7 @@ struct GatewayCommand: AsyncParsableCommand {
             print(keys.publicKey.base64)
             return
         }
-        guard let coordinator, let tokenFile, let gatewayID = id else { throw ValidationError("--coordinator, --token-file and --id are required") }
+        guard !coordinator.isEmpty, let tokenFile, let gatewayID = id else { throw ValidationError("--coordinator, --token-file and --id are required") }
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
@@ -69,12 +72,15 @@ struct GatewayCommand: AsyncParsableCommand {
         let logger = Logger(label: "ferryd-gateway")
         let token = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty else { throw ValidationError("\(tokenFile) is empty") }
-        var pem: String?
-        if let fingerprint { pem = try await CertificatePin.fetch(url: coordinator, fingerprint: fingerprint) }
+        var list: [(url: String, pinnedCertificatePEM: String?)] = []
+        for (i, url) in coordinator.enumerated() {
+            let pin = fingerprint.count == coordinator.count ? fingerprint[i] : fingerprint.first
+            list.append((url, try await pin.asyncPEM(url)))
+        }
         // Short timeouts: a heartbeat that waits longer than the coordinator's down-after is worthless.
-        let client = try CoordinatorClient(url: coordinator, token: token, pinnedCertificatePEM: pem, timeout: 3)
+        let client = try CoordinatorClient(coordinators: list, token: token, timeout: 3)
         let upstream = GatewayUpstreamClient(client: client, gatewayID: gatewayID, interface: interface)
-        print("ferryd gateway: interface \(interface), public key \(keys.publicKey.base64), gateway \(gatewayID) at \(client.baseURL)")
+        print("ferryd gateway: interface \(interface), public key \(keys.publicKey.base64), gateway \(gatewayID) at \(client.urls.joined(separator: ", "))")
         let scratch = dir.appendingPathComponent("run")
         let gateway = RemoteGateway(upstream: upstream, privateKey: keys.privateKey,
                                     interface: SystemInterface(name: interface, scratch: scratch), firewall: NFTFirewall(),
@@ -96,5 +102,13 @@ struct GatewayUpstreamClient: GatewayUpstream {
 
     func heartbeat(_ request: GatewayHeartbeatRequest) async throws -> GatewayHeartbeatResponse {
         try await client.call(.POST, "/v1/gateways/\(CoordinatorClient.escape(gatewayID))/heartbeat", body: request)
+    }
+}
+
+extension Optional where Wrapped == String {
+    /// The certificate of `url`, checked against this fingerprint; nil without one.
+    func asyncPEM(_ url: String) async throws -> String? {
+        guard let fingerprint = self else { return nil }
+        return try await CertificatePin.fetch(url: url, fingerprint: fingerprint)
     }
 }
