@@ -69,3 +69,39 @@ struct CoordinatorFailoverTests {
         #expect(client.baseURL == b.url, "stays with the one that answers")
     }
 }
+
+@Suite("ferry join with several coordinator URLs")
+struct JoinSeveralCoordinatorsTests {
+    /// Two URLs of one ferryd (its address and `localhost`): the first is the enrolment's
+    /// coordinator, the second an alternate with its own pinned certificate file; a
+    /// fingerprint count that matches neither one nor every URL is refused up front.
+    @Test func joinKeepsEveryURLWithItsPin() throws {
+        let server = try FerrydServer(extra: ["--tls", "auto"])
+        defer { server.stop() }
+        let fp = try #require(server.fingerprint)
+        let admin = ["--url", server.url, "--token", server.adminToken, "--fingerprint", fp]
+        #expect(try CLI.run(["segments", "add", "developers"] + admin).status == 0)
+        let token = try CLI.run(["tokens", "add", "laptop", "--scope", "enroll", "--segment", "developers"] + admin)
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let other = "https://localhost:\(server.port)"
+        let state = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: state) }
+        let refused = try CLI.run(["join", server.url, other, "--token", token, "--fingerprint", fp, "--fingerprint", fp, "--fingerprint", fp,
+                                   "--state", state.path])
+        #expect(refused.status != 0 && refused.stderr.contains("one --fingerprint for every URL"))
+        #expect(!FileManager.default.fileExists(atPath: state.path), "nothing written")
+        let joined = try CLI.run(["join", server.url, other, "--token", token, "--fingerprint", fp, "--name", "multi", "--state", state.path])
+        #expect(joined.status == 0, "\(joined.stderr)")
+        let s = try FerryJSON.decoder().decode(AgentState.self, from: Data(contentsOf: state.appendingPathComponent("state.json")))
+        #expect(s.coordinator == server.url)
+        #expect(s.alternates == [AlternateCoordinator(url: other, fingerprint: CertificatePin.normalize(fp))])
+        let pem = state.appendingPathComponent("coordinator-2.pem").path
+        #expect((try FileManager.default.attributesOfItem(atPath: pem)[.posixPermissions] as? Int) == 0o600)
+        let dir = StateDirectory(path: state.path)
+        #expect(try dir.coordinators(for: s).map(\.url) == [server.url, other])
+        // The device's client uses both: status works through it.
+        let status = try CLI.run(["status", "--state", state.path, "--json"])
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.stdout.contains("\"segment\" : \"developers\""))
+    }
+}
