@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "WireGuard", targets: ["WireGuard"]),
         .library(name: "WireGuardLinux", targets: ["WireGuardLinux"]),
         .library(name: "FerryCore", targets: ["FerryCore"]),
+        .library(name: "FerrySystem", targets: ["FerrySystem"]),
         .library(name: "FerryDNS", targets: ["FerryDNS"]),
         .library(name: "FerryServer", targets: ["FerryServer"]),
         .executable(name: "ferryd", targets: ["ferryd"]),
@@ -37,6 +38,8 @@ let package = Package(
         // The agent's HTTP client (FerryAgent's HTTPTransport), already in the graph through Hummingbird.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.100.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
+        // ferryd's PostgreSQL engine (Store/Postgres/), for several coordinator replicas.
+        .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
     ],
     targets: [
         .target(
@@ -47,10 +50,17 @@ let package = Package(
             name: "FerryCore",
             dependencies: ["WireGuard", "FerryDNS", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // The system layer: programs run (ip, wg, nft, a userspace WireGuard), the UAPI
+        // socket and durable file writes. FerryCore above stays a pure domain.
+        .target(
+            name: "FerrySystem",
+            dependencies: ["FerryCore", "WireGuard"]
+        ),
         .target(
             name: "FerryServer",
             dependencies: [
                 "FerryCore",
+                "FerrySystem",
                 "FerryDNS",
                 "QRCode",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -58,6 +68,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -88,6 +100,7 @@ let package = Package(
             name: "FerryAgent",
             dependencies: [
                 "FerryCore",
+                "FerrySystem",
                 "FerryDNS",
                 "WireGuard",
                 "QRCode",
@@ -104,6 +117,7 @@ let package = Package(
             dependencies: [
                 "FerryAgent",
                 "FerryCore",
+                "FerrySystem",
                 "WireGuard",
                 "QRCode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

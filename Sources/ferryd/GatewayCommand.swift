@@ -2,6 +2,7 @@ import ArgumentParser
 import FerryAgent
 import FerryCore
 import FerryServer
+import FerrySystem
 import Foundation
 import Logging
 import ServiceLifecycle

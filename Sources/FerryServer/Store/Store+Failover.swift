@@ -1,6 +1,5 @@
 import FerryCore
 import Foundation
-import GRDB
 
 /// Gateway failover in the store: each gateway's priority, its heartbeats, and the
 /// coordinator's verdict (`up`), which the policy compiler reads to pick the gateway that
@@ -18,25 +17,10 @@ extension FerryStore {
     static let failoverJoin = "LEFT JOIN gateway_failover f ON f.peer_id = p.id"
     static let defaultGatewayPriority = 100
 
-    static func readFailover(_ row: Row, into gateway: inout Gateway?) {
-        gateway?.priority = row["f_priority"] ?? defaultGatewayPriority
-        gateway?.up = row["f_up"] ?? true
-    }
-
-    static func registerGatewayFailover(_ m: inout DatabaseMigrator) {
-        m.registerMigration("gateway-failover") { db in
-            try db.execute(sql: """
-                CREATE TABLE gateway_failover (
-                    peer_id TEXT PRIMARY KEY REFERENCES peers(id) ON DELETE CASCADE,
-                    priority INTEGER NOT NULL DEFAULT 100,
-                    up INTEGER NOT NULL DEFAULT 1,
-                    last_heartbeat INTEGER,
-                    alive_since INTEGER,
-                    changed_at INTEGER,
-                    observed TEXT
-                );
-                """)
-        }
+    static func readFailover(_ row: SQLRow, into gateway: inout Gateway?) {
+        let priority: Int? = row["f_priority"], up: Bool? = row["f_up"]
+        gateway?.priority = priority ?? defaultGatewayPriority
+        gateway?.up = up ?? true
     }
 
     static func validatePriority(_ p: Int?) throws(APIError) -> Int? {
@@ -45,7 +29,7 @@ extension FerryStore {
         return p
     }
 
-    static func setGatewayPriority(_ db: Database, id: String, priority: Int) throws {
+    static func setGatewayPriority(_ db: any SQLTransaction, id: String, priority: Int) throws {
         try db.execute(sql: """
             INSERT INTO gateway_failover (peer_id, priority) VALUES (?, ?)
             ON CONFLICT(peer_id) DO UPDATE SET priority = excluded.priority
@@ -103,8 +87,8 @@ extension FerryStore {
     /// verdicts it changed, by gateway name.
     func evaluateGatewayLiveness(downAfterMs: Int64, holdDownMs: Int64, notBefore: Millis) async throws -> [(name: String, up: Bool)] {
         struct Row1: Sendable { let id: String, name: String, up: Bool, heartbeat: Int64, aliveSince: Int64? }
-        @Sendable func pending(_ db: Database, now: Millis) throws -> (verdicts: [(Row1, Bool)], stale: [String]) {
-            let rows = try Row.fetchAll(db, sql: """
+        @Sendable func pending(_ db: any SQLTransaction, now: Millis) throws -> (verdicts: [(Row1, Bool)], stale: [String]) {
+            let rows = try SQLRow.fetchAll(db, sql: """
                 SELECT f.peer_id, p.name, f.up, f.last_heartbeat, f.alive_since FROM gateway_failover f JOIN peers p ON p.id = f.peer_id
                 WHERE f.last_heartbeat IS NOT NULL
                 """).map { Row1(id: $0["peer_id"], name: $0["name"], up: $0["up"], heartbeat: $0["last_heartbeat"], aliveSince: $0["alive_since"]) }
@@ -121,7 +105,7 @@ extension FerryStore {
         let first = try await read { try pending($0, now: now) }
         if !first.stale.isEmpty {
             // Alive again and then silent before the hold-down ended: the hold-down starts over.
-            try await db.write { db in
+            try await engine.write { db in
                 for id in first.stale { try db.execute(sql: "UPDATE gateway_failover SET alive_since = NULL WHERE peer_id = ?", arguments: [id]) }
             }
         }
@@ -130,7 +114,7 @@ extension FerryStore {
             var changed: [(name: String, up: Bool)] = []
             for (r, up) in try pending(db, now: now).verdicts {
                 try db.execute(sql: """
-                    UPDATE gateway_failover SET up = ?, changed_at = ?, alive_since = CASE WHEN ? THEN alive_since ELSE NULL END
+                    UPDATE gateway_failover SET up = ?, changed_at = ?, alive_since = CASE WHEN ? = 1 THEN alive_since ELSE NULL END
                     WHERE peer_id = ? AND up != ?
                     """, arguments: [up, now, up, r.id, up])
                 guard db.changesCount > 0 else { continue }
@@ -173,4 +157,21 @@ extension Array where Element == GatewayView {
     func withActive(_ store: FerryStore) async throws -> [GatewayView] {
         try await store.withActive(self)
     }
+}
+
+/// The failover table (Store+Failover.swift), the same text for SQLite and PostgreSQL
+/// (there INTEGER becomes BIGINT; `up` is 0/1 like every flag of the schema).
+enum GatewayFailoverMigration {
+    static let name = "gateway-failover"
+    static let sql = """
+        CREATE TABLE gateway_failover (
+            peer_id TEXT PRIMARY KEY REFERENCES peers(id) ON DELETE CASCADE,
+            priority INTEGER NOT NULL DEFAULT 100,
+            up INTEGER NOT NULL DEFAULT 1,
+            last_heartbeat INTEGER,
+            alive_since INTEGER,
+            changed_at INTEGER,
+            observed TEXT
+        );
+        """
 }
