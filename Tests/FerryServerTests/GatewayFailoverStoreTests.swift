@@ -15,8 +15,8 @@ struct GatewayFailoverStoreTests {
 
     /// The test makes the liveness passes itself: ferryd's own (on the manual clock) waits
     /// longer than any test advances it.
-    static func harness() async throws -> Harness {
-        try await Harness.make { $0.gatewayLiveness.periodMs = 1_000_000_000_000 }
+    static func harness(_ engine: Engine) async throws -> Harness {
+        try await Harness.make(engine: engine) { $0.gatewayLiveness.periodMs = 1_000_000_000_000 }
     }
 
     func setUp(_ h: Harness, _ c: any TestClientProtocol) async throws -> Setup {
@@ -44,8 +44,8 @@ struct GatewayFailoverStoreTests {
         try await c.call(.post, "/v1/gateways/\(id)/heartbeat", token: token, json: problem.map { #"{"problem":"\#($0)"}"# } ?? "{}")
     }
 
-    @Test func aSilentGatewayGoesDownAndComesBackAfterTheHoldDown() async throws {
-        let h = try await Self.harness()
+    @Test(arguments: Engine.all) func aSilentGatewayGoesDownAndComesBackAfterTheHoldDown(engine: Engine) async throws {
+        let h = try await Self.harness(engine)
         try await h.withClient { c in
             let s = try await setUp(h, c)
             let pass = { try await h.store.evaluateGatewayLiveness(downAfterMs: 3_000, holdDownMs: 10_000, notBefore: 0) }
@@ -92,8 +92,8 @@ struct GatewayFailoverStoreTests {
         }
     }
 
-    @Test func aRestartedCoordinatorWaitsForHeartbeatsBeforeJudging() async throws {
-        let h = try await Self.harness()
+    @Test(arguments: Engine.all) func aRestartedCoordinatorWaitsForHeartbeatsBeforeJudging(engine: Engine) async throws {
+        let h = try await Self.harness(engine)
         try await h.withClient { c in
             let s = try await setUp(h, c)
             _ = try await heartbeat(c, s.g1.id, s.token1)
@@ -105,8 +105,8 @@ struct GatewayFailoverStoreTests {
         }
     }
 
-    @Test func aGatewayTokenReadsItsOwnMapAndSendsHeartbeatsOnly() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func aGatewayTokenReadsItsOwnMapAndSendsHeartbeatsOnly(engine: Engine) async throws {
+        let h = try await Self.harness(engine)
         try await h.withClient { c in
             let s = try await setUp(h, c)
             let own = try await c.call(.get, "/v1/peers/\(s.g1.id)/netmap?interface=wg7", token: s.token1)
