@@ -62,6 +62,8 @@ public struct FerryConfiguration: Sendable {
     public var login: LoginConfiguration?
     /// The web portal's identity provider and role mapping (docs/portal.md); nil: no portal.
     public var portal: PortalConfiguration?
+    /// When heartbeats stop counting and how long a returning gateway waits (failover).
+    public var gatewayLiveness = GatewayLiveness.Settings()
 
     public init(dataDirectory: URL? = nil) { self.dataDirectory = dataDirectory }
 }
@@ -180,7 +182,8 @@ public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = f
 public func buildApplication(_ config: FerryConfiguration, services: FerryServices,
                              onListening: @escaping @Sendable () async -> Void = {}) throws -> some ApplicationProtocol {
     let (router, _) = buildRouter(services, metricsRequireToken: config.metricsRequireToken, login: config.login, portal: config.portal)
-    var list: [any Service] = [ConnectionSweeper(connections: services.connections), Reaper(store: services.store, clock: config.clock, periodMs: config.reaperPeriodMs, logger: services.logger)]
+    var list: [any Service] = [ConnectionSweeper(connections: services.connections), Reaper(store: services.store, clock: config.clock, periodMs: config.reaperPeriodMs, logger: services.logger),
+                               GatewayLiveness(store: services.store, clock: config.clock, settings: config.gatewayLiveness, logger: services.logger)]
     // Other replicas' changes (PostgreSQL); a SQLite store has no other writer.
     if !(services.engine is GRDBEngine) { list.append(ReplicaChanges(engine: services.engine, changes: services.store.changes)) }
     if let keys = services.localGateway {

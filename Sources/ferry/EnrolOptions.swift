@@ -7,8 +7,10 @@ import WireGuard
 /// What `ferry join` and `ferry login` share: the machine's name, interface and tunnel
 /// wishes, the pinned certificate, the state folder; and how an enrolment is kept.
 struct EnrolOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Pin the coordinator's certificate: its SHA-256 fingerprint as ferryd prints it.", valueName: "SHA256"))
-    var fingerprint: String?
+    @Option(name: .customLong("fingerprint"),
+            help: ArgumentHelp("Pin the coordinator's certificate: its SHA-256 fingerprint as ferryd prints it (join with several URLs: one for all, or one per URL in order).", valueName: "SHA256"))
+    var fingerprints: [String] = []
+    var fingerprint: String? { fingerprints.first }
     @Option(help: "This machine's peer name (join: default the enrolment token's name; login: the host name).") var name: String?
     @Option(name: .customLong("interface"), help: "The WireGuard interface 'ferry up' brings up.") var interfaceName = "ferry0"
     @Flag(help: "Ask for direct mesh links to other mesh peers.") var mesh = false
@@ -19,7 +21,7 @@ struct EnrolOptions: ParsableArguments {
 
     func validate() throws {
         guard InterfaceName.isPlain(interfaceName) else { throw ValidationError("--interface: \(InterfaceName.problem(interfaceName))") }
-        try validateFingerprint(fingerprint)
+        for f in fingerprints { try validateFingerprint(f) }
     }
 
     /// The state folder, refused when it already holds an enrolment; the peer name if given.

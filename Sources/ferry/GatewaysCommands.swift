@@ -6,7 +6,7 @@ import Foundation
 struct Gateways: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List, add, remove gateways and rotate their keys (admin).",
-        subcommands: [GatewaysList.self, GatewaysAdd.self, GatewaysRemove.self, GatewaysRotateKey.self], defaultSubcommand: GatewaysList.self)
+        subcommands: [GatewaysList.self, GatewaysAdd.self, GatewaysRemove.self, GatewaysRotateKey.self, GatewaysToken.self], defaultSubcommand: GatewaysList.self)
 }
 
 struct GatewaysList: AsyncParsableCommand {
@@ -18,9 +18,11 @@ struct GatewaysList: AsyncParsableCommand {
         try await reporting {
             let items = try await admin.withClient { try await $0.gateways() }
             if output.json { return try Console.json(items) }
-            var t = Table("NAME", "ID", "ENDPOINT", "IPV4", "SUBNETS", "STATE")
+            var t = Table("NAME", "ID", "ENDPOINT", "IPV4", "SUBNETS", "STATE", "PRIORITY", "CARRIES")
             for g in items {
-                t.add(g.name, g.id, g.endpoint, g.ipv4, g.subnets.joined(separator: ","), (g.enabled ? "enabled" : "disabled") + (g.local ? ", local" : ""))
+                t.add(g.name, g.id, g.endpoint, g.ipv4, g.subnets.joined(separator: ","),
+                      (g.enabled ? "enabled" : "disabled") + (g.local ? ", local" : "") + (g.status.map { ", \($0)" } ?? ""),
+                      g.priority.map(String.init) ?? "", g.active?.joined(separator: ",") ?? "")
             }
             Console.out(t.render())
         }
@@ -36,13 +38,16 @@ struct GatewaysAdd: AsyncParsableCommand {
     @Option(name: .customLong("subnet"), help: ArgumentHelp("An internal subnet it routes (repeat).", valueName: "PREFIX")) var subnets: [String] = []
     @Flag(help: "Masquerade overlay sources leaving towards the subnets.") var masquerade = false
     @Option(name: .customLong("public-key"), help: "Its public key (a gateway not hosted by ferryd).") var publicKey: String?
+    @Option(help: "Among gateways with the same subnet, the lowest priority that is up carries it (default 100).") var priority: Int?
     @OptionGroup var admin: AdminOptions
 
     func run() async throws {
         try await reporting {
             let g = try await admin.withClient {
-                try await $0.createGateway(CreateGatewayRequest(name: name, endpoint: endpoint, subnets: subnets.isEmpty ? nil : subnets,
-                                                                masquerade: masquerade ? true : nil, publicKey: publicKey))
+                var r = CreateGatewayRequest(name: name, endpoint: endpoint, subnets: subnets.isEmpty ? nil : subnets,
+                                             masquerade: masquerade ? true : nil, publicKey: publicKey)
+                r.priority = priority
+                return try await $0.createGateway(r)
             }
             Console.out("gateway '\(g.name)' (\(g.id)) \(g.ipv4), endpoint \(g.endpoint)")
         }

@@ -7,22 +7,30 @@ import WireGuard
 struct Join: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Enrol this machine: generate its key here and register only the public key.",
-        discussion: "ferry join https://gw.example.com:8443 --token ferry_... --fingerprint AA:BB:...")
+        discussion: """
+        ferry join https://gw.example.com:8443 --token ferry_... --fingerprint AA:BB:...
+        Several coordinators of one network (replicas): give every URL; the agent uses the first
+        that answers and moves to the next within 5 s when it stops answering.
+        ferry join https://a.example.com:8443 https://b.example.com:8443 --token ferry_... --fingerprint AA:.. --fingerprint CC:..
+        """)
 
-    @Argument(help: "The coordinator's URL.") var url: String
+    @Argument(help: "The coordinator's URL (more URLs: other coordinators of the same network, tried in order).") var urls: [String]
     @Option(help: ArgumentHelp("An enrolment token (scope enroll) from your admin.", valueName: "TOKEN")) var token: String
     @OptionGroup var enrol: EnrolOptions
 
     func run() async throws {
         try await reporting {
             let (dir, peerName) = try enrol.prepare()
-            let pem = try await enrol.pinnedCertificate(url)
+            let pems = try await Join.pins(urls, enrol: enrol)
+            let pem = pems.first ?? nil
             let key = PrivateKey.generate()
-            let client = try CoordinatorClient(url: url, token: token, pinnedCertificatePEM: pem)
+            let client = try CoordinatorClient(coordinators: Array(zip(urls, pems)), token: token)
             Console.progress("enrolling \(peerName.map { "'\($0)'" } ?? "under the token's name") with \(client.baseURL)")
             let enrolled = try await Join.enroll(client, EnrollRequest(name: peerName, publicKey: key.publicKey.base64, mesh: enrol.mesh ? true : nil,
                                                                        tunnel: enrol.fullTunnel ? "full" : nil))
-            Console.out(try enrol.save(enrolled, key: key, pem: pem, client: client, dir: dir))
+            let summary = try enrol.save(enrolled, key: key, pem: pem, client: client, dir: dir)
+            try Join.keepAlternates(urls, pems: pems, enrol: enrol, dir: dir)
+            Console.out(summary)
         }
     }
 }

@@ -23,8 +23,7 @@ struct StateOptions: ParsableArguments {
     func deviceClient() throws(FerryError) -> (StateDirectory, AgentState, CoordinatorClient) {
         let socketMark: UInt32? = geteuid() == 0 ? InterfacePlan.fullTunnelMark : nil
         let (dir, state) = try load()
-        let client = try CoordinatorClient(url: state.coordinator, token: state.deviceToken,
-                                           pinnedCertificatePEM: try dir.loadPinnedCertificate(for: state), socketMark: socketMark)
+        let client = try CoordinatorClient(coordinators: try dir.coordinators(for: state), token: state.deviceToken, socketMark: socketMark)
         return (dir, state, client)
     }
 }

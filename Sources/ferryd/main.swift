@@ -13,7 +13,7 @@ struct Ferryd: AsyncParsableCommand {
         commandName: "ferryd",
         abstract: "The coordinator of a Ferry network: REST API, store, policy, gateway.",
         version: ferryVersion,
-        subcommands: [Serve.self, Token.self, Check.self, QR.self],
+        subcommands: [Serve.self, Token.self, Check.self, QR.self, GatewayCommand.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -89,6 +89,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var oidc: OIDCServeOptions
 
     @OptionGroup var portal: PortalServeOptions
+    @OptionGroup var failover: FailoverServeOptions
 
     func validate() throws {
         if let tls, tls != "auto" { throw ValidationError("--tls takes only 'auto'; give files with --tls-cert and --tls-key") }
@@ -153,6 +154,7 @@ struct Serve: AsyncParsableCommand {
         if tls == "auto" { config.tls = .auto }
         try oidc.apply(to: &config)
         try portal.apply(to: &config)
+        failover.apply(to: &config)
         if let tlsCert, let tlsKey { config.tls = .files(certificate: tlsCert, key: tlsKey) }
         config.limits.maxConnections = maxConnections
         config.limits.longPolls = maxLongPolls

@@ -30,6 +30,7 @@ struct AuthorizationTests {
             #expect(enrolled.status == 201, "\(enrolled.body)")
             byScope[.device] = try enrolled.decode(EnrollResponse.self).deviceToken
             byScope[.enroll] = try await h.token(client, #"{"name":"enr2","scope":"enroll","segment":"developers"}"#)
+            byScope[.gateway] = try await client.call(.post, "/v1/gateways/\(gw.id)/token", token: h.admin).decode(TokenCreated.self).secret
             let expired = try await h.token(client, #"{"name":"old","scope":"admin","expiresInSeconds":60}"#)
             h.clock.advance(by: 61_000)
 

@@ -41,6 +41,8 @@ public actor Agent {
     public private(set) var removal: FerryError?
     /// The key mismatch last logged, so it is said once, not at every map.
     private var keyProblem: String?
+    /// The coordinator that answered last (several: `ferry join URL URL...`).
+    private var answering: String?
 
     public init(directory: StateDirectory, state: AgentState, client: CoordinatorClient, options: Options,
                 runner: any CommandRunner = ProcessRunner()) throws(FerryError) {
@@ -113,6 +115,13 @@ public actor Agent {
         // The mesh directions first: a new mesh peer that may not connect in must not get a
         // window between its entry and the rule that drops its new connections.
         if let warning = await MeshFirewall.apply(interface: state.interface, map: map, runner: runner) { log(warning) }
+        let takeover = GatewayTakeover.takingOver(previous: previous, next: map)
+        if let previous, !takeover.isEmpty {
+            // Failover: fresh sessions with the gateways taking over (GatewayTakeover.swift).
+            try await driver.apply(InterfacePlan.make(GatewayTakeover.interim(previous, without: takeover), privateKey: key,
+                                                      listenPort: options.listenPort))
+            log("gateway failover: \(map.peers.filter { takeover.contains($0.publicKey) }.map(\.name).joined(separator: ", ")) takes over routes")
+        }
         try await driver.apply(plan)
         if force || previous?.dns != map.dns {
             // DNS trouble is logged, not fatal: the tunnel works without names.
@@ -142,6 +151,10 @@ public actor Agent {
                 if let map = try await client.netmap(peerID: state.peerID, since: since, wait: options.pollWait) {
                     try await apply(map)
                     await checkKey()
+                }
+                if client.urls.count > 1, client.baseURL != answering {
+                    if answering != nil { log("coordinator \(answering ?? "") stopped answering; now using \(client.baseURL)") }
+                    answering = client.baseURL
                 }
                 if let since = unreachableSince {
                     log("coordinator reachable again after \(Int(Date().timeIntervalSince(since)))s; in sync (map \(current?.version ?? 0))")

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Synchronization
 
 /// The coordinator's API over HTTP(S): bearer token, FerryCore's JSON types, errors from
 /// `{"error":{...}}` turned into one-line `FerryError`s, timeouts on every request, and TLS
@@ -11,57 +12,113 @@ import NIOSSL
 /// The transport is `HTTPTransport` (SwiftNIO, one request per connection, TLS pinned in
 /// swift-nio-ssl's verification callback).
 public final class CoordinatorClient: Sendable {
-    public let baseURL: String
+    /// One coordinator URL with its own transport (and pin).
+    struct Coordinator: Sendable {
+        let baseURL: String
+        let basePath: String
+        let transport: HTTPTransport
+    }
+
+    /// Every coordinator this client may ask, in the order given (several replicas of one
+    /// network, docs/ferry.md "Several coordinators"); requests go to `preferred`, the one
+    /// that last answered, and move on to the next when it does not answer.
+    let coordinators: [Coordinator]
+    private let preferred = Atomic<Int>(0)
     let token: String?
-    let transport: HTTPTransport
-    let basePath: String
     /// Seconds a request may take (a long poll adds its wait to this).
     public let timeout: Int64
 
+    /// The coordinator requests go to now.
+    var current: Coordinator { coordinators[min(max(preferred.load(ordering: .relaxed), 0), coordinators.count - 1)] }
+    public var baseURL: String { current.baseURL }
+    var basePath: String { current.basePath }
+    var transport: HTTPTransport { current.transport }
+    /// Every URL, in order.
+    public var urls: [String] { coordinators.map(\.baseURL) }
+
     /// `socketMark`: SO_MARK on every connection (the agent's, see `HTTPTransport`).
-    public init(url: String, token: String?, pinnedCertificatePEM: String? = nil, timeout: Int64 = 15,
+    public convenience init(url: String, token: String?, pinnedCertificatePEM: String? = nil, timeout: Int64 = 15,
+                            socketMark: UInt32? = nil) throws(FerryError) {
+        try self.init(coordinators: [(url, pinnedCertificatePEM)], token: token, timeout: timeout, socketMark: socketMark)
+    }
+
+    /// A client of several coordinators of one network, each with its own pinned
+    /// certificate (or none). With more than one, connections give up sooner (connect in
+    /// 2 s, TCP keepalive noticing a silent peer in about 4 s), so a coordinator that stops
+    /// answering, even in the middle of a long poll, is left within 5 s.
+    public init(coordinators list: [(url: String, pinnedCertificatePEM: String?)], token: String?, timeout: Int64 = 15,
                 socketMark: UInt32? = nil) throws(FerryError) {
-        var base = url
-        while base.hasSuffix("/") { base.removeLast() }
-        guard let parsed = URL(string: base), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
-            throw FerryError(.failure, "'\(url)' is not a coordinator URL; give one like https://gw.example.com:8443")
-        }
-        baseURL = base
-        basePath = parsed.path
-        self.token = token
-        self.timeout = timeout
-        var fingerprint: String?
-        if let pinnedCertificatePEM {
+        guard !list.isEmpty else { throw FerryError(.failure, "no coordinator URL given") }
+        var built: [Coordinator] = []
+        for (url, pem) in list {
+            var base = url
+            while base.hasSuffix("/") { base.removeLast() }
+            guard let parsed = URL(string: base), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
+                throw FerryError(.failure, "'\(url)' is not a coordinator URL; give one like https://gw.example.com:8443")
+            }
+            var fingerprint: String?
+            if let pem {
+                do {
+                    guard let cert = try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8)).first else { throw NIOSSLError.failedToLoadCertificate }
+                    fingerprint = CertificatePin.fingerprint(der: try cert.toDERBytes())
+                } catch {
+                    throw .state("the pinned certificate of \(base) cannot be read (\(error)); run 'ferry join' again with --fingerprint")
+                }
+            }
+            let failFast = list.count > 1
             do {
-                guard let cert = try NIOSSLCertificate.fromPEMBytes(Array(pinnedCertificatePEM.utf8)).first else { throw NIOSSLError.failedToLoadCertificate }
-                fingerprint = CertificatePin.fingerprint(der: try cert.toDERBytes())
+                let transport = try HTTPTransport(url: parsed, pinnedFingerprint: fingerprint, socketMark: socketMark,
+                                                  connectTimeout: .seconds(failFast ? 2 : 5), keepaliveProbe: failFast)
+                built.append(Coordinator(baseURL: base, basePath: parsed.path, transport: transport))
             } catch {
-                throw .state("the pinned certificate cannot be read (\(error)); run 'ferry join' again with --fingerprint")
+                throw .failure("cannot set up TLS: \(error)")
             }
         }
-        do { transport = try HTTPTransport(url: parsed, pinnedFingerprint: fingerprint, socketMark: socketMark) } catch {
-            throw .failure("cannot set up TLS: \(error)")
-        }
+        coordinators = built
+        self.token = token
+        self.timeout = timeout
     }
 
     // MARK: requests
 
     /// One raw exchange: the status and body. Throws `.unreachable` when there is no answer.
+    /// With several coordinators: the preferred one first, then the others in order; the
+    /// first that answers (with anything but 502, 503 or 504) becomes the preferred one.
     public func exchange(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: Data? = nil,
                          extraSeconds: Int64 = 0) async throws(FerryError) -> (status: Int, body: Data) {
+        let start = preferred.load(ordering: .relaxed)
+        var last: Result<(status: Int, body: Data), FerryError> = .failure(FerryError(.unreachable, "no coordinator"))
+        for step in 0..<coordinators.count {
+            let index = (start + step) % coordinators.count
+            do throws(FerryError) {
+                let answer = try await exchange(coordinators[index], method, path, query: query, body: body, extraSeconds: extraSeconds)
+                last = .success(answer)
+                if coordinators.count > 1, [502, 503, 504].contains(answer.status) { continue }
+                if index != start { preferred.store(index, ordering: .relaxed) }
+                return answer
+            } catch {
+                guard error.kind == .unreachable, !Task.isCancelled else { throw error }
+                last = .failure(error)
+            }
+        }
+        return try last.get()
+    }
+
+    private func exchange(_ c: Coordinator, _ method: HTTPMethod, _ path: String, query: [(String, String)], body: Data?,
+                          extraSeconds: Int64) async throws(FerryError) -> (status: Int, body: Data) {
         var headers = [("Accept", "application/json")]
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
         if body != nil { headers.append(("Content-Type", "application/json")) }
         do {
-            return try await transport.exchange(method: method, target: basePath + path + Self.queryString(query), headers: headers,
-                                                body: body, timeout: .seconds(timeout + extraSeconds))
+            return try await c.transport.exchange(method: method, target: c.basePath + path + Self.queryString(query), headers: headers,
+                                                  body: body, timeout: .seconds(timeout + extraSeconds))
         } catch {
-            if transport.pinnedFingerprint == nil, transport.scheme == "https", Self.isTLSError(error),
-               let der = try? await CertificatePin.peek(url: baseURL, timeoutSeconds: 5) {
+            if c.transport.pinnedFingerprint == nil, c.transport.scheme == "https", Self.isTLSError(error),
+               let der = try? await CertificatePin.peek(url: c.baseURL, timeoutSeconds: 5) {
                 let fp = CertificatePin.fingerprint(der: der)
                 throw FerryError(.unreachable, "the coordinator's certificate is not trusted; its fingerprint is \(fp); verify it with the admin and run again with --fingerprint \(fp)")
             }
-            throw Self.transportError(error, url: baseURL)
+            throw Self.transportError(error, url: c.baseURL)
         }
     }
 
@@ -98,9 +155,11 @@ public final class CoordinatorClient: Sendable {
 
     /// The peer's map; with `since`, waits up to `wait` seconds for a map whose version
     /// differs and returns nil when none came (304).
-    public func netmap(peerID: String, since: Int64? = nil, wait: Int = 0) async throws(FerryError) -> NetworkMap? {
+    /// `interface`: a gateway's map, its firewall rendered for this interface (`ferryd gateway`).
+    public func netmap(peerID: String, since: Int64? = nil, wait: Int = 0, interface: String? = nil) async throws(FerryError) -> NetworkMap? {
         var query: [(String, String)] = []
         if let since { query = [("since", String(since)), ("wait", String(wait))] }
+        if let interface { query.append(("interface", interface)) }
         let (status, data) = try await exchange(.GET, "/v1/peers/\(Self.escape(peerID))/netmap", query: query,
                                                 extraSeconds: Int64(wait))
         if status == 304 { return nil }

@@ -22,8 +22,18 @@ struct HTTPTransport: Sendable {
     let socketMark: UInt32?
     let context: NIOSSLContext?
 
-    init(url: URL, pinnedFingerprint: String?, socketMark: UInt32? = nil) throws {
+    /// How long a connection may take to open.
+    let connectTimeout: TimeAmount
+    /// TCP keepalive probes after 2 s idle, every second, two unanswered ones end the
+    /// connection (and unacknowledged data after 4 s): a coordinator that went silent is
+    /// noticed in a few seconds, also during a long poll (with several coordinators).
+    let keepaliveProbe: Bool
+
+    init(url: URL, pinnedFingerprint: String?, socketMark: UInt32? = nil, connectTimeout: TimeAmount = .seconds(5),
+         keepaliveProbe: Bool = false) throws {
         self.socketMark = socketMark
+        self.connectTimeout = connectTimeout
+        self.keepaliveProbe = keepaliveProbe
         scheme = url.scheme ?? "http"
         host = url.host ?? "localhost"
         port = url.port ?? (scheme == "https" ? 443 : 80)
@@ -54,7 +64,15 @@ struct HTTPTransport: Sendable {
         let serverName = IPAddressText.isLiteral(host) ? nil : host
         let channel: any Channel
         do {
-            var bootstrap = ClientBootstrap(group: loop).connectTimeout(.seconds(5))
+            var bootstrap = ClientBootstrap(group: loop).connectTimeout(connectTimeout)
+            if keepaliveProbe {
+                let tcp = NIOBSDSocket.OptionLevel(rawValue: Int32(IPPROTO_TCP))
+                bootstrap = bootstrap.channelOption(.socketOption(.so_keepalive), value: 1)
+                    .channelOption(ChannelOptions.Types.SocketOption(level: tcp, name: NIOBSDSocket.Option(rawValue: 4)), value: 2)   // TCP_KEEPIDLE
+                    .channelOption(ChannelOptions.Types.SocketOption(level: tcp, name: NIOBSDSocket.Option(rawValue: 5)), value: 1)   // TCP_KEEPINTVL
+                    .channelOption(ChannelOptions.Types.SocketOption(level: tcp, name: NIOBSDSocket.Option(rawValue: 6)), value: 2)   // TCP_KEEPCNT
+                    .channelOption(ChannelOptions.Types.SocketOption(level: tcp, name: NIOBSDSocket.Option(rawValue: 18)), value: 4000) // TCP_USER_TIMEOUT (ms)
+            }
             if let socketMark {
                 bootstrap = bootstrap.channelOption(.socketOption(NIOBSDSocket.Option(rawValue: 36)),  // SO_MARK (Linux)
                                                     value: SocketOptionValue(socketMark))

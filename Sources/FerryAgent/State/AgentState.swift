@@ -21,9 +21,12 @@ public struct AgentState: StrictDecodable, Codable, Sendable, Equatable {
     public var enrolledAt: Date
     /// True for a CI job's peer (`ferry ci up`): deleted by `ferry ci down` or its TTL.
     public var ephemeral: Bool
+    /// More coordinators of the same network (replicas), tried in order when the one in
+    /// use stops answering; each pinned on its own (`coordinator-N.pem`). Absent: one.
+    public var alternates: [AlternateCoordinator]? = nil
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case format, coordinator, fingerprint, peerID, name, interface, deviceToken, enrolledAt, ephemeral
+        case format, coordinator, fingerprint, peerID, name, interface, deviceToken, enrolledAt, ephemeral, alternates
     }
 
     public init(coordinator: String, fingerprint: String?, peerID: String, name: String, interface: String,
@@ -155,7 +158,7 @@ public struct StateDirectory: Sendable {
 
     /// Removes the enrolment files (after `ferry ci down` deleted the peer, or `ferry leave`).
     public func removeEnrolment() {
-        for f in [stateFile, keyFile, certificateFile, netmapFile, pidFile] { unlink(f) }
+        for f in [stateFile, keyFile, certificateFile, netmapFile, pidFile] + alternateCertificateFiles { unlink(f) }
     }
 
     static var prettyEncoder: JSONEncoder {

@@ -119,7 +119,9 @@ public struct CreateGatewayRequest: StrictDecodable, Codable, Sendable {
     /// Omitted for the gateway ferryd hosts itself (`--gateway`): ferryd fills in its key.
     public var publicKey: String?
     public var owner: String?
-    public enum CodingKeys: String, CodingKey, CaseIterable { case name, segment, endpoint, listenPort, subnets, masquerade, publicKey, owner }
+    /// Among gateways serving the same subnet, the lowest that is up carries it; 100 when omitted.
+    public var priority: Int? = nil
+    public enum CodingKeys: String, CodingKey, CaseIterable { case name, segment, endpoint, listenPort, subnets, masquerade, publicKey, owner, priority }
     public init(name: String, segment: String? = nil, endpoint: String, listenPort: Int? = nil, subnets: [String]? = nil,
                 masquerade: Bool? = nil, publicKey: String? = nil, owner: String? = nil) {
         self.name = name; self.segment = segment; self.endpoint = endpoint; self.listenPort = listenPort
@@ -133,7 +135,8 @@ public struct UpdateGatewayRequest: StrictDecodable, Codable, Sendable {
     public var subnets: [String]?
     public var masquerade: Bool?
     public var enabled: Bool?
-    public enum CodingKeys: String, CodingKey, CaseIterable { case endpoint, listenPort, subnets, masquerade, enabled }
+    public var priority: Int? = nil
+    public enum CodingKeys: String, CodingKey, CaseIterable { case endpoint, listenPort, subnets, masquerade, enabled, priority }
     public init(endpoint: String? = nil, listenPort: Int? = nil, subnets: [String]? = nil, masquerade: Bool? = nil, enabled: Bool? = nil) {
         self.endpoint = endpoint; self.listenPort = listenPort; self.subnets = subnets; self.masquerade = masquerade; self.enabled = enabled
     }

@@ -87,8 +87,17 @@ public struct GatewayView: Codable, Sendable, Equatable {
     public var local: Bool
     public var keyRotatedAt: Date?
     public var createdAt: Date
-    public init(id: String, name: String, segment: String, ipv4: String, ipv6: String? = nil, publicKey: String, endpoint: String, listenPort: Int, subnets: [String], masquerade: Bool, enabled: Bool, local: Bool, keyRotatedAt: Date? = nil, createdAt: Date) {
+    /// Failover (docs/deploy.md, "Two gateways"): its priority (lower carries first);
+    /// up, down, or unknown when it never sent a heartbeat; its last heartbeat; the
+    /// subnets agents route through it now.
+    public var priority: Int? = nil
+    public var status: String? = nil
+    public var lastHeartbeatAt: Date? = nil
+    public var active: [String]? = nil
+    public init(id: String, name: String, segment: String, ipv4: String, ipv6: String? = nil, publicKey: String, endpoint: String, listenPort: Int, subnets: [String], masquerade: Bool, enabled: Bool, local: Bool, keyRotatedAt: Date? = nil, createdAt: Date,
+                priority: Int? = nil, status: String? = nil, lastHeartbeatAt: Date? = nil) {
         self.id = id; self.name = name; self.segment = segment; self.ipv4 = ipv4; self.ipv6 = ipv6; self.publicKey = publicKey; self.endpoint = endpoint; self.listenPort = listenPort; self.subnets = subnets; self.masquerade = masquerade; self.enabled = enabled; self.local = local; self.keyRotatedAt = keyRotatedAt; self.createdAt = createdAt
+        self.priority = priority; self.status = status; self.lastHeartbeatAt = lastHeartbeatAt
     }
 }
 

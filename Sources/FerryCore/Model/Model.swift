@@ -121,8 +121,17 @@ public struct Gateway: Sendable, Equatable {
     public var masquerade: Bool
     /// ferryd runs it (`--gateway`), so it answers DNS for the zone on its overlay address.
     public var servesDNS: Bool
+    /// Among gateways serving the same subnet, the lowest number that is up carries it
+    /// (docs/deploy.md, "Two gateways"). 100 unless set.
+    public var priority: Int
+    /// The coordinator's liveness verdict (heartbeats, hold-down); true for a gateway that
+    /// never sent a heartbeat (ferryd's own, or one configured by hand).
+    public var up: Bool
 
-    public init(peerID: String, endpoint: HostPort, listenPort: UInt16, subnets: [IPPrefix], masquerade: Bool, servesDNS: Bool = false) {
+    public init(peerID: String, endpoint: HostPort, listenPort: UInt16, subnets: [IPPrefix], masquerade: Bool, servesDNS: Bool = false,
+                priority: Int = 100, up: Bool = true) {
+        self.priority = priority
+        self.up = up
         self.peerID = peerID
         self.endpoint = endpoint
         self.listenPort = listenPort

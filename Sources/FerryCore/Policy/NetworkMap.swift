@@ -30,6 +30,9 @@ public struct NetworkMap: Codable, Sendable, Equatable {
         /// Mesh only: the ports a direction is limited to (`tcp/22`); absent: all.
         public var inboundPorts: [String]?
         public var outboundPorts: [String]?
+        /// Gateways only: subnets this gateway also serves while another one, up and
+        /// preferred, carries them (they are not in `allowedIPs`); absent: none.
+        public var standbyFor: [String]? = nil
     }
 
     /// Present in a gateway's own map: what its interface and firewall must hold.
@@ -95,7 +98,8 @@ extension PolicyCompiler {
                 NetworkMap.Entry(id: e.peerID, name: e.name, role: e.role.rawValue, publicKey: e.publicKey.base64,
                                  endpoint: e.endpoint?.description, allowedIPs: e.allowedIPs.map(\.description),
                                  persistentKeepalive: e.persistentKeepalive, inbound: e.inbound, outbound: e.outbound,
-                                 inboundPorts: e.inboundPorts?.map(\.description), outboundPorts: e.outboundPorts?.map(\.description))
+                                 inboundPorts: e.inboundPorts?.map(\.description), outboundPorts: e.outboundPorts?.map(\.description),
+                                 standbyFor: e.standbyFor?.map(\.description))
             },
             gateway: gatewayPart,
             dns: gateway == nil ? dnsServer.map { .init(server: $0.description, zone: network.zone.key) } : nil)
@@ -116,6 +120,11 @@ extension PolicyCompiler {
             p.endpoint = e.endpoint
             p.persistentKeepalive = e.persistentKeepalive
             p.comment = "\(e.role.rawValue) \(e.name)"
+            if let standby = e.standbyFor {
+                // wg-quick cannot give one prefix to two peers: the standby is listed, and
+                // taking over is a manual edit (docs/deploy.md, "Two gateways").
+                p.comment = "gateway \(e.name), standby for \(standby.map(\.description).joined(separator: ", ")): move those to this peer's AllowedIPs if the active gateway fails"
+            }
             return p
         }
         return WGQuickConfig(interface: iface, peers: peers,

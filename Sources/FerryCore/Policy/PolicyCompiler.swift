@@ -16,6 +16,8 @@ public struct PeerEntry: Sendable, Equatable {
     /// Mesh only: when a direction is allowed for some ports only, those ports (nil: all).
     public var inboundPorts: [PortSpec]? = nil
     public var outboundPorts: [PortSpec]? = nil
+    /// Gateways only: subnets it serves that another gateway carries now (failover).
+    public var standbyFor: [IPPrefix]? = nil
 }
 
 /// Turns a `Topology` into what each peer and gateway configures. The same reachability
@@ -46,11 +48,14 @@ public struct PolicyCompiler: Sendable {
             .sorted { ($0.0.createdAt, $0.0.id) < ($1.0.createdAt, $1.0.id) }
     }
 
-    /// The gateway that carries peer-to-peer traffic.
-    public var hub: (peer: Peer, gateway: Gateway)? { gateways.first }
+    /// The gateway that carries peer-to-peer traffic: the oldest that is up (the oldest
+    /// when none is), so the overlay fails over with the subnets.
+    public var hub: (peer: Peer, gateway: Gateway)? { gateways.first { $0.gateway.up } ?? gateways.first }
 
     /// The gateway full-tunnel peers send everything to.
-    public var egress: (peer: Peer, gateway: Gateway)? { gateways.first { $0.gateway.masquerade } ?? hub }
+    public var egress: (peer: Peer, gateway: Gateway)? {
+        gateways.first { $0.gateway.masquerade && $0.gateway.up } ?? gateways.first { $0.gateway.masquerade } ?? hub
+    }
 
     /// Peers that are on the network now: enabled, not gateways, not expired at `now`.
     public func activePeers(at now: Millis) -> [Peer] {
@@ -128,10 +133,12 @@ public struct PolicyCompiler: Sendable {
         let dest = destinations(of: peer)
         let back = sources(intoSegment: peer.segmentID)
         var out: [PeerEntry] = []
-        for (i, g) in gateways.enumerated() where g.peer.id != peer.id {
+        let hubID = hub?.peer.id, active = activeGateways
+        for g in gateways where g.peer.id != peer.id {
             var allowed = plan.hostPrefixes(g.peer.ipv4)
-            allowed += PrefixSet.intersect(dest, g.gateway.subnets)
-            if i == 0 {
+            let carried = g.gateway.subnets.filter { active[$0] == g.peer.id }
+            allowed += PrefixSet.intersect(dest, carried)
+            if g.peer.id == hubID {
                 // The hub routes the overlay: destinations inside the network, and the
                 // segments that may reach us (for their replies and connections).
                 let overlay = plan.prefixes(plan.ipv4)
@@ -140,9 +147,11 @@ public struct PolicyCompiler: Sendable {
             if peer.tunnel == .full, g.peer.id == egress?.peer.id {
                 allowed += PrefixSet.everything
             }
+            let standby = PrefixSet.intersect(dest, g.gateway.subnets.filter { active[$0] != g.peer.id })
             out.append(PeerEntry(peerID: g.peer.id, name: g.peer.name, role: .gateway, publicKey: g.peer.publicKey,
                                  endpoint: g.gateway.endpoint, allowedIPs: PrefixSet.collapse(allowed),
-                                 persistentKeepalive: keepalive, inbound: nil, outbound: nil))
+                                 persistentKeepalive: keepalive, inbound: nil, outbound: nil,
+                                 standbyFor: standby.isEmpty ? nil : standby))
         }
         guard peer.mesh, peer.kind != .gateway else { return out }
         for other in activePeers(at: now) where other.mesh && other.id != peer.id {
@@ -181,7 +190,7 @@ public struct PolicyCompiler: Sendable {
             return FirewallPlan.closed(interface: interface, services: services)
         }
         let g = gateways[index]
-        let isHub = index == 0
+        let isHub = g.peer.id == hub?.peer.id
         let overlay = plan.prefixes(plan.ipv4)
         let routed = PrefixSet.collapse(g.gateway.subnets + (isHub ? overlay : []))
         let gatewayHost = plan.hostPrefixes(g.peer.ipv4)

@@ -17,6 +17,8 @@ public enum Scope: String, Sendable, CaseIterable, Codable {
     /// A person signed in to the portal (never a bearer token): their own devices only,
     /// in the segment their claims map to (docs/portal.md).
     case person
+    /// One gateway host's (`ferryd gateway`): its gateway's network map and heartbeats.
+    case gateway
 }
 
 /// The authenticated caller of a request.

@@ -13,6 +13,8 @@ enum Scopes {
     static let deviceSelf: Set<Scope> = [.admin, .readOnly, .device]
     static let reporters: Set<Scope> = [.admin, .device]
     static let keyRotators: Set<Scope> = [.admin, .device]
+    static let mapReaders: Set<Scope> = [.admin, .readOnly, .device, .gateway]
+    static let heartbeats: Set<Scope> = [.admin, .gateway]
 }
 
 extension RouteTable {
@@ -84,17 +86,18 @@ extension RouteTable {
             let text = try await store.config(peerID: try HTTP.id(ctx), caller: caller)
             return try ConfigQR.response(text, format: HTTP.query(req, "format") ?? "wg-quick")
         }
-        add(.get, "/v1/peers/{id}/netmap", scopes: Scopes.deviceSelf, query: ["since", "wait"]) { req, ctx, caller in
+        add(.get, "/v1/peers/{id}/netmap", scopes: Scopes.mapReaders, query: ["since", "wait", "interface"]) { req, ctx, caller in
             let id = try HTTP.id(ctx)
             let wait = try HTTP.queryInt(req, "wait", 0...300) ?? 0
+            let interface = HTTP.query(req, "interface")
             guard let since = try HTTP.queryInt(req, "since", Int64.min...Int64.max) else {
-                return try HTTP.json(try await store.networkMap(peerID: id, caller: caller))
+                return try HTTP.json(try await store.networkMap(peerID: id, caller: caller, interface: interface))
             }
             // A wait holds a connection: capped, stopped when the client goes away,
             // answered at once on shutdown.
-            let answer = wait == 0 ? try await store.networkMap(peerID: id, caller: caller, since: since, wait: .zero)
+            let answer = wait == 0 ? try await store.networkMap(peerID: id, caller: caller, since: since, wait: .zero, interface: interface)
                 : try await longPolls.run(token: caller.tokenID, channel: ctx.channel, connections: connections) { mayWait in
-                    try await store.networkMap(peerID: id, caller: caller, since: since, wait: .seconds(mayWait ? wait : 0))
+                    try await store.networkMap(peerID: id, caller: caller, since: since, wait: .seconds(mayWait ? wait : 0), interface: interface)
                 }
             guard let map = answer else {
                 return Response(status: .notModified, headers: [.eTag: "\"\(since)\""])
@@ -131,6 +134,7 @@ extension RouteTable {
             _ = try await store.rotateKey(peerID: id, r, caller: caller)
             return try HTTP.json(try await store.gateway(id: id))
         }
+        registerFailover()
         add(.get, "/v1/gateways/{id}/config", scopes: Scopes.readers, query: ["format", "interface"]) { req, ctx, _ in
             HTTP.text(try await store.gatewayConfig(id: try HTTP.id(ctx), format: HTTP.query(req, "format") ?? "wg-quick",
                                                     interface: HTTP.query(req, "interface")))

@@ -37,13 +37,10 @@ public struct GatewaySync: Service {
         self.logger = logger
     }
 
-    /// What was last applied, so unchanged state is not re-applied.
-    public struct Applied: Sendable, Equatable {
-        var addresses: [IPPrefix] = []
-        var config: WGQuickConfig?
-        var nftables: String?
-        /// The table as listed right after loading `nftables`.
-        var live: String?
+    public typealias Applied = GatewayConverger.Applied
+
+    var converger: GatewayConverger {
+        GatewayConverger(interface: interface, firewall: firewall, metrics: metrics, logger: logger, health: health)
     }
 
     public func run() async throws {
@@ -101,69 +98,12 @@ public struct GatewaySync: Service {
             // No gateway record (or disabled): the interface carries no peers and forwards nothing.
             nft = NFTablesRenderer.render(FirewallPlan.closed(interface: interface.name, services: services))
         }
-        if addresses != applied.addresses || applied.config == nil {
-            try await interface.ensureUp(addresses: addresses, mtu: config.interface.mtu ?? topology.network.mtu)
-            applied.addresses = addresses
-        }
-        try await enforceFirewall(nft, config: config, &applied)
-        if config != applied.config {
-            try await interface.apply(config)
-            applied.config = config
-            metrics.gatewaySyncs.increment()
-            logger.info("gateway interface synced", metadata: ["interface": .string(interface.name), "peers": .stringConvertible(config.peers.count)])
-        }
-        let status = try await interface.status()
         let names = Dictionary(topology.peers.map { ($0.publicKey.base64, $0.name) }, uniquingKeysWith: { a, _ in a })
-        metrics.setInterfaceStatus(interface: interface.name, peers: status, names: names)
+        let desired = GatewayDesired(addresses: addresses, mtu: config.interface.mtu ?? topology.network.mtu, config: config,
+                                     nftables: nft, names: names)
+        let status = try await converger.converge(desired, &applied)
         try await store.recordObserved(status)
         return me != nil
-    }
-
-    /// Loads `nft` unless it is live already as it was right after the last load (a
-    /// changed or flushed table is restored on the next pass, within a second), and keeps
-    /// the routing guard in place. On failure: no peers on the interface, health degraded.
-    private func enforceFirewall(_ nft: String, config: WGQuickConfig, _ applied: inout Applied) async throws {
-        do {
-            let live = applied.nftables == nft ? try await firewall.live(interface: interface.name) : nil
-            if applied.nftables != nft || live != applied.live {
-                if applied.nftables == nft {
-                    metrics.gatewayFirewallRepairs.increment()
-                    logger.warning("the firewall of \(interface.name) was changed or removed from outside; restoring it")
-                }
-                try await firewall.guardForwarding(interface: interface.name)
-                try await firewall.apply(nftables: nft)
-                applied.nftables = nft
-                guard let now = try await firewall.live(interface: interface.name) else {
-                    throw GatewayFirewallError.notLive(interface.name)
-                }
-                applied.live = now
-            }
-            health.set(nil)
-        } catch {
-            applied.nftables = nil
-            applied.live = nil
-            metrics.gatewayFirewallFailures.increment()
-            let reason = "the firewall of \(interface.name) could not be loaded (\(error)); no peers are served until it is"
-            health.set(reason)
-            logger.error("\(reason)")
-            var empty = WGQuickConfig()
-            empty.interface.privateKey = config.interface.privateKey
-            empty.interface.listenPort = config.interface.listenPort
-            if applied.config != empty {
-                try? await interface.apply(empty)
-                applied.config = empty
-            }
-            throw error
-        }
-    }
-}
-
-enum GatewayFirewallError: Error, CustomStringConvertible {
-    case notLive(String)
-    var description: String {
-        switch self {
-        case .notLive(let name): "the table of \(name) is not in the live ruleset after loading it"
-        }
     }
 }
 

@@ -128,6 +128,7 @@ public enum FerryDatabase {
         }
         m.registerMigration(OIDCMigration.name) { db in try db.execute(sql: OIDCMigration.sql) }
         m.registerMigration(PortalMigration.name) { db in try db.execute(sql: PortalMigration.sql) }
+        m.registerMigration(GatewayFailoverMigration.name) { db in try db.execute(sql: GatewayFailoverMigration.sql) }
         return m
     }
 }

@@ -49,6 +49,13 @@ public protocol FerryRepository: Sendable {
 
     func audit(_ query: AuditQuery) async throws -> [AuditEventView]
     func peerCounts() async throws -> [String: Int]
+
+    // Gateway failover (Store+Failover.swift): a remote gateway's map for its interface
+    // name, its token, its heartbeats.
+    func networkMap(peerID id: String, caller: Caller, interface: String?) async throws -> NetworkMap
+    func networkMap(peerID id: String, caller: Caller, since: Int64, wait: Duration, interface: String?) async throws -> NetworkMap?
+    func createGatewayToken(id: String, caller: Caller) async throws -> TokenCreated
+    func gatewayHeartbeat(id: String, _ req: GatewayHeartbeatRequest, caller: Caller) async throws -> GatewayHeartbeatResponse
 }
 
 extension FerryStore: FerryRepository {}

@@ -11,7 +11,7 @@ extension FerryStore {
             let c = try FerryStore.context(db)
             return try FerryStore.loadPeers(db, where: "WHERE g.peer_id IS NOT NULL ORDER BY p.created_at, p.id")
                 .compactMap { r in r.gateway.map { Views.gateway(r, $0, segments: c.segments, plan: c.plan) } }
-        }
+        }.withActive(self)
     }
 
     public func gateway(id: String) async throws -> GatewayView {
@@ -19,7 +19,7 @@ extension FerryStore {
             guard let r = try FerryStore.loadPeer(db, id: id), let g = r.gateway else { throw APIError.notFound("gateway \(id)") }
             let c = try FerryStore.context(db)
             return Views.gateway(r, g, segments: c.segments, plan: c.plan)
-        }
+        }.withActive(self)
     }
 
     static func validateSubnets(_ list: [String], network: NetworkSettings) throws -> [IPPrefix] {
@@ -49,6 +49,7 @@ extension FerryStore {
             throw APIError.missing("publicKey")
         }
         let owner = try Validate.label(req.owner ?? caller.name, field: "owner")
+        let priority = try FerryStore.validatePriority(req.priority)
         return try await write(caller) { db, audit, now in
             let network = try FerryStore.loadNetwork(db)
             let subnets = try FerryStore.validateSubnets(req.subnets ?? [], network: network)
@@ -60,6 +61,7 @@ extension FerryStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [r.peer.id, endpoint.description, Int(listenPort), FerryStore.json(subnets.map(\.description)),
                                  req.masquerade ?? false, isLocal, now])
+            if let priority { try FerryStore.setGatewayPriority(db, id: r.peer.id, priority: priority) }
             guard let stored = try FerryStore.loadPeer(db, id: r.peer.id), let g = stored.gateway else {
                 throw StoreError.corrupt("gateway vanished")
             }
@@ -74,6 +76,7 @@ extension FerryStore {
     public func updateGateway(id: String, _ req: UpdateGatewayRequest, caller: Caller) async throws -> GatewayView {
         let endpoint = try req.endpoint.map { e throws(APIError) in try Validate.endpoint(e) }
         let listenPort = try req.listenPort.map { p throws(APIError) in try Validate.port(p, field: "listenPort") }
+        let priority = try FerryStore.validatePriority(req.priority)
         return try await write(caller) { db, audit, now in
             guard let r = try FerryStore.loadPeer(db, id: id), var g = r.gateway else { throw APIError.notFound("gateway \(id)") }
             let c = try FerryStore.context(db)
@@ -82,6 +85,7 @@ extension FerryStore {
             if let listenPort { g.listenPort = listenPort }
             if let s = req.subnets { g.subnets = try FerryStore.validateSubnets(s, network: try FerryStore.loadNetwork(db)) }
             if let m = req.masquerade { g.masquerade = m }
+            if let priority { g.priority = priority }
             var p = r.peer
             if let e = req.enabled { p.enabled = e }
             guard g != r.gateway || p != r.peer else { return before }
@@ -89,6 +93,7 @@ extension FerryStore {
             try FerryStore.savePeer(db, p)
             try db.execute(sql: "UPDATE gateways SET endpoint = ?, listen_port = ?, subnets = ?, masquerade = ? WHERE peer_id = ?",
                            arguments: [g.endpoint.description, Int(g.listenPort), FerryStore.json(g.subnets.map(\.description)), g.masquerade, id])
+            if g.priority != r.gateway?.priority { try FerryStore.setGatewayPriority(db, id: id, priority: g.priority) }
             var updated = r
             updated.peer = p
             updated.gateway = g

@@ -86,6 +86,9 @@ extension FerryStore {
         case .readOnly: if write { throw .forbidden("a read-only token cannot change peers") }
         case .ci: if r.peer.createdBy != caller.auditName { throw .notFound("peer \(r.peer.id)") }
         case .device: if r.peer.id != caller.peerID { throw .notFound("peer \(r.peer.id)") }
+        case .gateway:
+            if r.peer.id != caller.peerID { throw .notFound("peer \(r.peer.id)") }
+            if write { throw .forbidden("a gateway token only reads its gateway's map and sends heartbeats") }
         case .enroll: throw .forbidden("an enrolment token only enrols")
         case .person: if r.peer.kind != .device || r.peer.owner != caller.person { throw .notFound("peer \(r.peer.id)") }
         }
@@ -290,20 +293,30 @@ extension FerryStore {
     /// Found and authorized in the compiled topology (current at this revision, as the
     /// store would say), so a thousand long polls woken by one change read SQLite once.
     public func networkMap(peerID id: String, caller: Caller) async throws -> NetworkMap {
+        try await networkMap(peerID: id, caller: caller, interface: nil)
+    }
+
+    /// `interface`: a gateway's map renders its firewall for this interface name (a
+    /// remote gateway's, `ferryd gateway --interface`); see `gatewayInterface`.
+    public func networkMap(peerID id: String, caller: Caller, interface: String?) async throws -> NetworkMap {
         let now = clock.now()
         let compiled = try await compiledTopology()
         guard let peer = compiled.peersByID[id] else { throw APIError.notFound("peer \(id)") }
         try FerryStore.authorize(caller, PeerRecord(peer: peer, gatewayLocal: false), write: false)
-        return compiled.compiler.networkMap(for: peer, interface: try gatewayInterface(compiled.compiler, gatewayID: id), at: now)
+        return compiled.compiler.networkMap(for: peer, interface: try gatewayInterface(compiled.compiler, gatewayID: id, requested: interface), at: now)
     }
 
     /// Long poll: returns the map as soon as its version differs from `since`, or after
     /// `wait`; nil when it did not change in that time.
     public func networkMap(peerID id: String, caller: Caller, since: Int64, wait: Duration) async throws -> NetworkMap? {
+        try await networkMap(peerID: id, caller: caller, since: since, wait: wait, interface: nil)
+    }
+
+    public func networkMap(peerID id: String, caller: Caller, since: Int64, wait: Duration, interface: String?) async throws -> NetworkMap? {
         let deadline = ContinuousClock.now + wait
         while true {
             let revision = changes.revision
-            let map = try await networkMap(peerID: id, caller: caller)
+            let map = try await networkMap(peerID: id, caller: caller, interface: interface)
             if map.version != since { return map }
             let left = deadline - ContinuousClock.now
             if left <= .zero || Task.isCancelled { return nil }

@@ -65,6 +65,7 @@ extension FerryStore {
         let scope = try Validate.enumValue(req.scope, Scope.self, field: "scope")
         if scope == .device { throw APIError.invalid("scope", "device tokens come from enrolment (POST /v1/enroll)") }
         if scope == .person { throw APIError.invalid("scope", "a person signs in to the portal; there are no person tokens") }
+        if scope == .gateway { throw APIError.invalid("scope", "gateway tokens come from POST /v1/gateways/{id}/token") }
         if let e = req.expiresInSeconds, !(1...(10 * 365 * 24 * 3600)).contains(e) {
             throw APIError.invalid("expiresInSeconds", "must be between 1 and 315360000")
         }

@@ -24,6 +24,8 @@ struct PeerRecord: Sendable {
     var gateway: Gateway?
     var gatewayLocal: Bool
     var keyRotatedAt: Millis?
+    /// Gateways: the last heartbeat (nil: never), Store+Failover.swift.
+    var lastHeartbeat: Millis? = nil
 }
 
 /// The service layer behind `FerryRepository`: validation, authorization, allocation,
@@ -161,8 +163,9 @@ public final class FerryStore: Sendable {
 
     static let peerSelect = """
         SELECT p.*, g.endpoint AS g_endpoint, g.listen_port AS g_listen_port, g.subnets AS g_subnets,
-               g.masquerade AS g_masquerade, g.local AS g_local, g.key_rotated_at AS g_key_rotated_at
-        FROM peers p LEFT JOIN gateways g ON g.peer_id = p.id
+               g.masquerade AS g_masquerade, g.local AS g_local, g.key_rotated_at AS g_key_rotated_at,
+               \(failoverColumns)
+        FROM peers p LEFT JOIN gateways g ON g.peer_id = p.id \(failoverJoin)
         """
 
     static func loadPeers(_ db: any SQLTransaction, where clause: String = "", _ arguments: SQLArguments = []) throws -> [PeerRecord] {
@@ -193,9 +196,11 @@ public final class FerryStore: Sendable {
             gateway = Gateway(peerID: id, endpoint: endpoint, listenPort: UInt16(truncatingIfNeeded: row["g_listen_port"] as Int),
                               subnets: try strings(row["g_subnets"])?.map(prefix) ?? [], masquerade: row["g_masquerade"],
                               servesDNS: (row["g_local"] as Bool?) ?? false)
+            readFailover(row, into: &gateway)
         }
         return PeerRecord(peer: peer, rxBytes: row["rx_bytes"], txBytes: row["tx_bytes"], latestHandshake: row["latest_handshake"],
-                          gateway: gateway, gatewayLocal: (row["g_local"] as Bool?) ?? false, keyRotatedAt: row["g_key_rotated_at"])
+                          gateway: gateway, gatewayLocal: (row["g_local"] as Bool?) ?? false, keyRotatedAt: row["g_key_rotated_at"],
+                          lastHeartbeat: row["f_last_heartbeat"])
     }
 
     static func topology(_ db: any SQLTransaction) throws -> Topology {

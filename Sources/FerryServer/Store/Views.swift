@@ -46,6 +46,8 @@ enum Views {
             id: p.id, name: p.name, segment: segments[p.segmentID]?.name ?? p.segmentID, ipv4: p.ipv4.description,
             ipv6: plan.ipv6(for: p.ipv4)?.description, publicKey: p.publicKey.base64, endpoint: g.endpoint.description,
             listenPort: Int(g.listenPort), subnets: g.subnets.map(\.description), masquerade: g.masquerade, enabled: p.enabled,
-            local: r.gatewayLocal, keyRotatedAt: r.keyRotatedAt.map(date), createdAt: date(p.createdAt))
+            local: r.gatewayLocal, keyRotatedAt: r.keyRotatedAt.map(date), createdAt: date(p.createdAt),
+            priority: g.priority, status: r.lastHeartbeat == nil ? "unknown" : g.up ? "up" : "down",
+            lastHeartbeatAt: r.lastHeartbeat.map(date))
     }
 }

@@ -61,6 +61,7 @@ enum PostgresMigrations {
         """),
         (OIDCMigration.name, bigint(OIDCMigration.sql)),
         (PortalMigration.name, bigint(PortalMigration.sql)),
+        (GatewayFailoverMigration.name, bigint(GatewayFailoverMigration.sql)),
     ]
 
     /// SQLite's DDL for PostgreSQL: its 64-bit INTEGER is PostgreSQL's BIGINT.
