@@ -40,6 +40,11 @@ public actor Agent {
     public private(set) var removal: FerryError?
     /// The key mismatch last logged, so it is said once, not at every map.
     private var keyProblem: String?
+    /// Direct or relayed, per mesh peer, and what its entry holds now (Agent+Mesh).
+    var mesh = MeshPaths()
+    var meshSettings: [String: MeshPaths.Setting] = [:]
+    /// The plan last applied, which mesh ticks adjust.
+    var plan: InterfacePlan?
 
     public init(directory: StateDirectory, state: AgentState, client: CoordinatorClient, options: Options,
                 runner: any CommandRunner = ProcessRunner()) throws(FerryError) {
@@ -112,7 +117,7 @@ public actor Agent {
         // The mesh directions first: a new mesh peer that may not connect in must not get a
         // window between its entry and the rule that drops its new connections.
         if let warning = await MeshFirewall.apply(interface: state.interface, map: map, runner: runner) { log(warning) }
-        try await driver.apply(plan)
+        try await applyWithMesh(plan, map: map)
         if force || previous?.dns != map.dns {
             // DNS trouble is logged, not fatal: the tunnel works without names.
             do throws(FerryError) {
@@ -166,8 +171,11 @@ public actor Agent {
     /// Reports counters (and the configured endpoint) every `reportInterval` until cancelled.
     public func reportLoop() async {
         var failing = false
+        // The first report at once: mesh peers need this machine's candidates (docs/mesh.md).
+        var first = true
         while !Task.isCancelled {
-            try? await Task.sleep(for: options.reportInterval)
+            if !first { try? await Task.sleep(for: options.reportInterval) }
+            first = false
             if Task.isCancelled { return }
             do throws(FerryError) {
                 try await reportOnce()
@@ -182,9 +190,10 @@ public actor Agent {
 
     public func reportOnce() async throws(FerryError) {
         let peers = try await driver.status()
-        let r = ReportRequest(endpoint: options.endpoint, rxBytes: peers.reduce(0) { $0 + $1.rxBytes },
+        var r = ReportRequest(endpoint: options.endpoint, rxBytes: peers.reduce(0) { $0 + $1.rxBytes },
                               txBytes: peers.reduce(0) { $0 + $1.txBytes },
                               latestHandshake: peers.map(\.latestHandshake).max() ?? 0)
+        await addMeshReport(&r)
         try await client.report(peerID: state.peerID, r)
     }
 }

@@ -30,6 +30,11 @@ public struct NetworkMap: Codable, Sendable, Equatable {
         /// Mesh only: the ports a direction is limited to (`tcp/22`); absent: all.
         public var inboundPorts: [String]?
         public var outboundPorts: [String]?
+        /// Mesh only: every address the other side may be reached at, best first (the
+        /// endpoint the gateway observed, its port-preserving variant, its reported local
+        /// addresses). The agent probes them in turn (docs/mesh.md); absent from older
+        /// coordinators, when `endpoint` is the only candidate.
+        public var candidates: [String]? = nil
     }
 
     /// Present in a gateway's own map: what its interface and firewall must hold.
@@ -95,7 +100,8 @@ extension PolicyCompiler {
                 NetworkMap.Entry(id: e.peerID, name: e.name, role: e.role.rawValue, publicKey: e.publicKey.base64,
                                  endpoint: e.endpoint?.description, allowedIPs: e.allowedIPs.map(\.description),
                                  persistentKeepalive: e.persistentKeepalive, inbound: e.inbound, outbound: e.outbound,
-                                 inboundPorts: e.inboundPorts?.map(\.description), outboundPorts: e.outboundPorts?.map(\.description))
+                                 inboundPorts: e.inboundPorts?.map(\.description), outboundPorts: e.outboundPorts?.map(\.description),
+                                 candidates: e.role == .mesh ? e.candidates.map(\.description) : nil)
             },
             gateway: gatewayPart,
             dns: gateway == nil ? dnsServer.map { .init(server: $0.description, zone: network.zone.key) } : nil)

@@ -49,6 +49,8 @@ public protocol FerryRepository: Sendable {
 
     func audit(_ query: AuditQuery) async throws -> [AuditEventView]
     func peerCounts() async throws -> [String: Int]
+    /// Mesh link ends by path, as the agents last reported them (Store+Mesh).
+    func meshLinkTotals() -> (direct: Int, relayed: Int)
 }
 
 extension FerryStore: FerryRepository {}
