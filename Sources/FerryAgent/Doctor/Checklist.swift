@@ -18,6 +18,8 @@ public struct DoctorInputs: Sendable {
     public var target: IPAddress?
     public var handshakeTimeout: Duration = .seconds(5)
     public var nowSeconds = Int64(Date().timeIntervalSince1970)
+    /// The agent's mesh paths (its `mesh.json`); nil when it wrote none.
+    public var meshPaths: [MeshPath]?
 
     public init(local: InterfaceSnapshot, coordinator: CoordinatorView, hostAddresses: [IPAddress], clock: ClockSample?,
                 privateKeyPath: String? = nil, target: IPAddress? = nil) {
@@ -88,6 +90,7 @@ extension Doctor {
             Gated(check: PathMTUCheck(interface: local.name, target: inputs.probeTarget, mtu: local.mtu, pinger: probes.pinger,
                                       peerID: view.map.peerID), more: gate),
             NATKeepaliveCheck(local: local, coordinator: view, hostAddresses: inputs.hostAddresses),
+            MeshPathCheck(paths: inputs.meshPaths, local: local, coordinator: view, hostAddresses: inputs.hostAddresses),
             ZoneCheck(map: view.map, lookup: probes.zone),
             ClockSkewCheck(sample: inputs.clock),
         ])
