@@ -36,11 +36,15 @@ import WireGuard
         var (now, wall) = at(0)
         var step = m.step([Self.entry()], live: Self.live(handshake: 0), now: now, wall: wall)
         let key = Self.key.base64
-        #expect(step.probe == [key])
+        // Through the gateway at once; the first round after `firstProbeDelay`.
+        #expect(step.probe.isEmpty)
         #expect(step.settings[key] == .init(endpoint: HostPort("198.51.100.7:40000"), direct: false, keepalive: 25))
         #expect(m.paths.first?.state == .probing)
+        (now, wall) = at(1)
+        step = m.step([Self.entry()], live: Self.live(handshake: 0), now: now, wall: wall)
+        #expect(step.probe == [key] && step.settings[key]?.endpoint == HostPort("198.51.100.7:40000"))
         // Within the probe interval: no new round, same candidate.
-        (now, wall) = at(2)
+        (now, wall) = at(3)
         step = m.step([Self.entry()], live: Self.live(handshake: 0), now: now, wall: wall)
         #expect(step.probe.isEmpty && step.settings[key]?.endpoint == HostPort("198.51.100.7:40000"))
         (now, wall) = at(4.5)
@@ -48,7 +52,7 @@ import WireGuard
         #expect(m.paths.first?.state == .relayed)
         #expect(m.paths.first?.since == Self.wall, "relayed since probing began")
         var tried: [String] = []
-        for t in [5.0, 10.0, 15.0, 20.0] {
+        for t in [6.0, 11.0, 16.0, 21.0] {
             (now, wall) = at(t)
             step = m.step([Self.entry()], live: Self.live(handshake: 0), now: now, wall: wall)
             #expect(step.probe == [key])
@@ -89,12 +93,14 @@ import WireGuard
         #expect(m.paths.first?.state == .probing)
     }
 
-    @Test func newCandidatesAreProbedAtOnce() {
+    @Test func newCandidatesAreProbedAfterTheFirstDelay() {
         var m = MeshPaths()
         let key = Self.key.base64
         var (now, wall) = at(0)
         _ = m.step([Self.entry()], live: Self.live(handshake: 0), now: now, wall: wall)
         (now, wall) = at(1)
+        _ = m.step([Self.entry(candidates: ["198.51.100.7:51820"])], live: Self.live(handshake: 0), now: now, wall: wall)
+        (now, wall) = at(2)
         let step = m.step([Self.entry(candidates: ["198.51.100.7:51820"])], live: Self.live(handshake: 0), now: now, wall: wall)
         #expect(step.probe == [key] && step.settings[key]?.endpoint == HostPort("198.51.100.7:51820"))
     }
@@ -110,7 +116,8 @@ import WireGuard
         // A name is not probed (it would be resolved at every round).
         var n = MeshPaths()
         e.endpoint = "builder.example.com:51820"
-        let named = n.step([e], live: [:], now: now, wall: wall)
+        _ = n.step([e], live: [:], now: now, wall: wall)
+        let named = n.step([e], live: [:], now: now + .seconds(2), wall: wall)
         #expect(named.probe.isEmpty && named.settings[key]?.endpoint == nil)
         // Entries that left the map are forgotten.
         _ = m.step([], live: [:], now: now, wall: wall)

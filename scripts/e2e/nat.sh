@@ -13,11 +13,14 @@
 # Five agents (`ferry up`, ferry-wg) with mesh enabled; policy makes four mesh links:
 # la-ba (cone x cone), la-p and ba-p (cone x public), ls-bs (symmetric x symmetric).
 # Checks: the cone cells go direct within 5 s of the rules; the symmetric cell carries
-# traffic through the gateway within 10 s and stays relayed (status says so); iperf3 TCP
+# traffic through the gateway within 10 s and stays relayed (status says so, doctor says
+# why); iperf3 TCP
 # runs over it, and when both NATs are switched to endpoint-independent mid-flow (rules
 # replaced, NAT state flushed as a router reload does), the link moves to direct within
-# 15 s without the TCP flow breaking. Prints `bench:` lines: time to the first packet and
-# to direct per cell (scripts/bench-nat.sh collects them).
+# 18 s without the TCP flow breaking (it stalls until both sides' next packet reaches the
+# gateway through the new mappings, at most a few seconds with keepalive 5 s). Prints
+# `bench:` lines: time to the first packet and to direct per cell, each from the moment
+# the rule that makes its link was added (scripts/bench-nat.sh collects them).
 #
 # Usage: nat.sh FERRYD FERRY FERRY_WG. Exit 0 pass, 1 fail, 77 skipped (not root / no tun).
 set -uo pipefail
@@ -95,6 +98,10 @@ admin() { inns $GW env FERRY_URL=$URL FERRY_TOKEN=$TOKEN FERRY_FINGERPRINT=$FP "
 json_field() { grep -o "\"$1\" : \"[^\"]*\"" | head -1 | cut -d'"' -f4; }
 for seg in cone sym pub; do admin segments add $seg >/dev/null || fail "segment $seg"; done
 admin gateways add gw1 --endpoint 192.168.77.1:51820 >/dev/null || fail "gateway"
+# Keepalive 5 s (a NAT-heavy network's choice): the relayed flow's outage when the NATs
+# are reloaded below lasts until each side's next packet to the gateway.
+inns $GW curl -skf -X PATCH -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"keepalive":5}' \
+  $URL/v1/network >/dev/null || fail "network keepalive"
 
 # --- five mesh agents
 seg_of() { case $1 in la|ba) echo cone;; ls|bs) echo sym;; p) echo pub;; esac; }
@@ -127,9 +134,10 @@ direct() {
   inns $(ns_of $1) wg show $(if_of $1) allowed-ips | grep -qE "(^|[[:space:]])$ia/32" &&
     inns $(ns_of $2) wg show $(if_of $2) allowed-ips | grep -qE "(^|[[:space:]])$ib/32"
 }
-# watch A B: records ms from T0 to the first ping answer and to direct (both within 12 s)
+# watch A B T0: records ms from T0 (when the rule making the link was added) to the first
+# ping answer and to direct (both within 12 s)
 watch() {
-  local a=$1 b=$2 first= dir= target=$(eval echo \$IP_$2) t
+  local a=$1 b=$2 T0=$3 first= dir= target=$(eval echo \$IP_$2) t
   for _ in $(seq 60); do
     t=$(( $(now_ms) - T0 ))
     [ -z "$first" ] && inns $(ns_of $a) ping -c 1 -W 1 -q $target >/dev/null 2>&1 && first=$(( $(now_ms) - T0 ))
@@ -140,12 +148,13 @@ watch() {
   done
   echo "${first:--} ${dir:--}" >$TMP/cell-$a-$b
 }
-T0=$(now_ms)
-admin policy add cone --to-segment cone >/dev/null || fail "rule cone -> cone"
-admin policy add cone --to-segment pub >/dev/null || fail "rule cone -> pub"
-admin policy add sym --to-segment sym >/dev/null || fail "rule sym -> sym"
 W=()
-for pair in "la ba" "la p" "ba p" "ls bs"; do watch $pair & W+=($!); done
+T0=$(now_ms); admin policy add cone --to-segment cone >/dev/null || fail "rule cone -> cone"
+watch la ba $T0 & W+=($!)
+T0=$(now_ms); admin policy add cone --to-segment pub >/dev/null || fail "rule cone -> pub"
+watch la p $T0 & W+=($!); watch ba p $T0 & W+=($!)
+T0=$(now_ms); admin policy add sym --to-segment sym >/dev/null || fail "rule sym -> sym"
+watch ls bs $T0 & W+=($!)
 wait "${W[@]}"
 cell() { cat $TMP/cell-$1-$2; }
 bench() { echo "bench: $1 first_packet_ms=$2 direct_ms=$3"; }
@@ -162,28 +171,45 @@ read F D < <(cell ls bs); bench symmetric-x-symmetric $F $D
 inns $LS "$FERRY" status --state $TMP/ls >$TMP/status-ls.txt 2>&1
 grep -q "path: relayed through the gateway" $TMP/status-ls.txt || { cat $TMP/status-ls.txt; fail "ferry status of ls does not say relayed"; }
 grep -q "path: direct" <(inns $LA "$FERRY" status --state $TMP/la 2>&1) || fail "ferry status of la does not say direct"
-ok "symmetric x symmetric is relayed through the gateway (first packet $F ms), and ferry status says so"
+inns $LS "$FERRY" doctor --state $TMP/ls >$TMP/doctor-ls.txt 2>&1
+grep -q "^WARN  mesh .*bs is relayed through the gateway: symmetric NAT on both sides" $TMP/doctor-ls.txt \
+  || { cat $TMP/doctor-ls.txt; fail "ferry doctor on ls does not say why ls-bs is relayed"; }
+inns $LA "$FERRY" doctor --state $TMP/la >$TMP/doctor-la.txt 2>&1
+grep -q "^PASS  mesh .*direct: ba via" $TMP/doctor-la.txt || { cat $TMP/doctor-la.txt; fail "ferry doctor on la does not call its links direct"; }
+ok "symmetric x symmetric is relayed through the gateway (first packet $F ms); ferry status says so, ferry doctor says why"
 
 # --- iperf3 TCP over the relayed link; both NATs become endpoint-independent mid-flow
 inns $BS iperf3 -s -1 >/dev/null 2>&1 &
 sleep 0.5
-inns $LS iperf3 -c $IP_bs -t 18 -i 1 -b 20M -f m >$TMP/iperf.txt 2>&1 &
+inns $LS iperf3 -c $IP_bs -t 30 -i 1 -b 20M -f m >$TMP/iperf.txt 2>&1 &
 IPERF_PID=$!
 sleep 4
 T1=$(now_ms)
+# A router reload: the new rule, and its NAT state flushed (otherwise the mappings that
+# exist, refreshed by traffic and by every probe round, keep their random ports; docs/mesh.md,
+# limits). The relayed flow loses its mappings too: the gateway learns the new ones from
+# the next packet each side sends (data, or the keepalive: 5 s in this network).
 for n in $NA $NB; do
   inns $n iptables -t nat -R POSTROUTING 2 -o eth0 -s $([ $n = $NA ] && echo 172.16.2.2 || echo 172.17.2.2) -j MASQUERADE || fail "switch $n"
   inns $n conntrack -F >/dev/null 2>&1
 done
 SW=
-for _ in $(seq 75); do direct ls bs && { SW=$(( $(now_ms) - T1 )); break; }; sleep 0.2; done
+for _ in $(seq 90); do direct ls bs && { SW=$(( $(now_ms) - T1 )); break; }; sleep 0.2; done
 bench symmetric-to-cone - ${SW:--}
-[ -n "$SW" ] || fail "ls-bs not direct within 15 s of the NATs becoming endpoint-independent"
+if [ -z "$SW" ]; then
+  for n in $GW $LS $BS; do echo "--- wg show in $n"; inns $n wg show; done
+  for n in $NA $NB; do echo "--- conntrack in $n"; inns $n conntrack -L -p udp 2>/dev/null; inns $n iptables -t nat -S; done
+  echo "--- ls"; tail -n 12 $TMP/ls/agent.log
+  fail "ls-bs not direct within 18 s of the NATs becoming endpoint-independent"
+fi
 wait $IPERF_PID; RC=$?; IPERF_PID=
 grep -q "receiver" $TMP/iperf.txt && [ $RC -eq 0 ] || { cat $TMP/iperf.txt; fail "iperf3 TCP flow broke (exit $RC)"; }
 # The longest run of one-second intervals without a byte moved.
 STALL=$(awk '/sec/ && !/sender|receiver/ { if ($7+0 == 0) { run++; if (run > max) max = run } else run = 0 } END { print max+0 }' $TMP/iperf.txt)
-[ "$STALL" -le 2 ] || { cat $TMP/iperf.txt; fail "the TCP flow stalled for $STALL s around the switch"; }
+# The last intervals, after the switch: bytes move again (directly).
+RECOVERED=$(awk '/sec/ && !/sender|receiver/' $TMP/iperf.txt | tail -n 5 | awk '$7+0 == 0' | wc -l)
+echo "bench: symmetric-to-cone longest_stall_s=$STALL (iperf3 intervals without a byte)"
+[ "$STALL" -le 10 ] && [ "$RECOVERED" -eq 0 ] || { cat $TMP/iperf.txt; fail "the TCP flow stalled for $STALL s around the switch (or did not recover)"; }
 ok "NATs switched mid-flow: ls-bs direct after $SW ms; iperf3 TCP finished ($(grep receiver $TMP/iperf.txt | awk '{print $7, $8}'), longest stall ${STALL} s)"
 
 # --- metrics count the links by path

@@ -29,7 +29,11 @@ extension Agent {
     /// Reads the interface and steps the paths; logs and saves what changed.
     func meshStep(_ map: NetworkMap) async -> (settings: [String: MeshPaths.Setting], probe: Set<String>) {
         let entries = map.enabled ? map.peers.filter { $0.role == "mesh" } : []
-        let live = entries.isEmpty ? [] : ((try? await driver.status()) ?? [])
+        var live: [InterfacePeerStatus] = []
+        if !entries.isEmpty {
+            // An interface that cannot be read (going down) says nothing about the paths.
+            do throws(FerryError) { live = try await driver.status() } catch { return (meshSettings, []) }
+        }
         let byKey = Dictionary(live.map { ($0.publicKey.base64, $0) }, uniquingKeysWith: { a, _ in a })
         let before = Dictionary(mesh.paths.map { ($0.publicKey, $0.state) }, uniquingKeysWith: { a, _ in a })
         let result = mesh.step(entries, live: byKey, now: .now, wall: Date())
@@ -55,7 +59,7 @@ extension Agent {
             try? await Task.sleep(for: Self.meshTick)
             guard let map = current, let plan, map.enabled, map.peers.contains(where: { $0.role == "mesh" }) else { continue }
             let (settings, probe) = await meshStep(map)
-            guard settings != meshSettings || !probe.isEmpty else { continue }
+            guard settings != meshSettings || !probe.isEmpty, await driver.local.exists() else { continue }
             do {
                 if !probe.isEmpty { try await driver.wireguard.apply(MeshPaths.adjust(plan.config, settings, zeroKeepalive: probe)) }
                 try await driver.wireguard.apply(MeshPaths.adjust(plan.config, settings))

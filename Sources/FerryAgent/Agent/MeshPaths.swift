@@ -49,6 +49,11 @@ public struct MeshPaths: Sendable {
     /// WireGuard sends at most one initiation per REKEY_TIMEOUT (5 s): a candidate gets
     /// one handshake round before the next one is tried.
     public static let probeInterval: Duration = .seconds(5)
+    /// A new link's (or new candidates') first round waits this long, so that the other
+    /// side, whose map changed at the same moment, has this peer on its interface when the
+    /// initiation arrives: a first initiation dropped as from an unknown key costs a whole
+    /// `probeInterval`.
+    public static let firstProbeDelay: Duration = .seconds(1)
     /// Without a direct handshake this long, the link is called relayed (its traffic has
     /// gone through the gateway all along).
     public static let relayAfter: Duration = .seconds(4)
@@ -70,6 +75,8 @@ public struct MeshPaths: Sendable {
         var candidates: [HostPort]
         var index = 0
         var lastProbe: ContinuousClock.Instant?
+        /// No round before this.
+        var notBefore: ContinuousClock.Instant
         var probingSince: ContinuousClock.Instant
         var rx: UInt64 = 0
         var rxChanged: ContinuousClock.Instant
@@ -99,13 +106,14 @@ public struct MeshPaths: Sendable {
             var link = links[key] ?? Link(
                 path: MeshPath(peerID: entry.id, name: entry.name, publicKey: key, state: .probing, since: wall,
                                endpoint: nil, candidates: [], probes: 0),
-                candidates: candidates, probingSince: now, rxChanged: now)
+                candidates: candidates, notBefore: now + Self.firstProbeDelay, probingSince: now, rxChanged: now)
             link.path.name = entry.name
             link.path.candidates = candidates.map(\.description)
             if link.candidates != candidates {
                 link.candidates = candidates
                 link.index = 0
                 link.lastProbe = nil
+                link.notBefore = now + Self.firstProbeDelay
             }
             let status = live[key]
             if let status, UInt64(clamping: status.rxBytes) != link.rx {
@@ -133,12 +141,13 @@ public struct MeshPaths: Sendable {
                     link.probingSince = now
                     link.index = 0
                     link.lastProbe = nil
+                    link.notBefore = now
                     link.rxChanged = now
                 }
                 if link.path.state == .probing, now - link.probingSince >= Self.relayAfter {
                     link.path.state = .relayed
                 }
-                if !candidates.isEmpty, link.lastProbe.map({ now - $0 >= Self.probeInterval }) ?? true {
+                if !candidates.isEmpty, now >= link.notBefore, link.lastProbe.map({ now - $0 >= Self.probeInterval }) ?? true {
                     if link.lastProbe != nil { link.index = (link.index + 1) % candidates.count }
                     link.lastProbe = now
                     link.path.probes += 1
