@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "WireGuard", targets: ["WireGuard"]),
         .library(name: "WireGuardLinux", targets: ["WireGuardLinux"]),
         .library(name: "FerryCore", targets: ["FerryCore"]),
+        .library(name: "FerrySystem", targets: ["FerrySystem"]),
         .library(name: "FerryDNS", targets: ["FerryDNS"]),
         .library(name: "FerryServer", targets: ["FerryServer"]),
         .executable(name: "ferryd", targets: ["ferryd"]),
@@ -47,10 +48,17 @@ let package = Package(
             name: "FerryCore",
             dependencies: ["WireGuard", "FerryDNS", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // The system layer: programs run (ip, wg, nft, a userspace WireGuard), the UAPI
+        // socket and durable file writes. FerryCore above stays a pure domain.
+        .target(
+            name: "FerrySystem",
+            dependencies: ["FerryCore", "WireGuard"]
+        ),
         .target(
             name: "FerryServer",
             dependencies: [
                 "FerryCore",
+                "FerrySystem",
                 "FerryDNS",
                 "QRCode",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -84,6 +92,7 @@ let package = Package(
             name: "FerryAgent",
             dependencies: [
                 "FerryCore",
+                "FerrySystem",
                 "FerryDNS",
                 "WireGuard",
                 "QRCode",
@@ -100,6 +109,7 @@ let package = Package(
             dependencies: [
                 "FerryAgent",
                 "FerryCore",
+                "FerrySystem",
                 "WireGuard",
                 "QRCode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import FerryAgent
 import FerryCore
+import FerrySystem
 import Foundation
 
 struct Up: AsyncParsableCommand {

@@ -23,6 +23,18 @@ struct ClientSafetyTests {
         #expect(try PlainHTTP.check("http://gw.example.com:8080", allowed: true)?.contains("warning") == true)
     }
 
+    /// A rate-limited request says what it is and what to do, not "the coordinator failed".
+    @Test func rateLimitedAnswerSaysWhatToDo() {
+        let body = Data(#"{"error":{"code":"rate_limited","message":"this token may make 100 writes at once, then 20 per second; retry in 1 s"}}"#.utf8)
+        do {
+            try CoordinatorClient.check(429, body)
+            Issue.record("429 accepted")
+        } catch {
+            #expect(error.description.contains("limiting this token") && error.description.contains("retry in 1 s"), "\(error)")
+            #expect(!error.description.contains("failed"))
+        }
+    }
+
     @Test func aStalePIDFileNamingAnotherProgramIsNotTheAgent() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-pid-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

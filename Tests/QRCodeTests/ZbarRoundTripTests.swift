@@ -81,10 +81,7 @@ final class Zbar {
     let directory: URL
 
     init() throws {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        let found = path.split(separator: ":").map { URL(fileURLWithPath: String($0)).appendingPathComponent("zbarimg") }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
-        guard let found else { throw Missing() }
+        guard let found = ZbarImg.executable else { throw Missing() }
         executable = found
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("qrcode-zbar-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -96,25 +93,12 @@ final class Zbar {
         }
     }
 
-    /// Expects zbarimg to read exactly `expected` from `png`. Only the QR reader is enabled:
-    /// random modules now and then look like a 1-D barcode to the others (one read a GS1
-    /// DataBar "0103759422536716" out of a version 40 symbol). `-Sbinary` keeps zbar from
-    /// guessing a character set and converting; `--raw` leaves out the symbology prefix.
+    /// Expects zbarimg to read exactly `expected` from `png` (ZbarImg.read).
     func expect(_ png: [UInt8], decodesTo expected: [UInt8], name: String, _ context: String,
                 sourceLocation: SourceLocation = #_sourceLocation) throws {
         let file = directory.appendingPathComponent("\(name).png")
         try Data(png).write(to: file)
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = ["--nodbus", "--raw", "-q", "-Sdisable", "-Sqrcode.enable", "-Sbinary", file.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let decoded = [UInt8](output.fileHandleForReading.readDataToEndOfFile())
-        process.waitUntilExit()
-        // zbarimg exits 0 with symbols found, 4 with none.
-        let status = process.terminationStatus
+        let (status, decoded) = try ZbarImg.read(file, executable: executable)
         if status == 0 && decoded == expected {
             try? FileManager.default.removeItem(at: file)
             return

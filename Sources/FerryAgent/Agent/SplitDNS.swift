@@ -1,4 +1,5 @@
 import FerryCore
+import FerrySystem
 import Foundation
 
 /// Sends the network's zone to ferryd's DNS server on this machine (docs/dns.md):

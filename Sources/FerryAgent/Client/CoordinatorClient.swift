@@ -136,6 +136,8 @@ public final class CoordinatorClient: Sendable {
             throw FerryError(.unauthorized, "not allowed: \(message); this needs a token with more rights")
         case 404:
             throw FerryError(.notFound, "\(message); check the name or id")
+        case 429:
+            throw FerryError(.rejected, "the coordinator is limiting this token's requests: \(message); wait and run again, or ask the admin about ferryd's --write-rate")
         case 400, 409, 413, 422:
             throw FerryError(.rejected, "the coordinator refused the request: \(message)")
         default:

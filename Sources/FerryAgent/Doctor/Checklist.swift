@@ -1,5 +1,6 @@
-import Foundation
 import FerryCore
+import FerrySystem
+import Foundation
 import WireGuard
 
 /// What the checklist is run over: the facts gathered once, the probes it may use, and

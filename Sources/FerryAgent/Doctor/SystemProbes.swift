@@ -1,5 +1,6 @@
-import Foundation
 import FerryCore
+import FerrySystem
+import Foundation
 import WireGuard
 
 /// The probes over this machine: ping(8) and ip(8) through a `CommandRunner` (so a test can

@@ -1,4 +1,5 @@
 import FerryCore
+import FerrySystem
 import Foundation
 
 /// `AtomicWrite` (FerryCore) with the agent's errors: files never seen half-written, keys

@@ -13,7 +13,7 @@ public struct InterfacePeerStatus: Sendable, Equatable {
 
 /// Drives one WireGuard interface: make it exist and carry its addresses, make its key,
 /// port and peers equal to a configuration, read its peers' counters. Implementations:
-/// `WGToolInterface` (wg(8) and ip(8): kernel module or any UAPI daemon — wg uses the
+/// in FerrySystem: `WGToolInterface` (wg(8) and ip(8): kernel module or any UAPI daemon — wg uses the
 /// socket /var/run/wireguard/IFNAME.sock when there is one) and, once the UAPI codec
 /// lands, a direct UAPI socket client.
 public protocol InterfaceController: Sendable {

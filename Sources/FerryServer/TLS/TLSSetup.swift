@@ -1,5 +1,6 @@
 import Crypto
 import FerryCore
+import FerrySystem
 import Foundation
 import HummingbirdTLS
 import X509

@@ -1,3 +1,4 @@
+import FerryCore
 import Foundation
 
 /// The outcome of running a program.

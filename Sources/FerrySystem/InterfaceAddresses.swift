@@ -1,3 +1,4 @@
+import FerryCore
 import WireGuard
 
 /// The addresses of an interface made equal to a list through ip(8): missing ones added,
