@@ -135,18 +135,26 @@ direct() {
     inns $(ns_of $2) wg show $(if_of $2) allowed-ips | grep -qE "(^|[[:space:]])$ib/32"
 }
 # watch A B T0: records ms from T0 (when the rule making the link was added) to the first
-# ping answer and to direct (both within 12 s)
+# ping answer and to direct (both within 12 s); the two are watched side by side, so a ping
+# waiting for its answer does not delay noticing direct.
 watch() {
-  local a=$1 b=$2 T0=$3 first= dir= target=$(eval echo \$IP_$2) t
-  for _ in $(seq 60); do
-    t=$(( $(now_ms) - T0 ))
-    [ -z "$first" ] && inns $(ns_of $a) ping -c 1 -W 1 -q $target >/dev/null 2>&1 && first=$(( $(now_ms) - T0 ))
-    [ -z "$dir" ] && direct $a $b && dir=$(( $(now_ms) - T0 ))
-    [ -n "$first" ] && [ -n "$dir" ] && break
-    [ $t -gt 12000 ] && break
-    sleep 0.2
+  local a=$1 b=$2 T0=$3 target=$(eval echo \$IP_$2)
+  (
+    for _ in $(seq 60); do
+      inns $(ns_of $a) ping -c 1 -W 1 -q $target >/dev/null 2>&1 && { echo $(( $(now_ms) - T0 )); exit; }
+      [ $(( $(now_ms) - T0 )) -gt 12000 ] && break
+      sleep 0.1
+    done
+    echo -
+  ) >$TMP/first-$a-$b &
+  local pinger=$! dir=-
+  for _ in $(seq 80); do
+    direct $a $b && { dir=$(( $(now_ms) - T0 )); break; }
+    [ $(( $(now_ms) - T0 )) -gt 12000 ] && break
+    sleep 0.15
   done
-  echo "${first:--} ${dir:--}" >$TMP/cell-$a-$b
+  wait $pinger
+  echo "$(cat $TMP/first-$a-$b) $dir" >$TMP/cell-$a-$b
 }
 W=()
 T0=$(now_ms); admin policy add cone --to-segment cone >/dev/null || fail "rule cone -> cone"

@@ -1,4 +1,5 @@
 import FerryCore
+import FerrySystem
 import Foundation
 import WireGuard
 
