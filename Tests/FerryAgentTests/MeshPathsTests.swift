@@ -38,11 +38,12 @@ import WireGuard
         let key = Self.key.base64
         // Through the gateway at once; the first round after `firstProbeDelay`.
         #expect(step.probe.isEmpty)
-        #expect(step.settings[key] == .init(endpoint: HostPort("198.51.100.7:40000"), direct: false, keepalive: 25))
+        #expect(step.settings[key] == .init(endpoint: HostPort("198.51.100.7:40000"), direct: false, keepalive: 0),
+                "keepalive off until the first round: turning it on is what sends the first initiation")
         #expect(m.paths.first?.state == .probing)
         (now, wall) = at(1)
         step = m.step([Self.entry()], live: Self.live(handshake: 0), now: now, wall: wall)
-        #expect(step.probe == [key] && step.settings[key]?.endpoint == HostPort("198.51.100.7:40000"))
+        #expect(step.probe == [key] && step.settings[key] == .init(endpoint: HostPort("198.51.100.7:40000"), direct: false, keepalive: 25))
         // Within the probe interval: no new round, same candidate.
         (now, wall) = at(3)
         step = m.step([Self.entry()], live: Self.live(handshake: 0), now: now, wall: wall)
@@ -111,7 +112,9 @@ import WireGuard
         let (now, wall) = at(0)
         var e = Self.entry(candidates: nil, keepalive: nil)
         e.endpoint = "203.0.113.9:51820"
-        let step = m.step([e], live: [:], now: now, wall: wall)
+        _ = m.step([e], live: [:], now: now, wall: wall)
+        let step = m.step([e], live: [:], now: now + .seconds(1), wall: wall)
+        #expect(step.probe == [key])
         #expect(step.settings[key] == .init(endpoint: HostPort("203.0.113.9:51820"), direct: false, keepalive: MeshPaths.probeKeepalive))
         // A name is not probed (it would be resolved at every round).
         var n = MeshPaths()

@@ -155,7 +155,10 @@ public struct MeshPaths: Sendable {
                 }
                 let target = candidates.isEmpty ? nil : candidates[link.index % candidates.count]
                 link.path.endpoint = target?.description
-                settings[key] = Setting(endpoint: target, direct: false, keepalive: keepalive > 0 ? keepalive : Self.probeKeepalive)
+                // Keepalive off until the first round: adding the peer with it on would send
+                // an initiation at once, before the other side may know this peer.
+                settings[key] = Setting(endpoint: target, direct: false,
+                                        keepalive: link.lastProbe == nil ? 0 : keepalive > 0 ? keepalive : Self.probeKeepalive)
             }
             next[key] = link
         }
