@@ -77,6 +77,8 @@ public struct MeshPaths: Sendable {
         var lastProbe: ContinuousClock.Instant?
         /// No round before this.
         var notBefore: ContinuousClock.Instant
+        /// No round yet since the link appeared.
+        var new = true
         var probingSince: ContinuousClock.Instant
         var rx: UInt64 = 0
         var rxChanged: ContinuousClock.Instant
@@ -150,15 +152,17 @@ public struct MeshPaths: Sendable {
                 if !candidates.isEmpty, now >= link.notBefore, link.lastProbe.map({ now - $0 >= Self.probeInterval }) ?? true {
                     if link.lastProbe != nil { link.index = (link.index + 1) % candidates.count }
                     link.lastProbe = now
+                    link.new = false
                     link.path.probes += 1
                     probe.insert(key)
                 }
                 let target = candidates.isEmpty ? nil : candidates[link.index % candidates.count]
                 link.path.endpoint = target?.description
-                // Keepalive off until the first round: adding the peer with it on would send
-                // an initiation at once, before the other side may know this peer.
+                // A new peer's keepalive stays off until its first round: adding it with
+                // keepalive on would send an initiation at once, before the other side
+                // may know this peer.
                 settings[key] = Setting(endpoint: target, direct: false,
-                                        keepalive: link.lastProbe == nil ? 0 : keepalive > 0 ? keepalive : Self.probeKeepalive)
+                                        keepalive: link.new ? 0 : keepalive > 0 ? keepalive : Self.probeKeepalive)
             }
             next[key] = link
         }
