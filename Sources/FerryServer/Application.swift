@@ -20,6 +20,9 @@ public struct FerryConfiguration: Sendable {
 
     /// The data folder (SQLite, keys, TLS material); nil: in memory (tests).
     public var dataDirectory: URL?
+    /// `--database postgres://…`: the store on PostgreSQL (replicas) instead of SQLite in
+    /// the data folder.
+    public var database: DatabaseURL?
     public var host = "127.0.0.1"
     public var port = 8080
     public var tls: TLSMode = .off
@@ -65,7 +68,10 @@ public struct FerryConfiguration: Sendable {
 public struct FerryServices: Sendable {
     public let store: FerryStore
     public let metrics: FerryMetrics
-    public let database: any DatabaseWriter
+    /// The SQL engine the store runs on.
+    public let engine: any SQLEngine
+    /// The SQLite database when the store is on SQLite (`ferryd check`), else nil.
+    public let database: (any DatabaseWriter)?
     /// The admin token's secret on a first start (print once), else nil.
     public let bootstrapSecret: String?
     public let localGateway: LocalGatewayKeys?
@@ -89,26 +95,34 @@ public let ferryVersion = "0.1.0"
 public func buildServices(_ config: FerryConfiguration) async throws -> FerryServices {
     var logger = Logger(label: "ferryd")
     logger.logLevel = config.logLevel
-    let db: any DatabaseWriter
-    if let dir = config.dataDirectory {
+    var db: (any DatabaseWriter)?
+    let engine: any SQLEngine
+    if let url = config.database {
+        logger.info("store on PostgreSQL", metadata: ["database": .string(url.description)])
+        engine = try await PostgresEngine.open(url, logger: logger)
+    } else if let dir = config.dataDirectory {
         let file = dir.appendingPathComponent("ferry.sqlite").path
         if config.requireExistingDatabase, !FileManager.default.fileExists(atPath: file) {
             throw StoreError.noDatabase(dir.path)
         }
         // 0700 also when the folder exists already (created by hand or by a package).
         try AtomicWrite.makeDirectory(dir.path, mode: 0o700)
-        db = try FerryDatabase.open(path: file)
+        let pool = try FerryDatabase.open(path: file)
         // The database and its WAL files hold the audit log and token hashes: owner only.
         for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: file + suffix) { chmod(file + suffix, 0o600) }
+        db = pool
+        engine = GRDBEngine(pool)
     } else {
-        db = try FerryDatabase.inMemory()
+        let queue = try FerryDatabase.inMemory()
+        db = queue
+        engine = GRDBEngine(queue)
     }
     var keys: LocalGatewayKeys?
     if let iface = config.gatewayInterface {
         let dir = config.dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("ferryd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let k = try LocalGatewayKeys(directory: dir, interface: iface, gatewayName: config.gatewayName ?? iface)
-        let stored = try await db.read { db in
+        let stored = try await engine.read { db in
             try String.fetchOne(db, sql: "SELECT p.public_key FROM peers p JOIN gateways g ON g.peer_id = p.id WHERE p.name = ? AND g.local = 1",
                                 arguments: [k.gatewayName])
         }
@@ -116,7 +130,7 @@ public func buildServices(_ config: FerryConfiguration) async throws -> FerrySer
         keys = k
     }
     let metrics = FerryMetrics()
-    let store = FerryStore(db: db, clock: config.clock, localGateway: keys, metrics: metrics, logger: logger)
+    let store = FerryStore(engine: engine, clock: config.clock, localGateway: keys, metrics: metrics, logger: logger)
     let secret = try await store.bootstrap(ipv4: config.initialIPv4, ipv6: config.initialIPv6)
     var tls: TLSSetup.Material?
     switch config.tls {
@@ -127,7 +141,7 @@ public func buildServices(_ config: FerryConfiguration) async throws -> FerrySer
     case .files(let c, let k): tls = try TLSSetup.files(certificate: c, key: k)
     }
     let maxConnections = config.limits.effectiveMaxConnections()
-    return FerryServices(store: store, metrics: metrics, database: db, bootstrapSecret: secret, localGateway: keys, tls: tls, logger: logger,
+    return FerryServices(store: store, metrics: metrics, engine: engine, database: db, bootstrapSecret: secret, localGateway: keys, tls: tls, logger: logger,
                          connections: ConnectionRegistry(limits: config.limits, maxConnections: maxConnections, logger: logger),
                          longPolls: LongPolls(maxTotal: config.limits.effectiveLongPolls(maxConnections: maxConnections),
                                               maxPerToken: config.limits.longPollsPerToken),
@@ -163,7 +177,8 @@ public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = f
 public func buildApplication(_ config: FerryConfiguration, services: FerryServices,
                              onListening: @escaping @Sendable () async -> Void = {}) throws -> some ApplicationProtocol {
     let (router, _) = buildRouter(services, metricsRequireToken: config.metricsRequireToken, login: config.login)
-    var list: [any Service] = [ConnectionSweeper(connections: services.connections), Reaper(store: services.store, clock: config.clock, periodMs: config.reaperPeriodMs, logger: services.logger)]
+    var list: [any Service] = [ConnectionSweeper(connections: services.connections), Reaper(store: services.store, clock: config.clock, periodMs: config.reaperPeriodMs, logger: services.logger),
+                               ReplicaChanges(engine: services.engine, changes: services.store.changes)]
     if let keys = services.localGateway {
         let scratch = config.dataDirectory ?? FileManager.default.temporaryDirectory
         let iface = config.interfaceController ?? SystemInterface(name: keys.interface, scratch: scratch.appendingPathComponent("run"))

@@ -24,6 +24,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Folder for the database, keys and TLS material (created 0700).")
     var data: String
 
+    @OptionGroup var database: DatabaseOption
+
     @Option(help: "Address and port to listen on (loopback unless told otherwise).")
     var listen: String = "127.0.0.1:8080"
 
@@ -127,6 +129,7 @@ struct Serve: AsyncParsableCommand {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         guard let hp = HostPort(listen) else { throw ValidationError("--listen must be ADDRESS:PORT") }
         var config = FerryConfiguration(dataDirectory: URL(fileURLWithPath: data))
+        config.database = try database.url()
         config.host = hp.host
         config.port = Int(hp.port)
         config.gatewayInterface = gateway
@@ -188,9 +191,11 @@ struct Token: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an admin token in the database (when the first one is lost).")
         @Option(help: "The data folder of ferryd.") var data: String
         @Option(help: "A name for the token.") var name: String = "admin"
+        @OptionGroup var database: DatabaseOption
 
         func run() async throws {
             var config = FerryConfiguration(dataDirectory: URL(fileURLWithPath: data))
+            config.database = try database.url()
             config.requireExistingDatabase = true
             let services = try await buildServices(config)
             say(try await services.store.createAdminToken(name: name))
@@ -206,7 +211,8 @@ struct Check: AsyncParsableCommand {
         var config = FerryConfiguration(dataDirectory: URL(fileURLWithPath: data))
         config.requireExistingDatabase = true
         let services = try await buildServices(config)
-        let lines = try FerryDatabase.integrityCheck(services.database)
+        guard let db = services.database else { throw ValidationError("ferryd check runs SQLite's integrity check; the store is not on SQLite") }
+        let lines = try FerryDatabase.integrityCheck(db)
         say(lines.joined(separator: "\n"))
         if lines != ["ok"] { throw ExitCode(1) }
     }
@@ -246,6 +252,20 @@ struct QR: ParsableCommand {
 
 /// `ferryd serve`'s OpenID Connect options: `ferry login`'s provider and claim mapping, and
 /// how often an issuer's keys may be refetched (CI trust rules are in the store, not here).
+/// `--database postgres://USER@HOST:PORT/DB`, or the same URL in FERRY_DATABASE_URL so a
+/// password stays out of `ps`; neither: SQLite in the --data folder.
+struct DatabaseOption: ParsableArguments {
+    @Option(name: .customLong("database"), help: ArgumentHelp(
+        "The store on PostgreSQL instead of SQLite under --data: postgres://USER@HOST:PORT/DB[?sslmode=require|verify-full&sslrootcert=FILE] (or set FERRY_DATABASE_URL, which keeps a password out of ps).",
+        valueName: "URL"))
+    var database: String?
+
+    func url() throws -> DatabaseURL? {
+        guard let text = database ?? ProcessInfo.processInfo.environment["FERRY_DATABASE_URL"], !text.isEmpty else { return nil }
+        do { return try DatabaseURL(text) } catch { throw ValidationError("--database: \(error)") }
+    }
+}
+
 struct OIDCServeOptions: ParsableArguments {
     @Option(name: .customLong("login-issuer"), help: ArgumentHelp("The identity provider for 'ferry login' (its iss URL).", valueName: "URL"))
     var loginIssuer: String?

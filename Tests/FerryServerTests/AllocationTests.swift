@@ -25,8 +25,8 @@ struct AllocationTests {
 
     /// A /29 holds six peers; the seventh is refused naming the segment; a freed address
     /// comes back.
-    @Test func exhaustionIsReportedAndFreedAddressesReturn() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func exhaustionIsReportedAndFreedAddressesReturn(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         _ = try await h.store.createSegment(CreateSegmentRequest(name: "small", ipv4: "10.10.9.0/29"), caller: .system("t"))
         var ids: [String] = []
         for i in 0..<6 {
@@ -41,8 +41,8 @@ struct AllocationTests {
     }
 
     /// 100 concurrent creates through the router: 100 different addresses.
-    @Test func concurrentCreatesNeverShareAnAddress() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func concurrentCreatesNeverShareAnAddress(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         try await h.withClient { client in
             try await h.seed(client)
             let results = try await withThrowingTaskGroup(of: Reply.self) { group in

@@ -10,8 +10,8 @@ import Testing
 struct AuthorizationTests {
     /// Every protected route refuses a missing, malformed, unknown and expired token with
     /// 401 and every scope it does not admit with 403, and none of it writes anything.
-    @Test func everyRouteRefusesBadTokensAndWrongScopes() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func everyRouteRefusesBadTokensAndWrongScopes(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         let (_, routes) = buildRouter(h.services)
         try await h.withClient { client in
             try await h.seed(client)
@@ -71,8 +71,8 @@ struct AuthorizationTests {
 
     /// A ci token stays inside its limits and cannot touch another token's peers; a device
     /// token sees only its own peer. Nothing refused is written.
-    @Test func ciAndDeviceTokensStayInTheirLane() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func ciAndDeviceTokensStayInTheirLane(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         try await h.withClient { client in
             try await h.seed(client)
             let ciA = try await h.token(client, #"{"name":"ci-a","scope":"ci","segment":"ci","maxTTLSeconds":600}"#)
@@ -128,8 +128,8 @@ struct AuthorizationTests {
     }
 
     /// An enrolment token works once.
-    @Test func enrolmentTokensAreSingleUse() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func enrolmentTokensAreSingleUse(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         try await h.withClient { client in
             try await h.seed(client)
             let enroll = try await h.token(client, #"{"name":"enr","scope":"enroll","segment":"developers","owner":"alice"}"#)

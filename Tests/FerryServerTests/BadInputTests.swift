@@ -55,8 +55,8 @@ struct BadInputTests {
 
     /// Each bad request gets a 4xx naming the field and writes nothing: same audit log,
     /// same peers, same segments.
-    @Test(arguments: cases) func refusedAndNothingWritten(_ c: Case) async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all, cases) func refusedAndNothingWritten(engine: Engine, _ c: Case) async throws {
+        let h = try await Harness.make(engine: engine)
         try await h.withClient { client in
             try await h.seed(client)
             _ = try await h.peer(client, name: "existing")

@@ -1,5 +1,6 @@
 import FerryCore
 @testable import FerryServer
+import FerryTestSupport
 import Foundation
 import HTTPTypes
 import WireGuard
@@ -9,8 +10,8 @@ import WireGuard
 
 @Suite("Endpoints")
 struct EndpointTests {
-    @Test func systemEndpoints() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func systemEndpoints(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         try await h.withClient { client in
             let health = try await client.call(.get, "/health", token: nil)
             #expect(health.status == 200 && health.body.contains("\"ok\""))
@@ -25,8 +26,8 @@ struct EndpointTests {
     }
 
     /// `--metrics-token`: /metrics for admin and read-only tokens only; the rest stays open.
-    @Test func metricsBehindAToken() async throws {
-        let h = try await Harness.make { $0.metricsRequireToken = true }
+    @Test(arguments: Engine.all) func metricsBehindAToken(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine) { $0.metricsRequireToken = true }
         try await h.withClient { client in
             #expect(try await client.call(.get, "/metrics", token: nil).status == 401)
             let reader = try await client.call(.post, "/v1/tokens", token: h.admin, json: #"{"name":"scraper","scope":"read-only"}"#)
@@ -40,8 +41,8 @@ struct EndpointTests {
         }
     }
 
-    @Test func networkSegmentsAndPolicy() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func networkSegmentsAndPolicy(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         try await h.withClient { client in
             let n = try await client.call(.get, "/v1/network", token: h.admin).decode(NetworkView.self)
             #expect(n.ipv4 == "10.10.0.0/16" && n.mtu == 1420 && n.keepalive == 25)
@@ -67,8 +68,8 @@ struct EndpointTests {
         }
     }
 
-    @Test func peersLifecycleConfigNetmapAndReport() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func peersLifecycleConfigNetmapAndReport(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         try await h.withClient { client in
             try await h.seed(client)
             let p = try await h.peer(client, name: "laptop", extra: #","owner":"alice","mesh":true"#)
@@ -131,10 +132,10 @@ struct EndpointTests {
     }
 
     /// generateKey returns the private key once, in the config; it is stored nowhere.
-    @Test func generatedKeysAreReturnedOnceAndNeverStored() async throws {
+    @Test(arguments: Engine.all) func generatedKeysAreReturnedOnceAndNeverStored(engine: Engine) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-genkey-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let h = try await Harness.make(data: dir)
+        let h = try await Harness.make(engine: engine, data: dir)
         let privateKey = try await h.withClient { client in
             try await h.seed(client)
             let r = try await client.call(.post, "/v1/peers", token: h.admin, json: #"{"name":"phone","segment":"developers","generateKey":true}"#)
@@ -148,14 +149,19 @@ struct EndpointTests {
             #expect(!export.body.contains(key.base64) && export.body.split(separator: "\n").count > 3)
             return key.base64
         }
-        for file in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
-            let data = try Data(contentsOf: dir.appendingPathComponent(file))
-            #expect(data.range(of: Data(privateKey.utf8)) == nil, "private key found in \(file)")
+        if let database = h.config.database {
+            let dump = try PostgresServer.start().dump(database: database.database)
+            #expect(dump.contains("phone") && !dump.contains(privateKey), "private key found in the PostgreSQL database")
+        } else {
+            for file in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
+                let data = try Data(contentsOf: dir.appendingPathComponent(file))
+                #expect(data.range(of: Data(privateKey.utf8)) == nil, "private key found in \(file)")
+            }
         }
     }
 
-    @Test func gatewaysTokensAndAudit() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func gatewaysTokensAndAudit(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         try await h.withClient { client in
             try await h.seed(client)
             let gws = try await client.call(.get, "/v1/gateways", token: h.admin).decode(ListResponse<GatewayView>.self)
@@ -201,8 +207,8 @@ struct EndpointTests {
     }
 
     /// Long poll: 304 when the map does not change within `wait`; a change answers at once.
-    @Test func netmapLongPoll() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func netmapLongPoll(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         try await h.withClient { client in
             try await h.seed(client)
             let p = try await h.peer(client, name: "laptop")

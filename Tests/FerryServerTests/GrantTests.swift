@@ -7,8 +7,8 @@ import Testing
 struct GrantTests {
     /// An enrolment token that does not allow a full tunnel (or mesh) refuses a device that
     /// asks for one with 403, and nothing is written; one that allows it enrols.
-    @Test func enrolmentCannotAskForMoreThanItsToken() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func enrolmentCannotAskForMoreThanItsToken(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         try await h.withClient { client in
             try await h.seed(client)
             let plain = try await h.token(client, #"{"name":"enr","scope":"enroll","segment":"developers"}"#)
@@ -33,8 +33,8 @@ struct GrantTests {
     }
 
     /// Ports are validated and named by index; gateway targets must exist; the views show both.
-    @Test func rulesWithPortsAndGatewayTargets() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func rulesWithPortsAndGatewayTargets(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         try await h.withClient { client in
             try await h.seed(client)
             let gw = try #require(try await client.call(.get, "/v1/gateways", token: h.admin).decode(ListResponse<GatewayView>.self).items.first)

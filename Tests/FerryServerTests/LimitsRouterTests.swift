@@ -14,8 +14,8 @@ import Testing
 struct LimitsRouterTests {
     /// Past its burst a token's writes get 429 `rate_limited` with Retry-After, and nothing
     /// is written; another token and reads are not affected.
-    @Test func writeRateLimitPerToken() async throws {
-        let h = try await Harness.make { c in
+    @Test(arguments: Engine.all) func writeRateLimitPerToken(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine) { c in
             // One write per 1,000 s after the burst: no refill during the test, however slow.
             c.limits.writeRate = 0.001
             c.limits.writeBurst = 3
@@ -42,8 +42,8 @@ struct LimitsRouterTests {
 
     /// Writes without a token (the OIDC exchange) are limited per source address: past
     /// the burst the exchange answers 429 before it looks at the token.
-    @Test func anonymousWritesAreLimitedPerSource() async throws {
-        let h = try await Harness.make { c in
+    @Test(arguments: Engine.all) func anonymousWritesAreLimitedPerSource(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine) { c in
             c.limits.writeRate = 0.001
             c.limits.writeBurst = 2
         }
@@ -61,8 +61,8 @@ struct LimitsRouterTests {
 
     /// Past the per-token cap a long poll gets 429 `too_many_long_polls` at once; a drain
     /// (shutdown) answers the waiting one with 304 at once.
-    @Test func longPollCapAndDrain() async throws {
-        let h = try await Harness.make { c in c.limits.longPollsPerToken = 1 }
+    @Test(arguments: Engine.all) func longPollCapAndDrain(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine) { c in c.limits.longPollsPerToken = 1 }
         try await h.withClient { client in
             try await h.seed(client)
             let p = try await h.peer(client, name: "laptop")
@@ -87,8 +87,8 @@ struct LimitsRouterTests {
 
     /// A report that changes nothing writes no audit record and wakes no one; a new
     /// endpoint does both.
-    @Test func unchangedReportIsSilent() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func unchangedReportIsSilent(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         try await h.withClient { client in
             try await h.seed(client)
             let p = try await h.peer(client, name: "laptop")
@@ -108,8 +108,8 @@ struct LimitsRouterTests {
 
     /// The export streams page after page (500 records each) with every record once, in
     /// order, filters applied across pages.
-    @Test func auditExportStreamsEveryPage() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func auditExportStreamsEveryPage(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         _ = try await h.store.write(.system("test")) { _, audit, _ in
             for i in 0..<1_234 {
                 audit.append(AuditEntry(action: "test.bulk", objectType: "test", objectID: "t\(i)", peerID: i % 2 == 0 ? "even" : nil))
@@ -129,8 +129,8 @@ struct LimitsRouterTests {
     }
 
     /// Many callers wanting the topology after one change share one load.
-    @Test func topologyLoadIsSingleFlight() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func topologyLoadIsSingleFlight(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         try await h.withClient { client in try await h.seed(client) }
         _ = try await h.store.compiler()
         let before = h.store.topologyReloads

@@ -15,10 +15,10 @@ struct OIDCExchangeTests {
 
     /// A harness whose clock reads the real time (the issuer signs with it), seeded, with
     /// one trust rule for acme/api on main into segment ci, reaching 172.20.0.5 only.
-    static func setUp(_ issuer: TestIssuer, refetch: Duration = .seconds(30)) async throws -> Harness {
+    static func setUp(_ issuer: TestIssuer, engine: Engine, refetch: Duration = .seconds(30)) async throws -> Harness {
         let clock = ManualClock(now: Int64(Date().timeIntervalSince1970 * 1000))
         issuer.onMint = { clock.catchUpToRealTime() }
-        return try await Harness.make(clock: clock) { $0.oidcRefetchInterval = refetch }
+        return try await Harness.make(engine: engine, clock: clock) { $0.oidcRefetchInterval = refetch }
     }
 
     static func addRule(_ h: Harness, _ client: any TestClientProtocol, _ issuer: TestIssuer, claims: String = #"{"repository":"acme/api","ref":"refs/heads/main"}"#) async throws -> TrustRuleView {
@@ -33,11 +33,11 @@ struct OIDCExchangeTests {
         try await client.call(.post, "/v1/ci/oidc", token: nil, json: #"{"idToken":"\#(token)","publicKey":"\#(newPublicKey())"\#(extra)}"#)
     }
 
-    @Test(.timeLimit(.minutes(4)))
-    func exchangeAndRefusals() async throws {
+    @Test(.timeLimit(.minutes(4)), arguments: Engine.all)
+    func exchangeAndRefusals(engine: Engine) async throws {
         guard let issuer = TestIssuer.start("OIDC exchange") else { return }
         defer { issuer.stop() }
-        let h = try await Self.setUp(issuer)
+        let h = try await Self.setUp(issuer, engine: engine)
         try await h.withClient { client in
             try await h.seed(client)
             let rule = try await Self.addRule(h, client, issuer)
@@ -114,11 +114,11 @@ struct OIDCExchangeTests {
 
     /// A new key at the issuer is picked up without a restart; a flood of tokens with
     /// made-up key ids costs at most one JWKS fetch per refetch interval.
-    @Test(.timeLimit(.minutes(4)))
-    func rotationAndRefetchBound() async throws {
+    @Test(.timeLimit(.minutes(4)), arguments: Engine.all)
+    func rotationAndRefetchBound(engine: Engine) async throws {
         guard let issuer = TestIssuer.start("OIDC rotation") else { return }
         defer { issuer.stop() }
-        let h = try await Self.setUp(issuer, refetch: .seconds(1))
+        let h = try await Self.setUp(issuer, engine: engine, refetch: .seconds(1))
         try await h.withClient { client in
             try await h.seed(client)
             _ = try await Self.addRule(h, client, issuer)

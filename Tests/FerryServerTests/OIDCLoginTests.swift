@@ -10,14 +10,14 @@ import Testing
 /// audience (the login client), single use, and a coordinator without login.
 @Suite("OIDC login against the test issuer")
 struct OIDCLoginTests {
-    @Test(.timeLimit(.minutes(4)))
-    func loginMapsClaimsToSegments() async throws {
+    @Test(.timeLimit(.minutes(4)), arguments: Engine.all)
+    func loginMapsClaimsToSegments(engine: Engine) async throws {
         guard let issuer = TestIssuer.start("OIDC login") else { return }
         defer { issuer.stop() }
         let mapping = try ClaimSegmentMapping.parse(["groups=dev*:developers", "email=*@ops.acme.test:others"])
         let clock = ManualClock(now: Int64(Date().timeIntervalSince1970 * 1000))
         issuer.onMint = { clock.catchUpToRealTime() }
-        let h = try await Harness.make(clock: clock) {
+        let h = try await Harness.make(engine: engine, clock: clock) {
             $0.login = LoginConfiguration(issuer: issuer.issuer, clientID: "ferry-cli", mapping: mapping)
         }
         try await h.withClient { client in
@@ -49,7 +49,7 @@ struct OIDCLoginTests {
             #expect(wrongAud.status == 401 && wrongAud.body.contains("audience"), "\(wrongAud.body)")
         }
         // Without --login-issuer there is no login.
-        let plain = try await Harness.make()
+        let plain = try await Harness.make(engine: engine)
         try await plain.withClient { client in
             let info = try await client.call(.get, "/v1/login", token: nil)
             let post = try await client.call(.post, "/v1/login", token: nil, json: "{}")

@@ -23,9 +23,9 @@ struct OpenAPITests {
         return out
     }
 
-    @Test func everyRouteIsDocumentedAndNothingElse() async throws {
+    @Test(arguments: Engine.all) func everyRouteIsDocumentedAndNothingElse(engine: Engine) async throws {
         let text = try String(contentsOf: Binaries.packageRoot.appendingPathComponent("docs/openapi.yaml"), encoding: .utf8)
-        let h = try await Harness.make()
+        let h = try await Harness.make(engine: engine)
         let (_, routes) = buildRouter(h.services)
         let served = Set(routes.map { "\($0.method) \($0.path)" })
         let documented = Self.documented(text)

@@ -24,7 +24,9 @@ final class FerrydProcess: @unchecked Sendable {
 
     /// `launcher`: a program that execs ferryd with its arguments (e.g. prlimit with an
     /// open-file limit). `logs`: standard error goes to the output file too.
-    init(data: URL, port: Int, extra: [String] = [], launcher: [String] = [], logs: Bool = false) throws {
+    /// `environment`: added to the test's own (e.g. FERRY_DATABASE_URL).
+    init(data: URL, port: Int, extra: [String] = [], launcher: [String] = [], logs: Bool = false,
+         environment: [String: String] = [:]) throws {
         self.port = port
         outFile = data.deletingLastPathComponent().appendingPathComponent("ferryd-\(port)-\(UUID().uuidString).out")
         FileManager.default.createFile(atPath: outFile.path, contents: nil)
@@ -36,6 +38,7 @@ final class FerrydProcess: @unchecked Sendable {
             process.executableURL = Binaries.ferryd
             process.arguments = args
         }
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let handle = try FileHandle(forWritingTo: outFile)
         process.standardOutput = handle
         process.standardError = logs ? handle : FileHandle.nullDevice

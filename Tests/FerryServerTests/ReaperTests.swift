@@ -40,8 +40,8 @@ struct ReaperTests {
     }
 
     /// Never before the TTL; always within TTL + one reaper period; address freed; audited.
-    @Test func removedBetweenTTLAndTTLPlusOnePeriod() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func removedBetweenTTLAndTTLPlusOnePeriod(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         _ = try await h.store.createSegment(CreateSegmentRequest(name: "ci", ipv4: "10.10.7.0/30"), caller: .system("t"))
         let created = h.clock.now()
         let eph = try await h.store.createPeer(CreatePeerRequest(name: "job", segment: "ci", publicKey: newPublicKey(), ttlSeconds: Self.ttl),
@@ -68,14 +68,16 @@ struct ReaperTests {
 
     /// The TTL survives a restart: not removed early after one, removed on time, and a
     /// peer that expired while ferryd was down goes at the first pass.
-    @Test func ttlSurvivesRestart() async throws {
+    @Test(arguments: Engine.all) func ttlSurvivesRestart(engine: Engine) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-reaper-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let clock = ManualClock()
         let start = clock.now()
         var ids: [String] = []
+        var database: DatabaseURL?
         do {
-            let h = try await Harness.make(data: dir, clock: clock)
+            let h = try await Harness.make(engine: engine, data: dir, clock: clock)
+            database = h.config.database
             _ = try await h.store.createSegment(CreateSegmentRequest(name: "ci"), caller: .system("t"))
             for (name, ttl) in [("a", Self.ttl), ("b", 10)] {
                 ids.append(try await h.store.createPeer(CreatePeerRequest(name: name, segment: "ci", publicKey: newPublicKey(), ttlSeconds: ttl),
@@ -83,7 +85,7 @@ struct ReaperTests {
             }
         }
         clock.advance(by: 30_000)   // ferryd is down for 30 s
-        let h = try await Harness.make(data: dir, clock: clock)
+        let h = try await Harness.make(engine: engine, data: dir, database: database, clock: clock)
         let driver = try await Driver(h)
         #expect(try await exists(h, ids[0]), "peer a removed early after a restart")
         #expect(try await !exists(h, ids[1]), "peer b expired while ferryd was down and survived the first pass")

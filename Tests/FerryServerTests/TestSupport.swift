@@ -1,9 +1,11 @@
 import FerryCore
 @testable import FerryServer
+import FerryTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import Testing
 import WireGuard
 
@@ -21,8 +23,46 @@ struct Reply: Sendable {
     var errorCode: String? { (try? decode(ErrorBody.self))?.error.code }
 }
 
-/// The coordinator built the way ferryd builds it, on an in-memory (or file) store and a
-/// manual clock, driven through Hummingbird's router test client.
+/// The store's two engines: every store and API suite runs on both (`@Test(arguments: Engine.all)`).
+enum Engine: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite, postgres
+    static let all = allCases
+    var testDescription: String { rawValue }
+}
+
+/// Fresh PostgreSQL databases on the test process's server (FerryTestSupport's
+/// `PostgresServer`): a template migrated once by ferryd's own engine, then one copy per
+/// test (`CREATE DATABASE … TEMPLATE`, much faster than migrating each).
+actor PostgresDatabases {
+    static let shared = PostgresDatabases()
+    /// Made once; callers arriving while it is being made wait for the same task.
+    private var template: Task<String, any Error>?
+
+    func fresh() async throws -> DatabaseURL { try DatabaseURL(try await freshURL()) }
+
+    /// A fresh database's URL, with its password.
+    func freshURL() async throws -> String {
+        let server = try PostgresServer.start()
+        let making = template ?? Task {
+            let name = "ferry_template"
+            try server.psql("CREATE DATABASE \(name)")
+            var logger = Logger(label: "test-template")
+            logger.logLevel = .critical
+            let engine = try await PostgresEngine.open(try DatabaseURL(server.url(database: name)), maxConnections: 1, logger: logger)
+            await engine.close()
+            return name
+        }
+        template = making
+        let source = try await making.value
+        let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        try server.psql("CREATE DATABASE \(name) TEMPLATE \(source)")
+        return server.url(database: name)
+    }
+}
+
+/// The coordinator built the way ferryd builds it, on an in-memory (or file) store, or a
+/// fresh PostgreSQL database, and a manual clock, driven through Hummingbird's router test
+/// client.
 struct Harness: Sendable {
     let config: FerryConfiguration
     let services: FerryServices
@@ -30,8 +70,13 @@ struct Harness: Sendable {
     var store: FerryStore { services.store }
     var admin: String
 
-    static func make(data: URL? = nil, clock: ManualClock = ManualClock(), configure: (inout FerryConfiguration) -> Void = { _ in }) async throws -> Harness {
+    /// `database`: a PostgreSQL database to open again (a restart), else a fresh one.
+    static func make(engine: Engine = .sqlite, data: URL? = nil, database: DatabaseURL? = nil, clock: ManualClock = ManualClock(),
+                     configure: (inout FerryConfiguration) -> Void = { _ in }) async throws -> Harness {
         var config = FerryConfiguration(dataDirectory: data)
+        if engine == .postgres {
+            if let database { config.database = database } else { config.database = try await PostgresDatabases.shared.fresh() }
+        }
         config.clock = clock
         config.logLevel = .critical
         config.initialIPv6 = IPPrefix("fd00:abcd:1234::/48")

@@ -56,61 +56,7 @@ public enum FerryDatabase {
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in
             try db.execute(sql: """
-            CREATE TABLE network (
-                id INTEGER PRIMARY KEY CHECK (id = 1),
-                name TEXT NOT NULL,
-                ipv4 TEXT NOT NULL,
-                ipv6 TEXT,
-                dns TEXT NOT NULL DEFAULT '[]',
-                mtu INTEGER NOT NULL,
-                keepalive INTEGER NOT NULL,
-                created_at INTEGER NOT NULL,
-                updated_at INTEGER NOT NULL
-            );
-            CREATE TABLE segments (
-                id TEXT PRIMARY KEY,
-                name TEXT NOT NULL UNIQUE,
-                ipv4 TEXT NOT NULL UNIQUE,
-                next_address INTEGER,
-                created_at INTEGER NOT NULL
-            );
-            CREATE TABLE peers (
-                id TEXT PRIMARY KEY,
-                name TEXT NOT NULL UNIQUE,
-                kind TEXT NOT NULL,
-                owner TEXT NOT NULL,
-                segment_id TEXT NOT NULL REFERENCES segments(id),
-                ipv4 INTEGER NOT NULL UNIQUE,
-                public_key TEXT NOT NULL UNIQUE,
-                tunnel TEXT NOT NULL,
-                dns TEXT,
-                mtu INTEGER,
-                keepalive INTEGER,
-                mesh INTEGER NOT NULL,
-                enabled INTEGER NOT NULL,
-                restrict_to TEXT,
-                expires_at INTEGER,
-                created_at INTEGER NOT NULL,
-                updated_at INTEGER NOT NULL,
-                created_by TEXT NOT NULL,
-                reported_endpoint TEXT,
-                seen_endpoint TEXT,
-                rx_bytes INTEGER,
-                tx_bytes INTEGER,
-                latest_handshake INTEGER,
-                reported_at INTEGER
-            );
-            CREATE INDEX peers_segment ON peers(segment_id);
-            CREATE INDEX peers_expiry ON peers(expires_at) WHERE expires_at IS NOT NULL;
-            CREATE TABLE gateways (
-                peer_id TEXT PRIMARY KEY REFERENCES peers(id) ON DELETE CASCADE,
-                endpoint TEXT NOT NULL,
-                listen_port INTEGER NOT NULL,
-                subnets TEXT NOT NULL,
-                masquerade INTEGER NOT NULL,
-                local INTEGER NOT NULL DEFAULT 0,
-                key_rotated_at INTEGER
-            );
+            \(SharedSchema.v1Tables)
             CREATE TABLE policy_rules (
                 id TEXT PRIMARY KEY,
                 from_segment TEXT NOT NULL REFERENCES segments(id),
@@ -119,21 +65,6 @@ public enum FerryDatabase {
                 created_at INTEGER NOT NULL,
                 CHECK ((to_segment IS NULL) <> (to_subnet IS NULL)),
                 UNIQUE (from_segment, to_segment, to_subnet)
-            );
-            CREATE TABLE tokens (
-                id TEXT PRIMARY KEY,
-                name TEXT NOT NULL,
-                scope TEXT NOT NULL,
-                secret_hash TEXT NOT NULL UNIQUE,
-                segment_id TEXT REFERENCES segments(id),
-                max_ttl INTEGER,
-                peer_id TEXT REFERENCES peers(id) ON DELETE CASCADE,
-                kind TEXT,
-                owner TEXT,
-                expires_at INTEGER,
-                used_at INTEGER,
-                created_at INTEGER NOT NULL,
-                created_by TEXT NOT NULL
             );
             CREATE TABLE audit (
                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -184,21 +115,15 @@ public enum FerryDatabase {
             ALTER TABLE tokens ADD COLUMN allow_mesh INTEGER NOT NULL DEFAULT 0;
             """)
         }
-        FerryStore.registerRemovedTokens(&m)
+        // The table behind `removedPeerError`.
+        m.registerMigration("removed_tokens") { db in
+            try db.execute(sql: """
+                \(SharedSchema.removedTokens)
+                """)
+        }
         m.registerMigration("dns-zone-and-records") { db in
             try db.execute(sql: """
-            ALTER TABLE network ADD COLUMN dns_zone TEXT;
-            ALTER TABLE network ADD COLUMN dns_upstreams TEXT NOT NULL DEFAULT '[]';
-            CREATE TABLE dns_records (
-                id TEXT PRIMARY KEY,
-                name TEXT NOT NULL,
-                type TEXT NOT NULL,
-                value TEXT NOT NULL,
-                ttl INTEGER NOT NULL,
-                created_at INTEGER NOT NULL,
-                UNIQUE (name, type, value)
-            );
-            CREATE INDEX dns_records_name ON dns_records(name);
+            \(SharedSchema.dnsRecords)
             """)
         }
         m.registerMigration(OIDCMigration.name) { db in try db.execute(sql: OIDCMigration.sql) }
@@ -208,4 +133,106 @@ public enum FerryDatabase {
         }
         return m
     }
+}
+
+/// The DDL both engines share word for word (PostgreSQL's copy has INTEGER as BIGINT, see
+/// `PostgresMigrations.bigint`); what differs (constraints SQLite cannot alter, the audit
+/// table's triggers) is written per engine.
+enum SharedSchema {
+    static let v1Tables = """
+        CREATE TABLE network (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            name TEXT NOT NULL,
+            ipv4 TEXT NOT NULL,
+            ipv6 TEXT,
+            dns TEXT NOT NULL DEFAULT '[]',
+            mtu INTEGER NOT NULL,
+            keepalive INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE TABLE segments (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            ipv4 TEXT NOT NULL UNIQUE,
+            next_address INTEGER,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TABLE peers (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            segment_id TEXT NOT NULL REFERENCES segments(id),
+            ipv4 INTEGER NOT NULL UNIQUE,
+            public_key TEXT NOT NULL UNIQUE,
+            tunnel TEXT NOT NULL,
+            dns TEXT,
+            mtu INTEGER,
+            keepalive INTEGER,
+            mesh INTEGER NOT NULL,
+            enabled INTEGER NOT NULL,
+            restrict_to TEXT,
+            expires_at INTEGER,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            created_by TEXT NOT NULL,
+            reported_endpoint TEXT,
+            seen_endpoint TEXT,
+            rx_bytes INTEGER,
+            tx_bytes INTEGER,
+            latest_handshake INTEGER,
+            reported_at INTEGER
+        );
+        CREATE INDEX peers_segment ON peers(segment_id);
+        CREATE INDEX peers_expiry ON peers(expires_at) WHERE expires_at IS NOT NULL;
+        CREATE TABLE gateways (
+            peer_id TEXT PRIMARY KEY REFERENCES peers(id) ON DELETE CASCADE,
+            endpoint TEXT NOT NULL,
+            listen_port INTEGER NOT NULL,
+            subnets TEXT NOT NULL,
+            masquerade INTEGER NOT NULL,
+            local INTEGER NOT NULL DEFAULT 0,
+            key_rotated_at INTEGER
+        );
+        CREATE TABLE tokens (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            secret_hash TEXT NOT NULL UNIQUE,
+            segment_id TEXT REFERENCES segments(id),
+            max_ttl INTEGER,
+            peer_id TEXT REFERENCES peers(id) ON DELETE CASCADE,
+            kind TEXT,
+            owner TEXT,
+            expires_at INTEGER,
+            used_at INTEGER,
+            created_at INTEGER NOT NULL,
+            created_by TEXT NOT NULL
+        );
+        """
+    static let removedTokens = """
+        CREATE TABLE removed_tokens (
+            secret_hash TEXT PRIMARY KEY,
+            peer_id TEXT NOT NULL,
+            peer_name TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            removed_by TEXT NOT NULL,
+            removed_at INTEGER NOT NULL
+        );
+        """
+    static let dnsRecords = """
+        ALTER TABLE network ADD COLUMN dns_zone TEXT;
+        ALTER TABLE network ADD COLUMN dns_upstreams TEXT NOT NULL DEFAULT '[]';
+        CREATE TABLE dns_records (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            type TEXT NOT NULL,
+            value TEXT NOT NULL,
+            ttl INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            UNIQUE (name, type, value)
+        );
+        CREATE INDEX dns_records_name ON dns_records(name);
+        """
 }

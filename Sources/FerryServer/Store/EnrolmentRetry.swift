@@ -1,6 +1,5 @@
 import FerryCore
 import Foundation
-import GRDB
 import WireGuard
 
 /// A `ferry join` whose answer was lost (the connection broke after ferryd committed) may
@@ -21,7 +20,7 @@ enum EnrolmentRetry {
             let rows = try FerryStore.loadPeers(db, where: "WHERE p.created_by = ? AND p.public_key = ?", [caller.auditName, key.base64])
             guard let r = rows.first else { throw APIError.unauthorized(spent(at: usedAt)) }
             let segments = try FerryStore.context(db).segments
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM tokens WHERE peer_id = ? AND scope = ?", arguments: [r.peer.id, Scope.device.rawValue]) {
+            for row in try SQLRow.fetchAll(db, sql: "SELECT * FROM tokens WHERE peer_id = ? AND scope = ?", arguments: [r.peer.id, Scope.device.rawValue]) {
                 let old = FerryStore.tokenView(row, segments: segments)
                 try db.execute(sql: "DELETE FROM tokens WHERE id = ?", arguments: [old.id])
                 audit.append(AuditEntry(action: "token.delete", objectType: "token", objectID: old.id, peerID: r.peer.id, before: FerryStore.json(old)))

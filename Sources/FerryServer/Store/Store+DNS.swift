@@ -1,15 +1,14 @@
 import FerryCore
 import FerryDNS
 import Foundation
-import GRDB
 import WireGuard
 
 /// The zone's admin-managed records (A, AAAA, CNAME, SRV), changed like everything else:
 /// validated first, audited in the same transaction, and seen by every replica's DNS
 /// server through the store.
 extension FerryStore {
-    static func loadRecords(_ db: Database) throws -> [ZoneRecord] {
-        try Row.fetchAll(db, sql: "SELECT * FROM dns_records ORDER BY name, type, created_at, id").map { row in
+    static func loadRecords(_ db: any SQLTransaction) throws -> [ZoneRecord] {
+        try SQLRow.fetchAll(db, sql: "SELECT * FROM dns_records ORDER BY name, type, created_at, id").map { row in
             let id: String = row["id"]
             guard let type = ZoneRecordType(rawValue: row["type"]), let name = DNSName(row["name"] as String),
                   let value = ZoneRecordValue.parse(row["value"], type: type) else { throw StoreError.corrupt("dns record \(id)") }
@@ -81,8 +80,8 @@ extension FerryStore {
 
 extension ZoneIndex {
     /// Every relative name a peer takes in the zone (`alice`, `alice.developers`), lowercased.
-    static func peerNames(_ db: Database) throws -> Set<String> {
-        let rows = try Row.fetchAll(db, sql: "SELECT p.name AS name, s.name AS segment FROM peers p JOIN segments s ON s.id = p.segment_id")
+    static func peerNames(_ db: any SQLTransaction) throws -> Set<String> {
+        let rows = try SQLRow.fetchAll(db, sql: "SELECT p.name AS name, s.name AS segment FROM peers p JOIN segments s ON s.id = p.segment_id")
         var out = Set<String>()
         for row in rows {
             let n = (row["name"] as String).lowercased(), s = (row["segment"] as String).lowercased()

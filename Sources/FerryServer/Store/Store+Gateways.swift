@@ -1,6 +1,5 @@
 import FerryCore
 import Foundation
-import GRDB
 import WireGuard
 
 extension FerryStore {
@@ -180,7 +179,7 @@ extension FerryStore {
         guard let local = localGateway else { return false }
         let now = clock.now()
         let due = try await read { db -> String? in
-            guard let row = try Row.fetchOne(db, sql: """
+            guard let row = try SQLRow.fetchOne(db, sql: """
                 SELECT p.id, g.key_rotated_at FROM peers p JOIN gateways g ON g.peer_id = p.id WHERE p.name = ? AND g.local = 1
                 """, arguments: [local.gatewayName]) else { return nil }
             let at: Int64 = row["key_rotated_at"] ?? 0

@@ -1,6 +1,5 @@
 import FerryCore
 import Foundation
-import GRDB
 import WireGuard
 
 extension FerryStore {

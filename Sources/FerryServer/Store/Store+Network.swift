@@ -1,6 +1,5 @@
 import FerryCore
 import Foundation
-import GRDB
 import WireGuard
 
 extension FerryStore {
@@ -85,7 +84,7 @@ extension FerryStore {
     public func segments() async throws -> [SegmentView] {
         try await read { db in
             let plan = try FerryStore.loadNetwork(db).plan
-            let counts = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT segment_id, COUNT(*) AS n FROM peers GROUP BY segment_id")
+            let counts = Dictionary(uniqueKeysWithValues: try SQLRow.fetchAll(db, sql: "SELECT segment_id, COUNT(*) AS n FROM peers GROUP BY segment_id")
                 .map { ($0["segment_id"] as String, $0["n"] as Int) })
             return try FerryStore.loadSegments(db).map { Views.segment($0, plan: plan, peers: counts[$0.id] ?? 0) }
         }

@@ -1,6 +1,5 @@
 import FerryCore
 import Foundation
-import GRDB
 import WireGuard
 
 /// A validated new peer, ready to be given an address and stored.
@@ -27,7 +26,7 @@ extension FerryStore {
 
     /// Stores a peer with the next free address of its segment (next-fit from the
     /// segment's cursor; the UNIQUE index on `ipv4` is the last word).
-    static func insertPeer(_ db: Database, _ np: NewPeer, now: Millis, createdBy: String) throws -> PeerRecord {
+    static func insertPeer(_ db: any SQLTransaction, _ np: NewPeer, now: Millis, createdBy: String) throws -> PeerRecord {
         guard let segment = try segment(named: np.segmentName, db) else { throw APIError.invalid("segment", "no segment named \(np.segmentName)") }
         if try Bool.fetchOne(db, sql: "SELECT 1 FROM peers WHERE name = ?", arguments: [np.name]) ?? false {
             throw APIError.conflict("name", "a peer named \(np.name) exists")
@@ -60,7 +59,7 @@ extension FerryStore {
         return PeerRecord(peer: peer, gatewayLocal: false)
     }
 
-    static func savePeer(_ db: Database, _ p: Peer) throws {
+    static func savePeer(_ db: any SQLTransaction, _ p: Peer) throws {
         try db.execute(sql: """
             UPDATE peers SET name = ?, owner = ?, public_key = ?, tunnel = ?, dns = ?, mtu = ?, keepalive = ?, mesh = ?,
                              enabled = ?, restrict_to = ?, updated_at = ? WHERE id = ?
@@ -69,11 +68,11 @@ extension FerryStore {
     }
 
     /// The segment map and address plan views need.
-    static func context(_ db: Database) throws -> (segments: [String: Segment], plan: AddressPlan) {
+    static func context(_ db: any SQLTransaction) throws -> (segments: [String: Segment], plan: AddressPlan) {
         (Dictionary(uniqueKeysWithValues: try loadSegments(db).map { ($0.id, $0) }), try loadNetwork(db).plan)
     }
 
-    static func peerView(_ db: Database, _ r: PeerRecord) throws -> PeerView {
+    static func peerView(_ db: any SQLTransaction, _ r: PeerRecord) throws -> PeerView {
         let c = try context(db)
         return Views.peer(r, segments: c.segments, plan: c.plan)
     }
@@ -91,7 +90,7 @@ extension FerryStore {
         }
     }
 
-    static func requirePeer(_ db: Database, id: String, caller: Caller, write: Bool) throws -> PeerRecord {
+    static func requirePeer(_ db: any SQLTransaction, id: String, caller: Caller, write: Bool) throws -> PeerRecord {
         guard let r = try loadPeer(db, id: id) else { throw APIError.notFound("peer \(id)") }
         try authorize(caller, r, write: write)
         return r
@@ -361,7 +360,7 @@ extension FerryStore {
             return (p.id, e.description)
         }
         guard !moved.isEmpty else { return }
-        try await db.write { db in
+        try await engine.write { db in
             for (id, endpoint) in moved {
                 try db.execute(sql: "UPDATE peers SET seen_endpoint = ? WHERE id = ?", arguments: [endpoint, id])
             }
@@ -384,7 +383,7 @@ extension FerryStore {
         let now = clock.now()
         return try await read { db in
             var out: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT kind, enabled, expires_at FROM peers") {
+            for row in try SQLRow.fetchAll(db, sql: "SELECT kind, enabled, expires_at FROM peers") {
                 let enabled: Bool = row["enabled"]
                 let expires: Int64? = row["expires_at"]
                 let state = !enabled ? "disabled" : (expires.map { $0 <= now } ?? false) ? "expired" : "enabled"

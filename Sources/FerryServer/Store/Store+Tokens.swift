@@ -1,10 +1,9 @@
 import FerryCore
 import Foundation
-import GRDB
 import WireGuard
 
 extension FerryStore {
-    static func tokenView(_ row: Row, segments: [String: Segment]) -> TokenView {
+    static func tokenView(_ row: SQLRow, segments: [String: Segment]) -> TokenView {
         let seg: String? = row["segment_id"]
         let maxTTL: Int? = row["max_ttl"]
         let expires: Int64? = row["expires_at"], used: Int64? = row["used_at"]
@@ -17,7 +16,7 @@ extension FerryStore {
     }
 
     @discardableResult
-    static func insertToken(_ db: Database, name: String, scope: Scope, secret: String, now: Millis, createdBy: String,
+    static func insertToken(_ db: any SQLTransaction, name: String, scope: Scope, secret: String, now: Millis, createdBy: String,
                             expiresAt: Millis? = nil, segmentID: String? = nil, maxTTL: Int? = nil, peerID: String? = nil,
                             kind: String? = nil, owner: String? = nil, allowFullTunnel: Bool = false, allowMesh: Bool = false,
                             id: String = IDs.make("tok")) throws -> TokenView {
@@ -27,7 +26,7 @@ extension FerryStore {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [id, name, scope.rawValue, TokenSecret.hash(secret), segmentID, maxTTL, peerID, kind, owner, expiresAt, now, createdBy,
                              allowFullTunnel, allowMesh])
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]) else { throw StoreError.corrupt("token") }
+        guard let row = try SQLRow.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]) else { throw StoreError.corrupt("token") }
         return tokenView(row, segments: try context(db).segments)
     }
 
@@ -37,7 +36,7 @@ extension FerryStore {
         let hash = TokenSecret.hash(String(secret))
         let now = clock.now()
         return try await read { db in
-            guard let row = try Row.fetchOne(db, sql: """
+            guard let row = try SQLRow.fetchOne(db, sql: """
                 SELECT t.*, s.name AS segment_name FROM tokens t LEFT JOIN segments s ON s.id = t.segment_id WHERE t.secret_hash = ?
                 """, arguments: [hash]) else {
                 throw try FerryStore.removedPeerError(db, hash: hash) ?? APIError.unauthorized("unknown bearer token")
@@ -57,7 +56,7 @@ extension FerryStore {
     public func tokens() async throws -> [TokenView] {
         try await read { db in
             let segs = try FerryStore.context(db).segments
-            return try Row.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY created_at, id").map { FerryStore.tokenView($0, segments: segs) }
+            return try SQLRow.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY created_at, id").map { FerryStore.tokenView($0, segments: segs) }
         }
     }
 
@@ -105,7 +104,7 @@ extension FerryStore {
     /// the last admin token is never deleted (only `ferryd token create` could recover).
     public func deleteToken(id: String, caller: Caller, confirmSelf: Bool = false) async throws {
         try await write(caller) { db, audit, _ in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]) else {
+            guard let row = try SQLRow.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]) else {
                 throw APIError.notFound("token \(id)")
             }
             if (row["scope"] as String) == Scope.admin.rawValue,
@@ -165,7 +164,7 @@ extension FerryStore {
 
     /// Stores an enrolled device (`enroll`, and `login` with an ID token): the peer, its
     /// device token, its first map; `describe` writes the peer's audit record.
-    static func enrolDevice(_ db: Database, _ np: NewPeer, secret: String, createdBy: String, now: Millis, audit: inout [AuditEntry],
+    static func enrolDevice(_ db: any SQLTransaction, _ np: NewPeer, secret: String, createdBy: String, now: Millis, audit: inout [AuditEntry],
                             describe: (PeerView) -> String) throws -> EnrollResponse {
         let r = try FerryStore.insertPeer(db, np, now: now, createdBy: createdBy)
         let view = try FerryStore.peerView(db, r)
@@ -181,7 +180,7 @@ extension FerryStore {
 
     public func audit(_ q: AuditQuery) async throws -> [AuditEventView] {
         try await read { db in
-            var clauses: [String] = [], args: [any DatabaseValueConvertible] = []
+            var clauses: [String] = [], args: [(any SQLValueConvertible)?] = []
             if let s = q.since { clauses.append("at >= ?"); args.append(Int64(s.timeIntervalSince1970 * 1000)) }
             if let u = q.until { clauses.append("at < ?"); args.append(Int64(u.timeIntervalSince1970 * 1000)) }
             if let p = q.peer { clauses.append("peer_id = ?"); args.append(p) }
@@ -191,7 +190,7 @@ extension FerryStore {
             if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
             sql += " ORDER BY seq"
             if let l = q.limit { sql += " LIMIT \(max(1, min(l, 100_000)))" }
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { row in
+            return try SQLRow.fetchAll(db, sql: sql, arguments: SQLArguments(args)).map { row in
                 func value(_ s: String?) -> JSONValue? { s.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) } }
                 return AuditEventView(seq: row["seq"], at: Views.date(row["at"]), actor: row["actor"], action: row["action"],
                                       objectType: row["object_type"], objectID: row["object_id"], peer: row["peer_id"],

@@ -1,6 +1,5 @@
 import FerryCore
 import Foundation
-import GRDB
 import WireGuard
 
 /// A CI trust rule as stored and matched.
@@ -37,8 +36,8 @@ struct ExchangedPeerAudit: Encodable, Sendable {
 }
 
 extension FerryStore {
-    static func loadTrustRules(_ db: Database) throws -> [TrustRule] {
-        try Row.fetchAll(db, sql: """
+    static func loadTrustRules(_ db: any SQLTransaction) throws -> [TrustRule] {
+        try SQLRow.fetchAll(db, sql: """
             SELECT r.*, s.name AS segment_name FROM oidc_trust_rules r JOIN segments s ON s.id = r.segment_id ORDER BY r.created_at, r.id
             """).map { row in
             let id: String = row["id"]
@@ -127,14 +126,14 @@ extension FerryStore {
     /// Remembers an ID token until it expires (its `jti`, else the hash of the whole token)
     /// and refuses one seen before; in the transaction that uses it, so a failed use does
     /// not burn the token.
-    static func useOnce(_ db: Database, _ jwt: JWT, raw: String, leewaySeconds: Int64, now: Millis) throws {
+    static func useOnce(_ db: any SQLTransaction, _ jwt: JWT, raw: String, leewaySeconds: Int64, now: Millis) throws {
         let iss = jwt.string("iss") ?? ""
         let key = jwt.string("jti").map { "jti:\(iss)#\($0)" } ?? "sha256:\(TokenSecret.hash(raw))"
         // exp is bounded (JWT.seconds drops |exp| >= 1e15); a year past now is as long as any
         // ID token lives, and keeps the product far from overflow.
         let until = (min(jwt.seconds("exp") ?? 0, now / 1000 + 366 * 86400) + leewaySeconds) * 1000
         try db.execute(sql: "DELETE FROM oidc_used_tokens WHERE expires_at < ?", arguments: [now])
-        try db.execute(sql: "INSERT OR IGNORE INTO oidc_used_tokens (key, expires_at) VALUES (?, ?)", arguments: [key, until])
+        try db.execute(sql: "INSERT INTO oidc_used_tokens (key, expires_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", arguments: [key, until])
         guard db.changesCount == 1 else { throw OIDCError.replay.apiError }
     }
 

@@ -26,11 +26,13 @@ struct PeerRecord: Sendable {
     var keyRotatedAt: Millis?
 }
 
-/// The GRDB/SQLite implementation of `FerryRepository`. Every change goes through
-/// `write`, which appends its audit records in the same transaction, mirrors them to the
-/// log after the commit and wakes the change feed.
+/// The service layer behind `FerryRepository`: validation, authorization, allocation,
+/// audit, metrics and long polling, over one SQL engine (`SQLEngine`: SQLite through GRDB,
+/// or PostgreSQL through postgres-nio). Every change goes through `write`, which appends
+/// its audit records in the same transaction, mirrors them to the log after the commit and
+/// wakes the change feed (and, on PostgreSQL, every other replica's).
 public final class FerryStore: Sendable {
-    let db: any DatabaseWriter
+    public let engine: any SQLEngine
     let clock: any FerryClock
     public let changes: ChangeFeed
     let logger: Logger
@@ -45,9 +47,9 @@ public final class FerryStore: Sendable {
     /// The DNS server's index of the zone and the revision it was built at (Store+DNS).
     let zoneCache = Mutex<(revision: UInt64, index: ZoneIndex)?>(nil)
 
-    public init(db: any DatabaseWriter, clock: any FerryClock, changes: ChangeFeed = ChangeFeed(),
+    public init(engine: any SQLEngine, clock: any FerryClock, changes: ChangeFeed = ChangeFeed(),
                 localGateway: LocalGatewayKeys? = nil, metrics: FerryMetrics = FerryMetrics(), logger: Logger) {
-        self.db = db
+        self.engine = engine
         self.clock = clock
         self.changes = changes
         self.localGateway = localGateway
@@ -55,21 +57,32 @@ public final class FerryStore: Sendable {
         self.logger = logger
     }
 
-    /// Runs `body` in one write transaction with the audit records it collects.
-    func write<T: Sendable>(_ caller: Caller, _ body: @escaping @Sendable (Database, inout [AuditEntry], Millis) throws -> T)
+    /// A store on a SQLite database (tests, benchmarks).
+    public convenience init(db: any DatabaseWriter, clock: any FerryClock, changes: ChangeFeed = ChangeFeed(),
+                            localGateway: LocalGatewayKeys? = nil, metrics: FerryMetrics = FerryMetrics(), logger: Logger) {
+        self.init(engine: GRDBEngine(db), clock: clock, changes: changes, localGateway: localGateway, metrics: metrics, logger: logger)
+    }
+
+    /// Runs `body` in one write transaction with the audit records it collects. Writes are
+    /// serialized on both engines (across replicas on PostgreSQL), so each record's sequence
+    /// number is the last one plus one: gap-free (a rolled-back write takes its numbers back
+    /// with it, which a SQL sequence would not) and in commit order, so a reader following
+    /// `afterSeq` never misses a record committed late with a lower number.
+    func write<T: Sendable>(_ caller: Caller, _ body: @escaping @Sendable (any SQLTransaction, inout [AuditEntry], Millis) throws -> T)
         async throws -> T
     {
         let now = clock.now()
         let actor = caller.auditName
-        let (result, entries) = try await db.write { db -> (T, [AuditEntry]) in
+        let (result, entries) = try await engine.write { db -> (T, [AuditEntry]) in
             var audit: [AuditEntry] = []
             let r = try body(db, &audit, now)
             for e in audit {
                 try db.execute(sql: """
-                    INSERT INTO audit (at, actor, action, object_type, object_id, peer_id, before, after)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO audit (seq, at, actor, action, object_type, object_id, peer_id, before, after)
+                    VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM audit), ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [now, actor, e.action, e.objectType, e.objectID, e.peerID, e.before, e.after])
             }
+            if !audit.isEmpty { try db.notifyCommit() }
             return (r, audit)
         }
         for e in entries {
@@ -81,8 +94,8 @@ public final class FerryStore: Sendable {
         return result
     }
 
-    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await db.read(body)
+    func read<T: Sendable>(_ body: @escaping @Sendable (any SQLTransaction) throws -> T) async throws -> T {
+        try await engine.read(body)
     }
 
     // MARK: Loading
@@ -102,8 +115,8 @@ public final class FerryStore: Sendable {
         return p
     }
 
-    static func loadNetwork(_ db: Database) throws -> NetworkSettings {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM network WHERE id = 1") else { throw StoreError.corrupt("no network row") }
+    static func loadNetwork(_ db: any SQLTransaction) throws -> NetworkSettings {
+        guard let row = try SQLRow.fetchOne(db, sql: "SELECT * FROM network WHERE id = 1") else { throw StoreError.corrupt("no network row") }
         let ipv6: String? = row["ipv6"]
         let dns = try strings(row["dns"]) ?? []
         let upstreams = try strings(row["dns_upstreams"]) ?? []
@@ -112,26 +125,26 @@ public final class FerryStore: Sendable {
                                dnsZone: row["dns_zone"], dnsUpstreams: upstreams.compactMap { HostPort($0) })
     }
 
-    static func loadSegments(_ db: Database) throws -> [Segment] {
-        try Row.fetchAll(db, sql: "SELECT id, name, ipv4 FROM segments ORDER BY ipv4").map {
+    static func loadSegments(_ db: any SQLTransaction) throws -> [Segment] {
+        try SQLRow.fetchAll(db, sql: "SELECT id, name, ipv4 FROM segments ORDER BY ipv4").map {
             Segment(id: $0["id"], name: $0["name"], ipv4: try prefix($0["ipv4"]))
         }
     }
 
-    static func segment(named name: String, _ db: Database) throws -> Segment? {
-        try Row.fetchOne(db, sql: "SELECT id, name, ipv4 FROM segments WHERE name = ?", arguments: [name]).map {
+    static func segment(named name: String, _ db: any SQLTransaction) throws -> Segment? {
+        try SQLRow.fetchOne(db, sql: "SELECT id, name, ipv4 FROM segments WHERE name = ?", arguments: [name]).map {
             Segment(id: $0["id"], name: $0["name"], ipv4: try prefix($0["ipv4"]))
         }
     }
 
     /// Gateway peer ids to their names.
-    static func gatewayNames(_ db: Database) throws -> [String: String] {
-        let rows = try Row.fetchAll(db, sql: "SELECT p.id, p.name FROM peers p JOIN gateways g ON g.peer_id = p.id")
+    static func gatewayNames(_ db: any SQLTransaction) throws -> [String: String] {
+        let rows = try SQLRow.fetchAll(db, sql: "SELECT p.id, p.name FROM peers p JOIN gateways g ON g.peer_id = p.id")
         return Dictionary(rows.map { ($0["id"] as String, $0["name"] as String) }, uniquingKeysWith: { a, _ in a })
     }
 
-    static func loadRules(_ db: Database) throws -> [PolicyRule] {
-        try Row.fetchAll(db, sql: "SELECT * FROM policy_rules ORDER BY created_at, id").map { row in
+    static func loadRules(_ db: any SQLTransaction) throws -> [PolicyRule] {
+        try SQLRow.fetchAll(db, sql: "SELECT * FROM policy_rules ORDER BY created_at, id").map { row in
             let toSegment: String? = row["to_segment"]
             let toSubnet: String? = row["to_subnet"]
             let toGateway: String? = row["to_gateway"]
@@ -154,15 +167,15 @@ public final class FerryStore: Sendable {
         FROM peers p LEFT JOIN gateways g ON g.peer_id = p.id
         """
 
-    static func loadPeers(_ db: Database, where clause: String = "", _ arguments: StatementArguments = []) throws -> [PeerRecord] {
-        try Row.fetchAll(db, sql: "\(peerSelect) \(clause)", arguments: arguments).map(peerRecord)
+    static func loadPeers(_ db: any SQLTransaction, where clause: String = "", _ arguments: SQLArguments = []) throws -> [PeerRecord] {
+        try SQLRow.fetchAll(db, sql: "\(peerSelect) \(clause)", arguments: arguments).map(peerRecord)
     }
 
-    static func loadPeer(_ db: Database, id: String) throws -> PeerRecord? {
+    static func loadPeer(_ db: any SQLTransaction, id: String) throws -> PeerRecord? {
         try loadPeers(db, where: "WHERE p.id = ?", [id]).first
     }
 
-    static func peerRecord(_ row: Row) throws -> PeerRecord {
+    static func peerRecord(_ row: SQLRow) throws -> PeerRecord {
         let id: String = row["id"]
         guard let kind = PeerKind(rawValue: row["kind"]), let tunnel = TunnelMode(rawValue: row["tunnel"]),
               let key = try? PublicKey(base64: row["public_key"] as String) else { throw StoreError.corrupt("peer \(id)") }
@@ -188,7 +201,7 @@ public final class FerryStore: Sendable {
                           gateway: gateway, gatewayLocal: (row["g_local"] as Bool?) ?? false, keyRotatedAt: row["g_key_rotated_at"])
     }
 
-    static func topology(_ db: Database) throws -> Topology {
+    static func topology(_ db: any SQLTransaction) throws -> Topology {
         let peers = try loadPeers(db)
         return Topology(network: try loadNetwork(db), segments: try loadSegments(db), peers: peers.map(\.peer),
                         gateways: peers.compactMap(\.gateway), rules: try loadRules(db))
