@@ -325,6 +325,8 @@ extension FerryStore {
             if let candidates, candidates != r.peer.localCandidates {
                 try db.execute(sql: "UPDATE peers SET candidates = ? WHERE id = ?",
                                arguments: [FerryStore.json(candidates.map(\.description)), id])
+                // Other replicas' long polls wake too (PostgreSQL NOTIFY on commit).
+                try db.notifyCommit()
                 moved = true
             }
             try db.execute(sql: """

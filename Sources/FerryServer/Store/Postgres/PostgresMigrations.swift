@@ -60,6 +60,7 @@ enum PostgresMigrations {
         \(bigint(SharedSchema.dnsRecords))
         """),
         (OIDCMigration.name, bigint(OIDCMigration.sql)),
+        ("mesh-candidates", "ALTER TABLE peers ADD COLUMN candidates TEXT;"),
     ]
 
     /// SQLite's DDL for PostgreSQL: its 64-bit INTEGER is PostgreSQL's BIGINT.
