@@ -7,8 +7,8 @@ import Testing
 /// peers' maps at once; bad lists are refused and change nothing; link counts reach /metrics.
 @Suite("Mesh candidates")
 struct MeshCandidatesTests {
-    @Test func reportedCandidatesReachTheOtherSidesMap() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func reportedCandidatesReachTheOtherSidesMap(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         try await h.withClient { client in
             try await h.seed(client)
             let rule = try await client.call(.post, "/v1/policy/rules", token: h.admin, json: #"{"from":"developers","toSegment":"developers"}"#)
@@ -36,8 +36,8 @@ struct MeshCandidatesTests {
         }
     }
 
-    @Test func badCandidatesAreRefusedAndChangeNothing() async throws {
-        let h = try await Harness.make()
+    @Test(arguments: Engine.all) func badCandidatesAreRefusedAndChangeNothing(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
         try await h.withClient { client in
             try await h.seed(client)
             let a = try await h.peer(client, name: "laptop", extra: #","mesh":true"#)
