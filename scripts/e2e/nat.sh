@@ -224,7 +224,8 @@ ok "NATs switched mid-flow: ls-bs direct after $SW ms; iperf3 TCP finished ($(gr
 
 # --- metrics count the links by path
 M=$(inns $GW curl -sk -H "Authorization: Bearer $TOKEN" https://192.168.77.1:$PORT/metrics)
-echo "$M" | grep -q '^ferry_mesh_links{path="direct"} [1-9]' || { echo "$M" | grep mesh; fail "ferry_mesh_links counts no direct link"; }
+# (a here-string: with pipefail, `echo | grep -q` fails when grep stops reading early)
+grep -q '^ferry_mesh_links{path="direct"} [1-9]' <<<"$M" || { grep mesh <<<"$M"; fail "ferry_mesh_links counts no direct link"; }
 ok "ferryd's metrics count mesh links by path: $(echo "$M" | grep '^ferry_mesh_links' | tr '\n' ' ')"
 
 for a in $AGENTS; do inns $(ns_of $a) "$FERRY" down --state $TMP/$a >/dev/null 2>&1; done
