@@ -54,7 +54,7 @@ let package = Package(
         // socket and durable file writes. FerryCore above stays a pure domain.
         .target(
             name: "FerrySystem",
-            dependencies: ["FerryCore", "WireGuard"]
+            dependencies: ["FerryCore", "WireGuard", "CFerryLinux"]
         ),
         .target(
             name: "FerryServer",
@@ -131,7 +131,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WireGuardLinuxTests",
-            dependencies: ["WireGuardLinux", "WireGuard", "CFerryLinux", "FerryTestSupport"]
+            dependencies: ["WireGuardLinux", "WireGuard", "CFerryLinux", "FerrySystem", "FerryTestSupport"]
         ),
         // Release-build benchmark of the core: `swift run -c release core-benchmark`.
         .executableTarget(
@@ -142,12 +142,13 @@ let package = Package(
         // Control-plane benchmarks: `swift run -c release ferryd-bench [compile|api|longpoll]`.
         .executableTarget(
             name: "ferryd-bench",
-            dependencies: ["FerryCore", "FerryServer", "FerryTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["FerryCore", "FerryServer", "FerrySystem", "FerryTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Benchmarks/FerrydBenchmark"
         ),
         // Helpers for tests that need root: namespaces, processes, waiting.
         .target(
             name: "FerryTestSupport",
+            dependencies: ["FerrySystem"],
             path: "Tests/FerryTestSupport"
         ),
         // ferry-wg as a whole: two devices over the in-memory doubles, and the built
@@ -176,11 +177,11 @@ let package = Package(
         ),
         .testTarget(
             name: "FerryCoreTests",
-            dependencies: ["FerryCore", "FerryTestSupport"]
+            dependencies: ["FerryCore", "FerrySystem", "FerryTestSupport"]
         ),
         .testTarget(
             name: "FerryAgentTests",
-            dependencies: ["FerryAgent", "FerryCore", "WireGuard", "FerryTestSupport"]
+            dependencies: ["FerryAgent", "FerryCore", "FerrySystem", "WireGuard", "FerryTestSupport"]
         ),
         .testTarget(
             name: "FerryServerTests",

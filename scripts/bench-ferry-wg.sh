@@ -8,7 +8,7 @@
 #
 #   sudo scripts/bench-ferry-wg.sh [--rounds N] [--duration S] [--pings N] [--udp-rate 1G]
 #                                  [--pairs wg-wg,ferry-ferry,ferry-wg]
-#                                  [--markdown FILE] [--json FILE]
+#                                  [--markdown FILE] [--json FILE] [--wireguard-go PATH]
 #
 # FERRY_WG=path skips the build and uses that binary. Needs root.
 set -euo pipefail

@@ -6,7 +6,7 @@
 #   scripts/fuzz.sh --smoke                                # every target briefly (scripts/test.sh)
 #   scripts/fuzz.sh --build                                # build only
 #
-# Targets: messages device uapi tun wgquick api netmap (Fuzz/README.md says what each covers).
+# Targets: messages device uapi tun wgquick api netmap dns (Fuzz/README.md says what each covers).
 # The corpus lives in .build-fuzz/corpus/TARGET (seeded from Fuzz/Seeds/TARGET); the inputs
 # that once crashed (Fuzz/Regressions/TARGET) are run first, every time. A crash stops the
 # run with a non-zero exit; its input is in .build-fuzz/crashes/TARGET/.
@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=$ROOT/.build-fuzz
-ALL=(messages device uapi tun wgquick api netmap)
+ALL=(messages device uapi tun wgquick api netmap dns)
 
 seconds=60
 smoke=0
@@ -72,6 +72,9 @@ build_module() {
     echo "fuzz.sh: compiling $module"
     swiftc "${SWIFTFLAGS[@]}" -module-name "$module" -emit-module -emit-module-path "$OUT/Modules/$module.swiftmodule" \
         -c "${sources[@]}" -o "$object"
+    # swiftc leaves an output whose bytes did not change untouched: without this, a module
+    # whose object comes out the same would be compiled again on every run.
+    touch "$object"
 }
 
 for c in "$ROOT"/Sources/CFerryLinux/*.c; do

@@ -1,5 +1,6 @@
 import FerryCore
 import FerryServer
+import FerrySystem
 import FerryTestSupport
 import Foundation
 import GRDB
@@ -41,7 +42,7 @@ func longPollBenchmark(sizes: [Int], rounds: Int) async throws {
     }
 
     let port = Int.random(in: 20000...32000)
-    let p = Process()
+    let p = ChildProcess()
     p.executableURL = ferryd
     p.arguments = ["serve", "--data", dir.path, "--listen", "127.0.0.1:\(port)", "--log-level", "error",
                    "--max-long-polls", "20000", "--max-long-polls-per-token", "20000", "--write-rate", "0"]

@@ -8,10 +8,9 @@
 //            through a live ferryd (the release binary beside this one)
 import FerryCore
 import FerryServer
+import FerrySystem
 import Foundation
-#if canImport(FoundationNetworking)
 import FoundationNetworking
-#endif
 import Logging
 import WireGuard
 
@@ -128,7 +127,7 @@ func apiBenchmark(requests: Int, concurrency: Int) async throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferryd-bench-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: dir) }
     let port = Int.random(in: 30000...40000)
-    let p = Process()
+    let p = ChildProcess()
     p.executableURL = ferryd
     p.arguments = ["serve", "--data", dir.path, "--listen", "127.0.0.1:\(port)", "--log-level", "error", "--network", "10.0.0.0/8",
                    "--write-rate", "0"]

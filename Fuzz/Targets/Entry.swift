@@ -15,6 +15,7 @@ let targets: [String: FuzzTarget] = [
     "api": fuzzAPIRequests,
     "netmap": fuzzNetworkMap,
     "tun": fuzzTUNPackets,
+    "dns": fuzzDNS,
 ]
 
 nonisolated(unsafe) var selected: FuzzTarget?

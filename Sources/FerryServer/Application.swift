@@ -177,8 +177,9 @@ public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = f
 public func buildApplication(_ config: FerryConfiguration, services: FerryServices,
                              onListening: @escaping @Sendable () async -> Void = {}) throws -> some ApplicationProtocol {
     let (router, _) = buildRouter(services, metricsRequireToken: config.metricsRequireToken, login: config.login)
-    var list: [any Service] = [ConnectionSweeper(connections: services.connections), Reaper(store: services.store, clock: config.clock, periodMs: config.reaperPeriodMs, logger: services.logger),
-                               ReplicaChanges(engine: services.engine, changes: services.store.changes)]
+    var list: [any Service] = [ConnectionSweeper(connections: services.connections), Reaper(store: services.store, clock: config.clock, periodMs: config.reaperPeriodMs, logger: services.logger)]
+    // Other replicas' changes (PostgreSQL); a SQLite store has no other writer.
+    if !(services.engine is GRDBEngine) { list.append(ReplicaChanges(engine: services.engine, changes: services.store.changes)) }
     if let keys = services.localGateway {
         let scratch = config.dataDirectory ?? FileManager.default.temporaryDirectory
         let iface = config.interfaceController ?? SystemInterface(name: keys.interface, scratch: scratch.appendingPathComponent("run"))

@@ -37,54 +37,25 @@ extension CommandRunner {
     }
 }
 
-/// Runs programs found on PATH with Foundation's `Process`.
+/// Runs programs found on PATH (posix_spawn through `Spawn`, not Foundation's `Process`:
+/// see Spawn for why). The wait happens on a thread of its own, never on Swift's
+/// cooperative pool.
 public struct ProcessRunner: CommandRunner {
-    /// Writing into a pipe whose reader exited must fail with EPIPE, not kill the process.
-    private static let ignoreSIGPIPE: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
-
-    public init() { _ = Self.ignoreSIGPIPE }
+    public init() { _ = Spawn.ignoreSIGPIPE }
 
     public func run(_ argv: [String], stdin: String?) async throws -> CommandResult {
         try await withCheckedThrowingContinuation { (cont: CheckedContinuation<CommandResult, any Error>) in
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = argv
-            let out = Pipe(), err = Pipe(), inp = Pipe()
-            p.standardOutput = out
-            p.standardError = err
-            p.standardInput = inp
-            // Read both pipes while the program runs so a full pipe cannot block it.
-            let outData = PipeCollector(out.fileHandleForReading)
-            let errData = PipeCollector(err.fileHandleForReading)
-            p.terminationHandler = { proc in
-                let r = CommandResult(status: proc.terminationStatus, stdout: outData.finish(), stderr: errData.finish())
-                cont.resume(returning: r)
-            }
-            do {
-                try p.run()
-                // A program that exits without reading its input (nft refusing to run, say)
-                // closes the pipe: that is its failure to report, not ours to trap on
-                // (the non-throwing `write(_:)` traps on EPIPE; SIGPIPE is ignored below).
-                if let stdin { try? inp.fileHandleForWriting.write(contentsOf: Data(stdin.utf8)) }
-                try? inp.fileHandleForWriting.close()
-            } catch {
-                cont.resume(throwing: error)
+            Thread.detachNewThread {
+                do { cont.resume(returning: try Spawn.run(argv, input: stdin)) } catch { cont.resume(throwing: error) }
             }
         }
     }
-}
 
-extension ProcessRunner {
     public func launch(_ argv: [String]) throws {
-        // Not daemonizing: a forked grandchild would inherit the descriptor Foundation
-        // watches to learn that its child exited, and the parent would never be reaped.
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = argv
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
+        // Not daemonizing (it stays our child), and reaped by a thread of its own so it
+        // never lingers as a zombie.
+        let pid = try Spawn.start(argv)
+        Thread.detachNewThread { _ = Spawn.wait(pid) }
     }
 }
 

@@ -1,5 +1,6 @@
 @testable import FerryAgent
 import FerryCore
+import FerrySystem
 import Foundation
 import Testing
 
@@ -39,7 +40,7 @@ struct ClientSafetyTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-pid-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let sleeper = Process()
+        let sleeper = ChildProcess()
         sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
         sleeper.arguments = ["30"]
         try sleeper.run()

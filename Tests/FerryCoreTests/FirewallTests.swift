@@ -1,4 +1,5 @@
 import FerryCore
+import FerrySystem
 import Foundation
 import Testing
 import WireGuard
@@ -43,7 +44,7 @@ struct FirewallTests {
     }
 
     func run(_ argv: [String], stdin: String? = nil) -> (Int32, String) {
-        let p = Process()
+        let p = ChildProcess()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = argv
         let out = Pipe(), inp = Pipe()

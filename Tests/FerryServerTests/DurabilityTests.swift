@@ -1,5 +1,6 @@
 import FerryCore
 @testable import FerryServer
+import FerryTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -11,7 +12,7 @@ struct DurabilityTests {
     @Test func killedMidStreamLosesNoAcknowledgedWrite() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-durable-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let port = Int.random(in: 20000...40000)
+        let port = RawHTTP.freePort()
         // No write rate limit: the point is a stream of writes still running at the kill.
         let first = try FerrydProcess(data: dir, port: port, extra: ["--write-rate", "0"])
         defer { first.terminate() }

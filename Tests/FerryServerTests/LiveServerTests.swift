@@ -1,5 +1,6 @@
 import FerryCore
 @testable import FerryServer
+import FerryTestSupport
 import Foundation
 import Testing
 
@@ -26,7 +27,7 @@ struct LiveServerTests {
     @Test func tlsAutoAndGracefulShutdown() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-tls-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let port = Int.random(in: 40001...50000)
+        let port = RawHTTP.freePort()
         let server = try FerrydProcess(data: dir, port: port, extra: ["--tls", "auto"])
         defer { server.terminate() }
         var out = ""

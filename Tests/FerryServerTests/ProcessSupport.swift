@@ -1,3 +1,4 @@
+import FerrySystem
 import FerryTestSupport
 import Foundation
 #if canImport(FoundationNetworking)
@@ -18,7 +19,7 @@ enum Binaries {
 
 /// A running `ferryd serve`, its stdout collected in a file.
 final class FerrydProcess: @unchecked Sendable {
-    let process = Process()
+    let process = ChildProcess()
     let port: Int
     let outFile: URL
 

@@ -1,3 +1,4 @@
+import FerrySystem
 import Foundation
 
 /// A headless Chromium for one test suite, driven through scripts/browser/browser.py
@@ -11,7 +12,7 @@ public final class BrowserSession: @unchecked Sendable {
         public init(description: String) { self.description = description }
     }
 
-    let process = Process()
+    let process = ChildProcess()
     let input: FileHandle
     let errorLog: String
     let output: FileHandle

@@ -1,10 +1,11 @@
+import FerrySystem
 import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// One real PostgreSQL server per test process: `initdb` into a temporary folder, `postgres`
-/// on a free loopback port with fsync off, stopped and removed when the process exits.
+/// on a free loopback port with fsync off, stopped and removed when the process ends.
 /// PostgreSQL refuses to run as root, so as root the server runs as the unprivileged user
 /// `ferrytest` (created when missing); the folder is that user's. Clients connect over TCP
 /// as `ferry` with a password (SCRAM), as ferryd would in production.
@@ -61,16 +62,23 @@ public final class PostgresServer: Sendable {
         try run(Self.asUser(osUser, ["\(bin)/initdb", "-D", folder + "/data", "-U", user, "--pwfile=\(folder)/pw", "-E", "UTF8",
                               "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "--no-instructions"]))
         port = RawHTTP.freePort()
+        let server = Self.asUser(osUser, ["\(bin)/postgres", "-D", folder + "/data", "-k", folder, "-p", "\(port)",
+                                           "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+                                           "-c", "full_page_writes=off", "-c", "max_connections=400", "-c", "shared_buffers=64MB",
+                                           "-c", "idle_session_timeout=60s"])
+        // A watchdog shell owns the server: when this test process ends in any way (exit,
+        // crash, SIGKILL), it stops PostgreSQL (fast shutdown) and removes the folder.
+        let watchdog = """
+            "$@" & pg=$!
+            while kill -0 \(getpid()) 2>/dev/null && kill -0 $pg 2>/dev/null; do sleep 0.5; done
+            kill -INT $pg 2>/dev/null; wait $pg; rm -rf '\(folder)'
+            """
+        let args = ["sh", "-c", watchdog, "pg-watchdog"] + server
         let log = folder + "/postgres.log"
-        // Detached with its own log; a shell's exec keeps the pid ours to signal.
-        let args = Self.asUser(osUser, ["\(bin)/postgres", "-D", folder + "/data", "-k", folder, "-p", "\(port)",
-                                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-                                 "-c", "full_page_writes=off", "-c", "max_connections=400", "-c", "shared_buffers=64MB",
-                                 "-c", "idle_session_timeout=60s"])
-        let p = Process()
+        let p = ChildProcess()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = args
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         if let osUser { _ = try? run(["chown", osUser, log]) }
         p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         p.standardError = p.standardOutput
@@ -85,8 +93,6 @@ public final class PostgresServer: Sendable {
             }
             usleep(50_000)
         }
-        Self.cleanup.withLockedFolders { $0.append((pid, folder)) }
-        atexit { PostgresServer.cleanup.stopAll() }
     }
 
     /// Runs SQL as the superuser over the server's Unix socket (no password needed there).
@@ -100,28 +106,4 @@ public final class PostgresServer: Sendable {
     public func dump(database: String) throws -> String {
         try run(asServerUser(["\(bin)/pg_dump", "-h", folder, "-p", "\(port)", "-U", user, database]))
     }
-
-    /// What to stop and remove at exit.
-    final class Cleanup: @unchecked Sendable {
-        private let lock = NSLock()
-        private var servers: [(Int32, String)] = []
-
-        func withLockedFolders(_ body: (inout [(Int32, String)]) -> Void) {
-            lock.lock(); defer { lock.unlock() }
-            body(&servers)
-        }
-
-        func stopAll() {
-            lock.lock(); defer { lock.unlock() }
-            for (pid, folder) in servers {
-                // SIGINT: PostgreSQL's fast shutdown; then the folder goes.
-                kill(pid, SIGINT)
-                for _ in 0..<100 where kill(pid, 0) == 0 { usleep(50_000) }
-                if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
-                try? FileManager.default.removeItem(atPath: folder)
-            }
-            servers.removeAll()
-        }
-    }
-    static let cleanup = Cleanup()
 }

@@ -1,3 +1,4 @@
+import FerrySystem
 import Foundation
 
 /// The package's built executables (the same build as the test bundle) and a way to run
@@ -19,7 +20,7 @@ public enum BuiltProducts {
     /// Runs a program to completion; returns its status, standard output and standard error.
     public static func run(_ executable: String, _ args: [String], input: String? = nil,
                            environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
+        let p = ChildProcess()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -47,7 +48,7 @@ public enum BuiltProducts {
 /// A `ferryd serve` on loopback for tests: its data in a temporary folder, the admin token
 /// it printed, stopped (and its folder removed) on `stop()` or deinit.
 public final class FerrydServer: @unchecked Sendable {
-    public let process = Process()
+    public let process = ChildProcess()
     public let port: Int
     public let data: URL
     public private(set) var adminToken = ""
@@ -56,7 +57,7 @@ public final class FerrydServer: @unchecked Sendable {
 
     /// `host`: the address to listen on (the URL stays loopback's, which a wildcard serves too).
     public init(extra: [String] = [], host: String = "127.0.0.1") throws {
-        port = Int.random(in: 30000...45000)
+        port = RawHTTP.freePort()
         data = FileManager.default.temporaryDirectory.appendingPathComponent("ferryd-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         outFile = data.appendingPathComponent("out.txt")

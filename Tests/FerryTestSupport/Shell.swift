@@ -1,3 +1,4 @@
+import FerrySystem
 import Foundation
 
 /// A command that failed, with what it printed.
@@ -18,34 +19,19 @@ public struct CommandFailure: Error, CustomStringConvertible {
 /// in the failure). No shell is involved: arguments are passed as they are.
 @discardableResult
 public func run(_ command: [String], input: String? = nil, environment: [String: String] = [:]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = command
-    if !environment.isEmpty {
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    // FerrySystem's posix_spawn, not Foundation's Process (whose run() can crash in a
+    // process with many descriptors open: see Spawn).
+    let env = environment.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let r = try Spawn.run(command, input: input, environment: env)
+    guard r.status == 0 else {
+        throw CommandFailure(command: command, status: r.status, output: r.stdout + r.stderr)
     }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    let inPipe = Pipe()
-    process.standardInput = inPipe
-    try process.run()
-    if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
-    try? inPipe.fileHandleForWriting.close()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let stdout = String(decoding: outData, as: UTF8.self)
-    guard process.terminationStatus == 0 else {
-        throw CommandFailure(command: command, status: process.terminationStatus,
-                             output: stdout + String(decoding: errData, as: UTF8.self))
-    }
-    return stdout
+    return r.stdout
 }
 
 /// A long-running child process (a daemon under test), killed when closed or deinitialized.
 public final class BackgroundProcess: @unchecked Sendable {
-    public let process = Process()
+    public let process = ChildProcess()
     private let log: FileHandle
     public let logPath: String
 

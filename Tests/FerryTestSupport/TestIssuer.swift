@@ -1,3 +1,4 @@
+import FerrySystem
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -9,7 +10,7 @@ import FoundationNetworking
 /// (closing its stdin ends it; SIGKILL if not).
 public final class TestIssuer: @unchecked Sendable {
     public let issuer: String
-    let process: Process
+    let process: ChildProcess
     let stdin: Pipe
 
     /// nil, with a loud SKIPPED line, when the test Python (FERRY_TEST_PYTHON, made by
@@ -27,7 +28,7 @@ public final class TestIssuer: @unchecked Sendable {
     }
 
     init(python: String, clientID: String) throws {
-        process = Process()
+        process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [BuiltProducts.packageRoot.appendingPathComponent("scripts/oidc/test_issuer.py").path, "--client-id", clientID]
         let out = Pipe()

@@ -1,3 +1,4 @@
+import FerrySystem
 import Foundation
 
 /// zbarimg, Debian's QR code reader (zbar-tools, installed by scripts/install-test-deps.sh),
@@ -16,7 +17,7 @@ public enum ZbarImg {
     /// out of a version 40 symbol). `-Sbinary` keeps zbar from guessing a character set and
     /// converting (it read UTF-8 "ü…" as Shift JIS); `--raw` leaves out the symbology prefix.
     public static func read(_ file: URL, executable: URL) throws -> (status: Int32, bytes: [UInt8]) {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = executable
         process.arguments = ["--nodbus", "--raw", "-q", "-Sdisable", "-Sqrcode.enable", "-Sbinary", file.path]
         let output = Pipe()

@@ -2,7 +2,8 @@ import FerryTestSupport
 import Testing
 
 /// Cryptokey routing on receive (whitepaper §2): a packet that decrypts fine but whose inner
-/// source is outside the sending peer's allowed IPs is dropped, not written to the TUN.
+/// source is outside the sending peer's allowed IPs is dropped, not written to the TUN, and
+/// (ferry-wg) counted in its log.
 @Suite(.serialized, .needsRootAndFerryWG)
 struct AllowedIPsFilterTests {
     @Test(arguments: Implementation.allCases)
@@ -29,6 +30,9 @@ struct AllowedIPsFilterTests {
             // A packet from the allowed address still does.
             try tunnel.ping(from: .b, family: family, count: 1, source: allowed)
             #expect(try tunnel.a.linkStatistics().rxPackets > before)
+        }
+        if receiver == .ferry {
+            #expect(tunnel.a.process.output.contains("packets with a source address outside the sending peer's allowed IPs"))
         }
     }
 }

@@ -1,3 +1,4 @@
+import FerrySystem
 import FerryTestSupport
 import Foundation
 import Glibc
@@ -75,8 +76,8 @@ import WireGuard
         }
     }
 
-    func startPing(in ns: NetworkNamespace, _ target: String, size: Int = 56, wait: Int = 10) throws -> Process {
-        let ping = Process()
+    func startPing(in ns: NetworkNamespace, _ target: String, size: Int = 56, wait: Int = 10) throws -> ChildProcess {
+        let ping = ChildProcess()
         ping.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         ping.arguments = ["ip", "netns", "exec", ns.name, "ping", "-c", "1", "-s", "\(size)", "-W", "\(wait)", target]
         ping.standardOutput = FileHandle.nullDevice

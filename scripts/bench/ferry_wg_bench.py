@@ -99,7 +99,7 @@ class Bench:
         self.daemons = []
         self.servers = []
         self.interfaces = []
-        self.binaries = {"wireguard-go": (WG_GO, {}), "ferry-wg": (args.ferry, {})}
+        self.binaries = {"wireguard-go": (args.wireguard_go, {}), "ferry-wg": (args.ferry, {})}
         for name, (path, env) in args.variants.items():
             self.binaries[name] = (path, env)
         self.keys = [self.keypair(), self.keypair()]
@@ -424,6 +424,8 @@ def render(results, meta):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ferry", required=True, help="path of the ferry-wg binary")
+    parser.add_argument("--wireguard-go", default=WG_GO,
+                        help="the wireguard-go binary to compare with (default: Debian's, " + WG_GO + ")")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=5, help="seconds per iperf3 test")
     parser.add_argument("--pings", type=int, default=200)
@@ -457,8 +459,9 @@ def main():
     commit = run(["git", "-C", here, "describe", "--always", "--dirty", "--abbrev=12"], check=False).stdout.strip()
     versions = {
         "ferry-wg": run([args.ferry, "--version"]).stdout.splitlines()[0] + (f" (tree {commit})" if commit else ""),
-        "wireguard-go": run(["dpkg-query", "-W", "-f", "${Version}", "wireguard-go"], check=False).stdout.strip()
-        or run([WG_GO, "--version"]).stdout.splitlines()[0],
+        "wireguard-go": (args.wireguard_go == WG_GO
+                         and run(["dpkg-query", "-W", "-f", "${Version}", "wireguard-go"], check=False).stdout.strip())
+        or run([args.wireguard_go, "--version"]).stdout.splitlines()[0],
         "iperf3": run(["iperf3", "--version"]).stdout.splitlines()[0],
     }
     meta = {
@@ -492,7 +495,7 @@ def main():
         sys.exit(1)
     text, med = render(results, meta)
     header = (f"Date: {meta['date']}  \nMachine: {meta['machine']}  \n"
-              f"Versions: {versions['ferry-wg']} at {args.ferry}; wireguard-go {versions['wireguard-go']} ({WG_GO}); "
+              f"Versions: {versions['ferry-wg']} at {args.ferry}; wireguard-go {versions['wireguard-go']} ({args.wireguard_go}); "
               f"{versions['iperf3']}  \n"
               f"Rounds: {args.rounds}, alternating, order rotated each round" +
               (f"  \nCommand: `{args.command}`" if args.command else "") + "\n")

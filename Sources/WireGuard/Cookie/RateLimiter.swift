@@ -44,8 +44,11 @@ public struct RateLimiter: Sendable {
     /// Sources currently tracked.
     public var count: Int { table.count }
 
-    /// True when a handshake message from `source` may be processed at `now`.
-    public mutating func allow(_ source: IPAddress, now: Instant) -> Bool {
+    /// True when a handshake message from `source` may be processed at `now`. A new source
+    /// when the table is full gets `whenFull`: false as the kernel (whose table only sources
+    /// that proved their address with a cookie enter); true for a limiter that sees every
+    /// handshake message (spoofed sources would otherwise fill it and lock everyone out).
+    public mutating func allow(_ source: IPAddress, now: Instant, whenFull: Bool = false) -> Bool {
         let key = Source(source)
         if let i = table.index(forKey: key) {
             var bucket = table.values[i]
@@ -58,7 +61,7 @@ public struct RateLimiter: Sendable {
             table.values[i] = bucket
             return allowed
         }
-        guard table.count < maximumEntries else { return false }
+        guard table.count < maximumEntries else { return whenFull }
         table[key] = Bucket(lastTime: now, tokens: Self.tokenMax - Self.packetCost)
         return true
     }

@@ -26,13 +26,29 @@ extension Device {
         guard let id = allowedIPs.lookup(bytes: destination), let peer = peer(id) else {
             return .done(.dropped(.noRoute))
         }
-        guard peer.endpoint != nil else { return .done(.dropped(.noEndpoint)) }
+        guard let endpoint = peer.endpoint else { return .done(.dropped(.noEndpoint)) }
+        if isRoutingLoop(packet, destination: destination, to: endpoint) { return .done(.dropped(.routingLoop)) }
         guard let keypair = peer.sendingKeypair(now: now), peer.staged.isEmpty else {
             peer.staged.append(Array(packet))
             sendStagedPackets(peer, now: now, send: send)
             return .done(.staged(id))
         }
         return prepareJob(peer, keypair: keypair, in: buffer, length: length)
+    }
+
+    /// A UDP packet from our listen port to the endpoint of the very peer it is routed to: our
+    /// own datagram, come back from the TUN because the route to that endpoint leads into this
+    /// interface (no fwmark rule keeps it out). Sealing it again would loop for ever; the
+    /// kernel module drops it too ("Avoiding routing loop"). Our sockets hold the listen port
+    /// on every address, so no other local program sends from it. (A non-first fragment has
+    /// no ports: it goes out once more and comes back as UDP, caught then.)
+    private func isRoutingLoop(_ packet: UnsafeRawBufferPointer, destination: UnsafeRawBufferPointer, to endpoint: Endpoint) -> Bool {
+        guard listenPort != 0, let ports = IPPacket.udpPorts(packet), ports.source == listenPort,
+              ports.destination == endpoint.port else { return false }
+        switch endpoint.address {
+        case .v4(let a): return IPv4Address(bytes: destination) == a
+        case .v6(let a): return IPv6Address(bytes: destination) == a
+        }
     }
 
     /// Counter assignment and zero padding (never beyond the MTU) for a packet in `buffer`.

@@ -34,6 +34,10 @@ public enum DropReason: Equatable, Sendable {
     /// An outgoing packet that does not fit the buffer with its padding and tag.
     case bufferTooSmall
     /// The peer was removed while its packet was being processed.
+    /// A UDP datagram from our own listen port came back from the TUN side: the route to a
+    /// peer's endpoint leads into this interface. Sending it again would loop (the kernel
+    /// module: "Avoiding routing loop").
+    case routingLoop
     case peerGone
 }
 

@@ -16,6 +16,11 @@ extension UserspaceDevice {
         var delivered: [(index: Int, range: Range<Int>)] = []
         var arrivals: [(endpoint: Endpoint, local: LocalAddress)] = []
         var rng = SystemRandomNumberGenerator()
+        let admission = HandshakeAdmission()
+        // Packets dropped by cryptokey routing (their source outside the sender's allowed
+        // IPs), counted and logged once a second as the kernel counts them in rx_errors.
+        var disallowed = 0
+        var disallowedLoggedAt: Instant?
         jobs.reserveCapacity(configuration.batchSize)
         opened.reserveCapacity(configuration.batchSize)
         while !stopSignal.isStopped {
@@ -50,7 +55,6 @@ extension UserspaceDevice {
                     }
                 }
             }
-            if !handshakeIndices.isEmpty { admitHandshakes(handshakeIndices, of: batch, now: now, outbox: outbox, rng: &rng) }
             if !jobs.isEmpty {
                 opened.removeAll(keepingCapacity: true)
                 opened.append(contentsOf: repeatElement(nil, count: jobs.count))
@@ -69,6 +73,9 @@ extension UserspaceDevice {
                             delivered.append((entry.index, range))
                         case .keepalive:
                             break
+                        case .dropped(.disallowedSource):
+                            disallowed += 1
+                            continue
                         default:
                             continue
                         }
@@ -93,15 +100,28 @@ extension UserspaceDevice {
                     toTUN.releaseAll()
                 }
             }
+            // Handshake messages after the batch's transport data is on the TUN: their checks
+            // (and, under load, cookie replies) never delay it. Their buffers are disjoint
+            // from the delivered ones, and detaching leaves the others' indices alone.
+            if !handshakeIndices.isEmpty {
+                admitHandshakes(handshakeIndices, of: batch, now: now, outbox: outbox, admission: admission, rng: &rng)
+            }
+            if let counts = admission.report(now: now) { logAdmission(counts) }
             outbox.flush()
+            if disallowed > 0, disallowedLoggedAt.map({ now - $0 >= .seconds(1) }) ?? true {
+                log.verbose("Dropped \(disallowed) packets with a source address outside the sending peer's allowed IPs")
+                disallowed = 0
+                disallowedLoggedAt = now
+            }
         }
     }
 
-    /// The cookie checks before the lock (CookieGate): a handshake message whose mac1 is
+    /// Before the lock: the receiver's admission (per-source limit; under load, its budget of
+    /// MAC checks), then the cookie checks (CookieGate): a handshake message whose mac1 is
     /// not ours is dropped; under load, one without a valid cookie gets a cookie reply from
     /// this thread and is dropped too. The rest queue for the handshake worker.
     private func admitHandshakes(_ indices: [Int], of batch: PacketBatch, now: Instant, outbox: Outbox,
-                                 rng: inout SystemRandomNumberGenerator) {
+                                 admission: HandshakeAdmission, rng: inout SystemRandomNumberGenerator) {
         let gate = cookieGate.withLock { $0 }
         let clock = now.nanoseconds
         if handshakes.count >= max(1, handshakes.limit / 8) {
@@ -109,8 +129,9 @@ extension UserspaceDevice {
         }
         let underLoad = clock < loadedUntil.load(ordering: .relaxed)
         for i in indices {
+            guard let source = batch[i].endpoint,
+                  admission.admit(source.address, underLoad: underLoad, now: now) == .examine else { continue }
             let bytes = UnsafeRawBufferPointer(batch[i].bytes)
-            guard let source = batch[i].endpoint else { continue }
             switch gate.check(bytes, from: source) {
             case .notForUs:
                 continue
@@ -120,13 +141,19 @@ extension UserspaceDevice {
                     reply.write(to: out)
                     outbox.copy(UnsafeRawBufferPointer(out), to: source)
                 }
-                log.verbose("Under load: sent cookie reply to \(source)")
+                if admission.cookieReplySent(now: now) { log.verbose("Under load: sent cookie reply to \(source)") }
                 continue
             default:
                 let datagram = batch.detach(at: i)
                 if !handshakes.push(datagram) { pool.release(datagram) }
             }
         }
+    }
+
+    /// One line a second for what a flood cost, not one per datagram.
+    private func logAdmission(_ counts: HandshakeAdmission.Counts) {
+        log.verbose("Handshake messages in the last second: \(counts.cookieReplies) answered with a cookie reply, "
+            + "\(counts.overSourceLimit) over their source's limit and \(counts.overBudget) over the receiver's budget dropped")
     }
 
     /// Handshake messages, one at a time under the lock, with the queue's depth as the

@@ -8,6 +8,8 @@ extension UserspaceDevice {
         let outbox = Outbox(pool: pool, bind: bind, capacity: configuration.batchSize * 2, sticky: sticky)
         var jobs: [(job: OutboundJob, index: Int)] = []
         jobs.reserveCapacity(configuration.batchSize)
+        var loops = 0
+        var loopsLoggedAt: Instant?
         let send = outbox.sender
         while !stopSignal.isStopped {
             guard batch.refill(wait: true) > 0 else { return }
@@ -30,10 +32,17 @@ extension UserspaceDevice {
                 for i in 0..<n {
                     let packet = batch[i]
                     guard packet.count > 0, let window = packet.window(front: TransportHeader.length) else { continue }
-                    if case .job(let job) = device.prepareSend(packetIn: window, length: packet.count, now: now, send: send) {
-                        jobs.append((job, i))
+                    switch device.prepareSend(packetIn: window, length: packet.count, now: now, send: send) {
+                    case .job(let job): jobs.append((job, i))
+                    case .done(.dropped(.routingLoop)): loops += 1
+                    case .done: break
                     }
                 }
+            }
+            if loops > 0, loopsLoggedAt.map({ now - $0 >= .seconds(1) }) ?? true {
+                log.error("Avoiding routing loop: \(loops) of our own datagrams came back from the interface (the route to a peer's endpoint leads into it; set an fwmark and a rule)")
+                loops = 0
+                loopsLoggedAt = now
             }
             guard !jobs.isEmpty else {
                 outbox.flush()

@@ -54,3 +54,15 @@ func runStatus(_ command: [String], environment: [String: String] = [:]) -> (sta
         return (-1, "\(error)")
     }
 }
+
+extension Processes {
+    /// User plus system CPU seconds a process has used (/proc/PID/stat), 0 when it is gone.
+    static func cpuSeconds(of pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        // Fields after the command: state is the 3rd of the line; utime and stime the 14th and 15th.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}

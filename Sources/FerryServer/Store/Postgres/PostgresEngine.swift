@@ -8,7 +8,7 @@ import Synchronization
 /// The PostgreSQL engine (postgres-nio), for several ferryd replicas on one database.
 ///
 /// Store bodies are synchronous, so each transaction runs on a thread of the engine's own
-/// pool (never Swift's cooperative pool) that sends statements and waits for their answers.
+/// pools (8 for reads, 4 for writes; never Swift's cooperative pool) that sends statements and waits for their answers.
 /// Every write transaction first takes one transaction-scoped advisory lock: writes are
 /// serialized across all replicas as they are on SQLite, so the store's checks (name free,
 /// address free, token unused, last admin token) hold at commit, and audit sequence numbers
@@ -29,7 +29,10 @@ public final class PostgresEngine: SQLEngine {
 
     let url: DatabaseURL
     let configuration: PostgresConnection.Configuration
-    let threads: NIOThreadPool
+    /// Reads and writes have threads of their own: writes queued on the write lock never
+    /// hold every thread while reads (every request's authentication) wait.
+    let readThreads: NIOThreadPool
+    let writeThreads: NIOThreadPool
     let idle = Mutex<[PostgresConnection]>([])
     let nextID = Atomic<Int>(0)
     let logger: Logger
@@ -40,7 +43,7 @@ public final class PostgresEngine: SQLEngine {
     public static func open(_ url: DatabaseURL, maxConnections: Int = 8, logger: Logger) async throws -> PostgresEngine {
         let engine = try PostgresEngine(url: url, maxConnections: maxConnections, logger: logger)
         do {
-            try await engine.onThread { conn in try PostgresMigrations.migrate(conn, logger: logger) }
+            try await engine.onThread(engine.writeThreads) { conn in try PostgresMigrations.migrate(conn, logger: logger) }
         } catch {
             await engine.close()
             throw error
@@ -51,8 +54,10 @@ public final class PostgresEngine: SQLEngine {
     init(url: DatabaseURL, maxConnections: Int, logger: Logger) throws {
         self.url = url
         self.configuration = try url.configuration()
-        self.threads = NIOThreadPool(numberOfThreads: max(1, maxConnections))
-        self.threads.start()
+        self.readThreads = NIOThreadPool(numberOfThreads: max(1, maxConnections))
+        self.writeThreads = NIOThreadPool(numberOfThreads: max(1, maxConnections / 2))
+        self.readThreads.start()
+        self.writeThreads.start()
         self.logger = logger
     }
 
@@ -71,7 +76,7 @@ public final class PostgresEngine: SQLEngine {
 
     /// Runs `body` with a connection on one of the engine's threads; the connection goes back
     /// to the idle list unless it failed.
-    func onThread<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+    func onThread<T: Sendable>(_ threads: NIOThreadPool, _ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
         try await threads.runIfActive { [self] in
             var conn = idle.withLock { $0.popLast() }
             if let c = conn, c.isClosed { conn = nil }
@@ -115,7 +120,7 @@ public final class PostgresEngine: SQLEngine {
         async throws -> T
     {
         let logger = logger, instance = instance
-        return try await onThread { conn in
+        return try await onThread(lock ? writeThreads : readThreads) { conn in
             let tx = PostgresTransaction(conn, logger: logger, instance: instance)
             try tx.execute(sql: begin)
             do {
@@ -175,13 +180,15 @@ public final class PostgresEngine: SQLEngine {
             let f: EventLoopFuture<Void> = c.close()
             f.whenComplete { _ in withExtendedLifetime(c) {} }
         }
-        threads.shutdownGracefully { _ in }
+        readThreads.shutdownGracefully { _ in }
+        writeThreads.shutdownGracefully { _ in }
     }
 
     public func close() async {
         let conns = idle.withLock { c in defer { c.removeAll() }; return c }
         for c in conns { try? await c.close() }
-        try? await threads.shutdownGracefully()
+        try? await readThreads.shutdownGracefully()
+        try? await writeThreads.shutdownGracefully()
     }
 }
 
@@ -273,13 +280,17 @@ final class PostgresTransaction: SQLTransaction {
 
     func fetchAll(sql: String, arguments: SQLArguments) throws -> [SQLRow] {
         let result = try run(sql, arguments)
+        var columns: SQLColumns?
         return try result.rows.map { row in
-            var columns: [String] = [], values: [SQLValue] = []
+            var values: [SQLValue] = []
+            var names: [String] = []
             for cell in row {
-                columns.append(cell.columnName)
+                if columns == nil { names.append(cell.columnName) }
                 values.append(try Self.value(cell))
             }
-            return SQLRow(columns: columns, values: values)
+            let shared = columns ?? SQLColumns(names)
+            columns = shared
+            return SQLRow(columns: shared, values: values)
         }
     }
 

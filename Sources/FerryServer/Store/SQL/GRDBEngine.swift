@@ -44,8 +44,11 @@ final class GRDBTransaction: SQLTransaction {
     }
 
     func fetchAll(sql: String, arguments: SQLArguments) throws -> [SQLRow] {
-        try Row.fetchAll(db, sql: sql, arguments: Self.arguments(arguments)).map { row in
-            SQLRow(columns: Array(row.columnNames), values: row.databaseValues.map { v in
+        var columns: SQLColumns?
+        return try Row.fetchAll(db, sql: sql, arguments: Self.arguments(arguments)).map { row in
+            let names = columns ?? SQLColumns(Array(row.columnNames))
+            columns = names
+            return SQLRow(columns: names, values: row.databaseValues.map { v in
                 switch v.storage {
                 case .null: .null
                 case .int64(let i): .integer(i)

@@ -92,22 +92,34 @@ public struct SQLArguments: Sendable, ExpressibleByArrayLiteral {
 /// callers could handle, and traps with the column's name, as GRDB's rows do; store code
 /// reads columns of its own schema only.
 public struct SQLRow: Sendable {
-    public let columns: [String]
+    public let columns: SQLColumns
     public let values: [SQLValue]
 
-    public init(columns: [String], values: [SQLValue]) {
+    public init(columns: SQLColumns, values: [SQLValue]) {
         self.columns = columns
         self.values = values
     }
 
     public func value(_ column: String) -> SQLValue? {
-        columns.firstIndex(of: column).flatMap { $0 < values.count ? values[$0] : nil }
+        columns.index[column].flatMap { $0 < values.count ? values[$0] : nil }
     }
 
     public subscript<T: SQLValueConvertible>(_ column: String) -> T {
         let v = value(column) ?? .null
         guard let t = T.fromSQL(v) else { preconditionFailure("column \(column) holds \(v), not \(T.self)") }
         return t
+    }
+}
+
+/// The column names of a result, shared by its rows, with an index by name.
+public final class SQLColumns: Sendable {
+    public let names: [String]
+    let index: [String: Int]
+
+    public init(_ names: [String]) {
+        self.names = names
+        // The first column of a name wins (`p.*` and a joined `id`).
+        index = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
     }
 }
 
