@@ -2,7 +2,7 @@
 # Installs, from Debian's packages, what Ferry's tests drive: a real wireguard-go peer,
 # wg and wg-quick, iperf3, ncat, ip/ss/nstat, iptables/nft, sysctl, setpriv (ferry-wg run
 # as an unprivileged user), SQLite headers, zbarimg (decodes the QR codes the QRCode tests
-# render), dig (the DNS tests), Chromium and its WebDriver (the portal's browser tests),
+# render), dig (the DNS tests), conntrack (the NAT matrix flushes its NAT routers), Chromium and its WebDriver (the portal's browser tests),
 # PostgreSQL (the store's second engine; started by the tests in a temporary folder).
 # Only what is missing.
 set -euo pipefail
@@ -11,7 +11,7 @@ declare -A need=(
   [iperf3]=iperf3 [ncat]=ncat [ip]=iproute2 [iptables]=iptables [nft]=nftables
   [ping]=iputils-ping [pgrep]=procps [sysctl]=procps [ss]=iproute2 [nstat]=iproute2
   [setpriv]=util-linux [openssl]=openssl [curl]=curl [zbarimg]=zbar-tools [systemd-analyze]=systemd [dig]=dnsutils
-  [chromium]=chromium [chromedriver]=chromium-driver
+  [chromium]=chromium [chromedriver]=chromium-driver [conntrack]=conntrack
 )
 missing=()
 for cmd in "${!need[@]}"; do

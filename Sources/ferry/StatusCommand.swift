@@ -27,7 +27,8 @@ struct Status: AsyncParsableCommand {
                let admin = try? CoordinatorClient(url: s.coordinator, token: token, pinnedCertificatePEM: try dir.loadPinnedCertificate(for: s)) {
                 all = try? await admin.peers()
             }
-            let report = StatusReport.make(state: s, publicKey: key.publicKey.base64, live: live, map: dir.loadNetmap(), own: own, all: all, problem: problem)
+            let report = StatusReport.make(state: s, publicKey: key.publicKey.base64, live: live, map: dir.loadNetmap(), own: own, all: all, problem: problem,
+                                           mesh: dir.loadMeshPaths())
             if output.json { try Console.json(report) } else { Console.out(report.render(), terminator: "") }
         }
     }

@@ -60,6 +60,7 @@ struct Up: AsyncParsableCommand {
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask { await agent.syncLoop() }
                     group.addTask { await agent.reportLoop() }
+                    group.addTask { await agent.meshLoop() }
                     group.addTask { await stop.wait() }
                     await group.next()
                     group.cancelAll()

@@ -43,6 +43,11 @@ public actor Agent {
     private var keyProblem: String?
     /// The coordinator that answered last (several: `ferry join URL URL...`).
     private var answering: String?
+    /// Direct or relayed, per mesh peer, and what its entry holds now (Agent+Mesh).
+    var mesh = MeshPaths()
+    var meshSettings: [String: MeshPaths.Setting] = [:]
+    /// The plan last applied, which mesh ticks adjust.
+    var plan: InterfacePlan?
 
     public init(directory: StateDirectory, state: AgentState, client: CoordinatorClient, options: Options,
                 runner: any CommandRunner = ProcessRunner()) throws(FerryError) {
@@ -122,7 +127,7 @@ public actor Agent {
                                                       listenPort: options.listenPort))
             log("gateway failover: \(map.peers.filter { takeover.contains($0.publicKey) }.map(\.name).joined(separator: ", ")) takes over routes")
         }
-        try await driver.apply(plan)
+        try await applyWithMesh(plan, map: map)
         if force || previous?.dns != map.dns {
             // DNS trouble is logged, not fatal: the tunnel works without names.
             do throws(FerryError) {
@@ -180,8 +185,11 @@ public actor Agent {
     /// Reports counters (and the configured endpoint) every `reportInterval` until cancelled.
     public func reportLoop() async {
         var failing = false
+        // The first report at once: mesh peers need this machine's candidates (docs/mesh.md).
+        var first = true
         while !Task.isCancelled {
-            try? await Task.sleep(for: options.reportInterval)
+            if !first { try? await Task.sleep(for: options.reportInterval) }
+            first = false
             if Task.isCancelled { return }
             do throws(FerryError) {
                 try await reportOnce()
@@ -196,9 +204,10 @@ public actor Agent {
 
     public func reportOnce() async throws(FerryError) {
         let peers = try await driver.status()
-        let r = ReportRequest(endpoint: options.endpoint, rxBytes: peers.reduce(0) { $0 + $1.rxBytes },
+        var r = ReportRequest(endpoint: options.endpoint, rxBytes: peers.reduce(0) { $0 + $1.rxBytes },
                               txBytes: peers.reduce(0) { $0 + $1.txBytes },
                               latestHandshake: peers.map(\.latestHandshake).max() ?? 0)
+        await addMeshReport(&r)
         try await client.report(peerID: state.peerID, r)
     }
 }

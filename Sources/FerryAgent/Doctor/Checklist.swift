@@ -19,6 +19,8 @@ public struct DoctorInputs: Sendable {
     public var target: IPAddress?
     public var handshakeTimeout: Duration = .seconds(5)
     public var nowSeconds = Int64(Date().timeIntervalSince1970)
+    /// The agent's mesh paths (its `mesh.json`); nil when it wrote none.
+    public var meshPaths: [MeshPath]?
 
     public init(local: InterfaceSnapshot, coordinator: CoordinatorView, hostAddresses: [IPAddress], clock: ClockSample?,
                 privateKeyPath: String? = nil, target: IPAddress? = nil) {
@@ -80,7 +82,7 @@ extension Doctor {
         let first: [any DoctorCheck] = coordinator.map { [$0] } ?? []
         let registered = view.peer.flatMap { try? PublicKey(base64: $0.publicKey) }
         let gate = registered != nil && registered != local.publicKey ? ["keys"] : []
-        return Doctor(checks: first + [
+        var checks: [any DoctorCheck] = first + [
             KeysCheck(local: local, coordinator: view, privateKeyPath: inputs.privateKeyPath, enrolledPublicKey: inputs.enrolledPublicKey),
             AllowedIPsCheck(local: local, coordinator: view),
             RoutesCheck(interface: local.name, prefixes: inputs.routedPrefixes, routes: probes.routes),
@@ -89,8 +91,12 @@ extension Doctor {
             Gated(check: PathMTUCheck(interface: local.name, target: inputs.probeTarget, mtu: local.mtu, pinger: probes.pinger,
                                       peerID: view.map.peerID), more: gate),
             NATKeepaliveCheck(local: local, coordinator: view, hostAddresses: inputs.hostAddresses),
-            ZoneCheck(map: view.map, lookup: probes.zone),
-            ClockSkewCheck(sample: inputs.clock),
-        ])
+        ]
+        // Only where there are mesh peers: elsewhere it has nothing to say, not even a skip.
+        if view.map.peers.contains(where: { $0.role == "mesh" }) {
+            checks.append(MeshPathCheck(paths: inputs.meshPaths, local: local, coordinator: view, hostAddresses: inputs.hostAddresses))
+        }
+        checks += [ZoneCheck(map: view.map, lookup: probes.zone), ClockSkewCheck(sample: inputs.clock)]
+        return Doctor(checks: checks)
     }
 }

@@ -14,7 +14,7 @@ public enum DoctorStatus: String, Codable, Sendable, Comparable {
 /// One check's verdict: what was found and, unless it passed, what to do about it.
 public struct DoctorResult: Codable, Sendable, Equatable {
     /// The check's short identifier (`keys`, `allowed-ips`, `routes`, `handshake`, `mtu`,
-    /// `nat-keepalive`, `dns`, `clock`).
+    /// `nat-keepalive`, `mesh`, `dns`, `clock`).
     public var check: String
     public var status: DoctorStatus
     /// One line saying what was found.

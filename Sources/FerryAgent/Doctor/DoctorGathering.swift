@@ -33,6 +33,7 @@ extension Doctor {
         var inputs = DoctorInputs(local: local, coordinator: CoordinatorView(map: map, peer: peer), hostAddresses: hosts, clock: clock,
                                   privateKeyPath: directory.keyFile)
         inputs.enrolledPublicKey = try? directory.loadPrivateKey().publicKey
+        inputs.meshPaths = directory.loadMeshPaths()
         return (inputs, CoordinatorCheck(url: client.baseURL, mapVersion: map.version, problem: problem))
     }
 }

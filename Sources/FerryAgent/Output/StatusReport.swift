@@ -19,6 +19,10 @@ public struct StatusReport: Codable, Sendable {
         public var persistentKeepalive: Int?
         public var expiresAt: Date?
         public var ttlSeconds: Int64?
+        /// Mesh peers: `direct`, `relayed` or `probing` (through the gateway while the
+        /// first handshakes go out), and since when (docs/mesh.md).
+        public var path: String? = nil
+        public var pathSince: Date? = nil
     }
 
     public var interface: String
@@ -43,7 +47,9 @@ public struct StatusReport: Codable, Sendable {
     /// peer's view from the coordinator (nil when unreachable) and, when an admin token
     /// is at hand, every peer's view (for other peers' segments and TTLs).
     public static func make(state: AgentState, publicKey: String, live: [InterfacePeerStatus]?, map: NetworkMap?,
-                            own: PeerView?, all: [PeerView]?, problem: String? = nil, now: Date = Date()) -> StatusReport {
+                            own: PeerView?, all: [PeerView]?, problem: String? = nil, mesh: [MeshPath]? = nil,
+                            now: Date = Date()) -> StatusReport {
+        let paths = Dictionary((mesh ?? []).map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a })
         let entries = Dictionary((map?.peers ?? []).map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a })
         let views = Dictionary((all ?? []).map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a })
         func ttl(_ d: Date?) -> Int64? { d.map { max(0, Int64($0.timeIntervalSince(now).rounded(.up))) } }
@@ -59,7 +65,9 @@ public struct StatusReport: Codable, Sendable {
                 allowedIPs: l.map { $0.allowedIPs.map(\.description) } ?? e?.allowedIPs ?? [],
                 latestHandshake: l.flatMap { $0.latestHandshake > 0 ? Date(timeIntervalSince1970: Double($0.latestHandshake)) : nil },
                 rxBytes: l?.rxBytes ?? 0, txBytes: l?.txBytes ?? 0, persistentKeepalive: e?.persistentKeepalive,
-                expiresAt: expires, ttlSeconds: ttl(expires)))
+                expiresAt: expires, ttlSeconds: ttl(expires),
+                path: e?.role == "mesh" ? paths[key]?.state.rawValue : nil,
+                pathSince: e?.role == "mesh" ? paths[key]?.since : nil))
         }
         let expires = own?.expiresAt ?? map?.expiresAt
         return StatusReport(
@@ -85,6 +93,7 @@ public struct StatusReport: Codable, Sendable {
             out += "  public key: \(p.publicKey)\n"
             if let s = p.segment { out += "  segment: \(s)\n" }
             if let e = p.endpoint { out += "  endpoint: \(e)\n" }
+            if let path = p.path { out += "  path: \(Self.describePath(path, since: p.pathSince, now: now))\n" }
             out += "  allowed ips: \(p.allowedIPs.isEmpty ? "(none)" : p.allowedIPs.joined(separator: ", "))\n"
             if let h = p.latestHandshake {
                 out += "  latest handshake: \(DurationText.format(seconds: Int64(now.timeIntervalSince(h)))) ago\n"
@@ -94,6 +103,16 @@ public struct StatusReport: Codable, Sendable {
             if let t = p.ttlSeconds { out += "  expires in: \(DurationText.format(seconds: t)) (ephemeral)\n" }
         }
         return out
+    }
+
+    /// `direct for 2m`, `relayed through the gateway for 40s; still probing for a direct path`.
+    static func describePath(_ path: String, since: Date?, now: Date) -> String {
+        let age = since.map { " for " + DurationText.format(seconds: max(0, Int64(now.timeIntervalSince($0)))) } ?? ""
+        switch path {
+        case "direct": return "direct\(age)"
+        case "relayed": return "relayed through the gateway\(age); still probing for a direct path (ferry doctor says why)"
+        default: return "relayed through the gateway while the first direct handshakes go out\(age)"
+        }
     }
 
     static func bytes(_ n: Int64) -> String {

@@ -190,7 +190,15 @@ public struct ReportRequest: StrictDecodable, Codable, Sendable {
     public var txBytes: Int64?
     /// Unix seconds of the latest handshake with the gateway; 0 for none.
     public var latestHandshake: Int64?
-    public enum CodingKeys: String, CodingKey, CaseIterable { case endpoint, rxBytes, txBytes, latestHandshake }
+    /// Its local addresses with the interface's listen port (`192.168.1.20:41641`): the mesh
+    /// candidates other peers try besides the endpoint the gateway observed (docs/mesh.md).
+    public var candidates: [String]? = nil
+    /// How many of its mesh links are direct and how many go through the gateway now.
+    public var meshDirect: Int? = nil
+    public var meshRelayed: Int? = nil
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case endpoint, rxBytes, txBytes, latestHandshake, candidates, meshDirect, meshRelayed
+    }
     public init(endpoint: String? = nil, rxBytes: Int64? = nil, txBytes: Int64? = nil, latestHandshake: Int64? = nil) {
         self.endpoint = endpoint; self.rxBytes = rxBytes; self.txBytes = txBytes; self.latestHandshake = latestHandshake
     }

@@ -74,6 +74,20 @@ public enum Validate {
         return e
     }
 
+    /// An agent's local mesh candidates: at most `Peer.maxLocalCandidates`, each an IP
+    /// literal with a port (a name would make every mesh peer resolve it).
+    public static func meshCandidates(_ list: [String], field: String = "candidates") throws(APIError) -> [HostPort] {
+        guard list.count <= Peer.maxLocalCandidates else {
+            throw .invalid(field, "at most \(Peer.maxLocalCandidates) addresses")
+        }
+        var out: [HostPort] = []
+        for s in list {
+            guard let e = HostPort(s), e.address != nil else { throw .invalid(field, "'\(s)' is not ADDRESS:PORT") }
+            if !out.contains(e) { out.append(e) }
+        }
+        return out
+    }
+
     public static func enumValue<E: RawRepresentable & CaseIterable>(_ s: String, _: E.Type, field: String) throws(APIError) -> E
         where E.RawValue == String
     {

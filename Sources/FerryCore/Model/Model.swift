@@ -90,6 +90,9 @@ public struct Peer: Sendable, Equatable, Identifiable {
     public var reportedEndpoint: HostPort?
     /// The endpoint the gateway last saw it at.
     public var seenEndpoint: HostPort?
+    /// The local addresses (with the interface's listen port) the agent last reported: mesh
+    /// candidates besides the observed endpoint (docs/mesh.md).
+    public var localCandidates: [HostPort] = []
 
     public init(id: String, name: String, kind: PeerKind, owner: String, segmentID: String, ipv4: IPv4Address,
                 publicKey: PublicKey, tunnel: TunnelMode = .split, dns: [IPAddress]? = nil, mtu: Int? = nil,

@@ -33,6 +33,11 @@ public struct NetworkMap: Codable, Sendable, Equatable {
         /// Gateways only: subnets this gateway also serves while another one, up and
         /// preferred, carries them (they are not in `allowedIPs`); absent: none.
         public var standbyFor: [String]? = nil
+        /// Mesh only: every address the other side may be reached at, best first (the
+        /// endpoint the gateway observed, its port-preserving variant, its reported local
+        /// addresses). The agent probes them in turn (docs/mesh.md); absent from older
+        /// coordinators, when `endpoint` is the only candidate.
+        public var candidates: [String]? = nil
     }
 
     /// Present in a gateway's own map: what its interface and firewall must hold.
@@ -99,7 +104,8 @@ extension PolicyCompiler {
                                  endpoint: e.endpoint?.description, allowedIPs: e.allowedIPs.map(\.description),
                                  persistentKeepalive: e.persistentKeepalive, inbound: e.inbound, outbound: e.outbound,
                                  inboundPorts: e.inboundPorts?.map(\.description), outboundPorts: e.outboundPorts?.map(\.description),
-                                 standbyFor: e.standbyFor?.map(\.description))
+                                 standbyFor: e.standbyFor?.map(\.description),
+                                 candidates: e.role == .mesh ? e.candidates.map(\.description) : nil)
             },
             gateway: gatewayPart,
             dns: gateway == nil ? dnsServer.map { .init(server: $0.description, zone: network.zone.key) } : nil)

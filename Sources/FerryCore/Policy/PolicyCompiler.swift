@@ -18,6 +18,8 @@ public struct PeerEntry: Sendable, Equatable {
     public var outboundPorts: [PortSpec]? = nil
     /// Gateways only: subnets it serves that another gateway carries now (failover).
     public var standbyFor: [IPPrefix]? = nil
+    /// Mesh only: where the other side may be reached, best first (`Peer.meshCandidates`).
+    public var candidates: [HostPort] = []
 }
 
 /// Turns a `Topology` into what each peer and gateway configures. The same reachability
@@ -156,11 +158,12 @@ public struct PolicyCompiler: Sendable {
         guard peer.mesh, peer.kind != .gateway else { return out }
         for other in activePeers(at: now) where other.mesh && other.id != peer.id {
             let outbound = access(peer, to: other), inbound = access(other, to: peer)
-            guard outbound != nil || inbound != nil, other.bestEndpoint != nil || peer.bestEndpoint != nil else { continue }
+            let candidates = other.meshCandidates
+            guard outbound != nil || inbound != nil, !candidates.isEmpty || !peer.meshCandidates.isEmpty else { continue }
             out.append(PeerEntry(peerID: other.id, name: other.name, role: .mesh, publicKey: other.publicKey,
-                                 endpoint: other.bestEndpoint, allowedIPs: plan.hostPrefixes(other.ipv4),
+                                 endpoint: candidates.first, allowedIPs: plan.hostPrefixes(other.ipv4),
                                  persistentKeepalive: keepalive, inbound: inbound != nil, outbound: outbound != nil,
-                                 inboundPorts: inbound?.specs, outboundPorts: outbound?.specs))
+                                 inboundPorts: inbound?.specs, outboundPorts: outbound?.specs, candidates: candidates))
         }
         return out
     }

@@ -27,6 +27,7 @@ extension RouteTable {
         let store = self.store, metrics = self.metrics, connections = self.connections, longPolls = self.longPolls
         add(.get, "/metrics", scopes: metricsScopes) { _, _, _ in
             metrics.setPeerCounts(try await store.peerCounts())
+            metrics.setMeshLinks(store.meshLinkTotals())
             metrics.setConnections(connections.counts, longPolls: longPolls.waiting)
             return HTTP.text(metrics.render(), type: "text/plain; version=0.0.4")
         }

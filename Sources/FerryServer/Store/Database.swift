@@ -129,6 +129,10 @@ public enum FerryDatabase {
         m.registerMigration(OIDCMigration.name) { db in try db.execute(sql: OIDCMigration.sql) }
         m.registerMigration(PortalMigration.name) { db in try db.execute(sql: PortalMigration.sql) }
         m.registerMigration(GatewayFailoverMigration.name) { db in try db.execute(sql: GatewayFailoverMigration.sql) }
+        // Mesh candidates an agent reports (a JSON list of HOST:PORT; docs/mesh.md).
+        m.registerMigration("mesh-candidates") { db in
+            try db.execute(sql: "ALTER TABLE peers ADD COLUMN candidates TEXT")
+        }
         return m
     }
 }

@@ -56,6 +56,8 @@ public protocol FerryRepository: Sendable {
     func networkMap(peerID id: String, caller: Caller, since: Int64, wait: Duration, interface: String?) async throws -> NetworkMap?
     func createGatewayToken(id: String, caller: Caller) async throws -> TokenCreated
     func gatewayHeartbeat(id: String, _ req: GatewayHeartbeatRequest, caller: Caller) async throws -> GatewayHeartbeatResponse
+    /// Mesh link ends by path, as the agents last reported them (Store+Mesh).
+    func meshLinkTotals() -> (direct: Int, relayed: Int)
 }
 
 extension FerryStore: FerryRepository {}

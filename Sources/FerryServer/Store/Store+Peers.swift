@@ -330,6 +330,10 @@ extension FerryStore {
     /// What an agent reports; audited only when its endpoint changes.
     public func report(peerID id: String, _ req: ReportRequest, caller: Caller) async throws {
         let endpoint = try req.endpoint.map { e throws(APIError) in try Validate.endpoint(e) }
+        let candidates = try req.candidates.map { list throws(APIError) in try Validate.meshCandidates(list) }
+        for (field, v) in [("meshDirect", req.meshDirect), ("meshRelayed", req.meshRelayed)] {
+            if let v, v < 0 { throw APIError.invalid(field, "must not be negative") }
+        }
         for (field, v) in [("rxBytes", req.rxBytes), ("txBytes", req.txBytes), ("latestHandshake", req.latestHandshake)] {
             if let v, v < 0 { throw APIError.invalid(field, "must not be negative") }
         }
@@ -338,9 +342,18 @@ extension FerryStore {
         if let h = req.latestHandshake, h > clock.now() / 1000 + 86_400 {
             throw APIError.invalid("latestHandshake", "is in the future (seconds since 1970, as wg show dump prints it)")
         }
-        try await write(caller) { db, audit, now in
+        let moved = try await write(caller) { db, audit, now -> Bool in
             let r = try FerryStore.requirePeer(db, id: id, caller: caller, write: false)
             if caller.scope == .readOnly { throw APIError.forbidden("a read-only token cannot report") }
+            // New candidates change the maps of its mesh peers (not audited: observations).
+            var moved = false
+            if let candidates, candidates != r.peer.localCandidates {
+                try db.execute(sql: "UPDATE peers SET candidates = ? WHERE id = ?",
+                               arguments: [FerryStore.json(candidates.map(\.description)), id])
+                // Other replicas' long polls wake too (PostgreSQL NOTIFY on commit).
+                try db.notifyCommit()
+                moved = true
+            }
             try db.execute(sql: """
                 UPDATE peers SET reported_endpoint = COALESCE(?, reported_endpoint), rx_bytes = COALESCE(?, rx_bytes),
                        tx_bytes = COALESCE(?, tx_bytes), latest_handshake = COALESCE(?, latest_handshake), reported_at = ?
@@ -351,7 +364,12 @@ extension FerryStore {
                                         before: FerryStore.json(r.peer.reportedEndpoint?.description),
                                         after: FerryStore.json(endpoint.description)))
             }
+            return moved
         }
+        if let direct = req.meshDirect, let relayed = req.meshRelayed {
+            meshLinks.withLock { $0[id] = MeshLinkCount(direct: direct, relayed: relayed, at: ContinuousClock.now) }
+        }
+        if moved { changes.notify() }
     }
 
     /// What the local gateway sees. Counters and handshake times stay in memory (they

@@ -44,6 +44,8 @@ public final class FerryStore: Sendable {
     let compiled = TopologyCache()
     /// The local gateway interface's peers as last read, by public key (base64).
     let observed = Mutex<[String: InterfacePeerStatus]>([:])
+    /// Each agent's last count of its direct and relayed mesh links, by peer id (Store+Mesh).
+    let meshLinks = Mutex<[String: MeshLinkCount]>([:])
     /// The DNS server's index of the zone and the revision it was built at (Store+DNS).
     let zoneCache = Mutex<(revision: UInt64, index: ZoneIndex)?>(nil)
 
@@ -182,7 +184,7 @@ public final class FerryStore: Sendable {
               let key = try? PublicKey(base64: row["public_key"] as String) else { throw StoreError.corrupt("peer \(id)") }
         let ipv4: Int64 = row["ipv4"]
         let reported: String? = row["reported_endpoint"], seen: String? = row["seen_endpoint"]
-        let peer = Peer(
+        var peer = Peer(
             id: id, name: row["name"], kind: kind, owner: row["owner"], segmentID: row["segment_id"],
             ipv4: IPv4Address(UInt32(truncatingIfNeeded: ipv4)), publicKey: key, tunnel: tunnel,
             dns: try strings(row["dns"])?.compactMap { IPAddress($0) }, mtu: row["mtu"], keepalive: row["keepalive"],
@@ -190,6 +192,7 @@ public final class FerryStore: Sendable {
             expiresAt: row["expires_at"], createdAt: row["created_at"], updatedAt: row["updated_at"],
             createdBy: row["created_by"], reportedEndpoint: reported.flatMap { HostPort($0) },
             seenEndpoint: seen.flatMap { HostPort($0) })
+        peer.localCandidates = try strings(row["candidates"])?.compactMap { HostPort($0) } ?? []
         var gateway: Gateway?
         if let ep: String = row["g_endpoint"] {
             guard let endpoint = HostPort(ep) else { throw StoreError.corrupt("gateway \(id) endpoint") }

@@ -62,6 +62,7 @@ enum PostgresMigrations {
         (OIDCMigration.name, bigint(OIDCMigration.sql)),
         (PortalMigration.name, bigint(PortalMigration.sql)),
         (GatewayFailoverMigration.name, bigint(GatewayFailoverMigration.sql)),
+        ("mesh-candidates", "ALTER TABLE peers ADD COLUMN candidates TEXT;"),
     ]
 
     /// SQLite's DDL for PostgreSQL: its 64-bit INTEGER is PostgreSQL's BIGINT.
