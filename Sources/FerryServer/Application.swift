@@ -88,6 +88,8 @@ public struct FerryServices: Sendable {
     let writeLimiter: WriteRateLimiter
     /// The gateway sync's verdict, served by /health.
     public let gatewayHealth = GatewayHealth()
+    /// The portal's traffic charts: recent rx/tx counters per peer, in memory.
+    public let trafficHistory = TrafficHistory()
     /// ID tokens of CI jobs (and of people logging in): discovery and JWKS cached per issuer.
     public let oidcVerifier: OIDCVerifier
 }
@@ -171,7 +173,7 @@ public func buildRouter(_ services: FerryServices, metricsRequireToken: Bool = f
     table.registerDNS()
     table.registerOIDC(store: services.store, verifier: services.oidcVerifier)
     table.registerLogin(store: services.store, verifier: services.oidcVerifier, config: login)
-    table.registerPortal(config: portal, store: services.store, verifier: services.oidcVerifier)
+    table.registerPortal(config: portal, store: services.store, verifier: services.oidcVerifier, history: services.trafficHistory)
     return (router, table.specs)
 }
 
@@ -184,6 +186,9 @@ public func buildApplication(_ config: FerryConfiguration, services: FerryServic
     let (router, _) = buildRouter(services, metricsRequireToken: config.metricsRequireToken, login: config.login, portal: config.portal)
     var list: [any Service] = [ConnectionSweeper(connections: services.connections), Reaper(store: services.store, clock: config.clock, periodMs: config.reaperPeriodMs, logger: services.logger),
                                GatewayLiveness(store: services.store, clock: config.clock, settings: config.gatewayLiveness, logger: services.logger)]
+    if config.portal != nil {
+        list.append(TrafficSampler(store: services.store, history: services.trafficHistory, clock: config.clock, periodMs: 10_000, logger: services.logger))
+    }
     // Other replicas' changes (PostgreSQL); a SQLite store has no other writer.
     if !(services.engine is GRDBEngine) { list.append(ReplicaChanges(engine: services.engine, changes: services.store.changes)) }
     if let keys = services.localGateway {

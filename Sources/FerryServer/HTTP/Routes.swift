@@ -159,14 +159,17 @@ extension RouteTable {
         }
     }
 
+    /// The audit log's filters from a request's query (/v1/audit and the portal's).
+    static func auditQuery(_ req: Request, limit: Bool) throws -> AuditQuery {
+        AuditQuery(since: try HTTP.queryDate(req, "since"), until: try HTTP.queryDate(req, "until"),
+                   peer: HTTP.query(req, "peer"), actor: HTTP.query(req, "actor"),
+                   afterSeq: try HTTP.queryInt(req, "after", 0...Int64.max),
+                   limit: limit ? Int(try HTTP.queryInt(req, "limit", 1...1000) ?? 100) : nil)
+    }
+
     func registerAudit() {
         let store = self.store
-        @Sendable func query(_ req: Request, limit: Bool) throws -> AuditQuery {
-            AuditQuery(since: try HTTP.queryDate(req, "since"), until: try HTTP.queryDate(req, "until"),
-                                  peer: HTTP.query(req, "peer"), actor: HTTP.query(req, "actor"),
-                                  afterSeq: try HTTP.queryInt(req, "after", 0...Int64.max),
-                                  limit: limit ? Int(try HTTP.queryInt(req, "limit", 1...1000) ?? 100) : nil)
-        }
+        @Sendable func query(_ req: Request, limit: Bool) throws -> AuditQuery { try RouteTable.auditQuery(req, limit: limit) }
         add(.get, "/v1/audit", scopes: Scopes.readers, query: ["since", "until", "peer", "actor", "after", "limit"]) { req, _, _ in
             try HTTP.json(ListResponse(items: try await store.audit(try query(req, limit: true))))
         }

@@ -16,7 +16,7 @@ struct PortalMe: Codable, Sendable {
 extension RouteTable {
     /// The portal's JSON endpoints (docs/openapi.yaml, cookie-authenticated). Each calls the
     /// same store method as the /v1 route it mirrors, with the session's caller.
-    func registerPortalAPI(store: FerryStore, signIn: PortalSignIn?) {
+    func registerPortalAPI(store: FerryStore, signIn: PortalSignIn?, history: TrafficHistory) {
         portal(.get, "/portal/api/me", signIn: signIn) { _, _, s in
             try HTTP.json(PortalMe(person: s.person, role: s.role.rawValue, segment: s.segment, method: s.method, expiresAt: Views.date(s.expiresAt)))
         }
@@ -53,6 +53,27 @@ extension RouteTable {
         }
         portal(.post, "/portal/api/devices/{id}/rotate-key", signIn: signIn) { req, ctx, s in
             try HTTP.json(try await store.portalRotate(peerID: try HTTP.id(ctx), try await HTTP.body(PortalRotateRequest.self, req, ctx), caller: s.caller))
+        }
+
+        // Traffic over time (the charts): an admin sees every peer and gateway, a person
+        // their own devices. Each call also takes a sample, so the chart's last point is now.
+        portal(.get, "/portal/api/traffic", signIn: signIn) { _, _, s in
+            history.record(try await store.peers(caller: .system("traffic")), now: Date())
+            let own: Set<String>? = s.role == .admin ? nil : Set(try await store.portalDevices(caller: s.caller).map(\.peer.id))
+            return try HTTP.json(ListResponse(items: history.series(only: own)))
+        }
+        portal(.delete, "/portal/api/admin/tokens/{id}", admin: true, signIn: signIn) { _, ctx, s in
+            // The API's deleteToken: the last admin token, and the session's own sign-in
+            // token, are refused there with a clear message (no confirm=self from the page).
+            try await store.deleteToken(id: try HTTP.id(ctx), caller: s.caller)
+            return HTTP.empty()
+        }
+        portal(.get, "/portal/api/admin/audit", admin: true, signIn: signIn) { req, _, _ in
+            // The admin page's filters: the API's audit query, plus an action, newest first.
+            var q = try RouteTable.auditQuery(req, limit: true)
+            q.action = HTTP.query(req, "action")
+            q.newestFirst = true
+            return try HTTP.json(ListResponse(items: try await store.audit(q)))
         }
 
         // Admins.

@@ -37,11 +37,20 @@ enum PortalAdminPages {
             let to = r.toSegment.map { "segment " + $0 } ?? r.toSubnet.map { "subnet " + $0 } ?? r.toGateway.map { "gateway " + $0 } ?? "-"
             return "<tr><td>\(r.from)</td><td>\(to)</td><td>\(r.ports.isEmpty ? "all" : r.ports.joined(separator: " "))</td><td><button type=\"button\" data-delete-rule=\"\(r.id)\">Remove…</button></td></tr>"
         }
+        // A gateway's liveness verdict (Store+Failover: up, down, unknown before its first
+        // heartbeat), its priority, its last heartbeat and its WireGuard peer's last handshake.
+        let handshakes = Dictionary(d.peers.map { ($0.id, $0.latestHandshake) }, uniquingKeysWith: { a, _ in a })
         let gateways: [HTML] = d.gateways.map { g in
-            "<tr><td class=\"name\">\(g.name)</td><td>\(g.endpoint)</td><td>\(g.subnets.joined(separator: ", "))</td><td><code>\(g.publicKey)</code></td><td>\(g.enabled ? "enabled" : "disabled")</td><td><button type=\"button\" data-rotate-gateway=\"\(g.id)\">Rotate key</button></td></tr>"
+            let status = g.enabled ? (g.status ?? "unknown") : "disabled"
+            return """
+                <tr data-id="\(g.id)"><td class="name">\(g.name)</td><td><span class="status status-\(status)">\(status)</span></td><td>\(g.priority.map(String.init) ?? "-")</td>
+                <td>\(g.endpoint)</td><td>\(g.subnets.joined(separator: ", "))</td><td>\((g.active ?? []).joined(separator: ", "))</td>
+                <td>\(d8(g.lastHeartbeatAt))</td><td>\(d8(handshakes[g.id] ?? nil))</td><td><code>\(g.publicKey)</code></td>
+                <td><button type="button" data-rotate-gateway="\(g.id)">Rotate key</button></td></tr>
+                """
         }
         let tokens: [HTML] = d.tokens.map { t in
-            "<tr><td class=\"name\">\(t.name)</td><td>\(t.scope)</td><td>\(t.segment ?? "-")</td><td>\(d8(t.expiresAt))</td><td>\(t.createdBy)</td></tr>"
+            "<tr data-id=\"\(t.id)\"><td class=\"name\">\(t.name)</td><td>\(t.scope)</td><td>\(t.segment ?? "-")</td><td>\(d8(t.expiresAt))</td><td>\(t.createdBy)</td><td><button type=\"button\" data-revoke-token=\"\(t.id)\">Revoke</button></td></tr>"
         }
         let sessions: [HTML] = d.sessions.map { s in
             "<tr><td class=\"name\">\(s.person)</td><td>\(s.role)</td><td>\(s.method)</td><td>\(d8(s.expiresAt))</td><td><button type=\"button\" data-revoke-session=\"\(s.id)\">Revoke</button></td></tr>"
@@ -66,13 +75,18 @@ enum PortalAdminPages {
             <button type="submit" id="preview-rule">Preview</button></form>
             <div id="preview" hidden><h3>This change</h3><ul id="preview-added"></ul><ul id="preview-removed"></ul><p id="preview-affected"></p>
             <button type="button" id="apply-rule">Apply</button> <button type="button" id="cancel-rule">Cancel</button></div></section>
-            <section><h2>Gateways</h2><table id="gateways"><thead><tr><th>Name</th><th>Endpoint</th><th>Subnets</th><th>Key</th><th>State</th><th></th></tr></thead><tbody>\(gateways)</tbody></table></section>
-            <section><h2>Tokens</h2><table id="tokens"><thead><tr><th>Name</th><th>Scope</th><th>Segment</th><th>Expires</th><th>Created by</th></tr></thead><tbody>\(tokens)</tbody></table>
+            <section><h2>Gateways</h2><table id="gateways"><thead><tr><th>Name</th><th>Status</th><th>Priority</th><th>Endpoint</th><th>Subnets</th><th>Carries now</th><th>Last heartbeat</th><th>Last handshake</th><th>Key</th><th></th></tr></thead><tbody>\(gateways)</tbody></table></section>
+            <section id="traffic-section"><h2>Traffic <span class="muted">(last hour, rx and tx per minute)</span></h2><div id="traffic" class="charts"></div></section>
+            <section><h2>Tokens</h2><table id="tokens"><thead><tr><th>Name</th><th>Scope</th><th>Segment</th><th>Expires</th><th>Created by</th><th></th></tr></thead><tbody>\(tokens)</tbody></table>
             <form id="add-token"><input name="name" id="token-name" placeholder="name" required><select name="scope" id="token-scope"><option>enroll</option><option>ci</option><option>read-only</option><option>admin</option></select>
             <select name="segment" id="token-segment"><option value="">(no segment)</option>\(segmentOptions)</select><button type="submit">Create token</button></form>
             <div id="token-secret" hidden><p>The token's secret, shown once:</p><code id="secret"></code> <button type="button" id="copy-secret">Copy</button></div></section>
             <section><h2>Sessions</h2><table id="sessions"><thead><tr><th>Who</th><th>Role</th><th>Signed in with</th><th>Expires</th><th></th></tr></thead><tbody>\(sessions)</tbody></table></section>
-            <section><h2>Audit log <span class="muted" id="live">live</span></h2><table id="audit"><thead><tr><th>#</th><th>At</th><th>Actor</th><th>Action</th><th>Object</th></tr></thead><tbody>\(audit)</tbody></table></section>
+            <section><h2>Audit log <span class="muted" id="live">live</span></h2>
+            <form id="audit-filter" class="filters"><input id="audit-peer" placeholder="peer id"><input id="audit-actor" placeholder="actor (token:tok_…, person:…)">
+            <input id="audit-action" placeholder="action (peer, token.delete…)"><label>from <input type="datetime-local" id="audit-since"></label>
+            <label>to <input type="datetime-local" id="audit-until"></label><button type="submit">Filter</button> <button type="button" id="audit-clear">Clear</button></form>
+            <table id="audit"><thead><tr><th>#</th><th>At</th><th>Actor</th><th>Action</th><th>Object</th></tr></thead><tbody>\(audit)</tbody></table></section>
             """)
     }
 }

@@ -9,9 +9,9 @@ extension RouteTable {
     /// service methods with the caller the session stands for, so a person's rights are
     /// checked by the same code as a token's. Without `--portal-issuer` there are no pages
     /// and the JSON endpoints answer 404 (as /v1/login does without a provider).
-    func registerPortal(config: PortalConfiguration?, store: FerryStore, verifier: OIDCVerifier) {
+    func registerPortal(config: PortalConfiguration?, store: FerryStore, verifier: OIDCVerifier, history: TrafficHistory) {
         guard let config else {
-            registerPortalAPI(store: store, signIn: nil)
+            registerPortalAPI(store: store, signIn: nil, history: history)
             return
         }
         let signIn = PortalSignIn(config: config, store: store, flow: OIDCCodeFlow(config: config, verifier: verifier), verifier: verifier,
@@ -69,7 +69,7 @@ extension RouteTable {
         }
         form("/portal/login/token") { try await signIn.tokenSignIn($0) }
         form("/portal/logout") { try await signIn.signOut($0) }
-        registerPortalAPI(store: store, signIn: signIn)
+        registerPortalAPI(store: store, signIn: signIn, history: history)
     }
 
     typealias PortalHandler = @Sendable (Request, FerryContext, PortalSession) async throws -> Response

@@ -188,9 +188,14 @@ extension FerryStore {
             if let p = q.peer { clauses.append("peer_id = ?"); args.append(p) }
             if let a = q.actor { clauses.append("actor = ?"); args.append(a) }
             if let s = q.afterSeq { clauses.append("seq > ?"); args.append(s) }
+            // An action or its family: `token` matches token.create and token.delete.
+            if let a = q.action {
+                let literal = a.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+                clauses.append("(action = ? OR action LIKE ? ESCAPE '\\')"); args.append(a); args.append(literal + ".%")
+            }
             var sql = "SELECT * FROM audit"
             if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
-            sql += " ORDER BY seq"
+            sql += q.newestFirst ? " ORDER BY seq DESC" : " ORDER BY seq"
             if let l = q.limit { sql += " LIMIT \(max(1, min(l, 100_000)))" }
             return try SQLRow.fetchAll(db, sql: sql, arguments: SQLArguments(args)).map { row in
                 func value(_ s: String?) -> JSONValue? { s.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) } }
@@ -215,6 +220,9 @@ public struct AuditQuery: Sendable {
     public var actor: String?
     public var afterSeq: Int64?
     public var limit: Int?
+    /// The portal's filters: an action (or its family), newest records first.
+    public var action: String? = nil
+    public var newestFirst = false
     public init(since: Date? = nil, until: Date? = nil, peer: String? = nil, actor: String? = nil, afterSeq: Int64? = nil, limit: Int? = nil) {
         self.since = since; self.until = until; self.peer = peer; self.actor = actor; self.afterSeq = afterSeq; self.limit = limit
     }

@@ -2,9 +2,58 @@
 // a rule is applied or removed, segments, gateway key rotation, tokens (secret shown once),
 // sessions, and the live audit tail: every change redraws the tables from ferryd's page.
 import { api, showError, redraw, live } from "./portal.js";
+import { drawTraffic } from "./traffic.js";
 
-const TABLES = ["#peers tbody", "#segments tbody", "#rules tbody", "#gateways tbody", "#tokens tbody", "#sessions tbody", "#audit tbody", "#rule-from", "#token-segment"];
+const TABLES = ["#peers tbody", "#segments tbody", "#rules tbody", "#gateways tbody", "#tokens tbody", "#sessions tbody", "#rule-from", "#token-segment"];
 const $ = (id) => document.getElementById(id);
+
+// The audit log: the live tail (the page's last records) until a filter is set, then the
+// filtered records from /portal/api/admin/audit, re-read on every change.
+let auditFilter = null;
+function readAuditFilter() {
+  const q = new URLSearchParams();
+  for (const [id, key] of [["audit-peer", "peer"], ["audit-actor", "actor"], ["audit-action", "action"]]) {
+    const v = $(id).value.trim();
+    if (v) q.set(key, v);
+  }
+  for (const [id, key] of [["audit-since", "since"], ["audit-until", "until"]]) {
+    // datetime-local is the browser's local time; the API takes RFC 3339 (UTC).
+    const v = $(id).value;
+    if (v) q.set(key, new Date(v).toISOString());
+  }
+  return q.toString() ? q : null;
+}
+async function drawAudit() {
+  if (!auditFilter) return redraw(["#audit tbody"]);
+  const { items } = await api("GET", `/portal/api/admin/audit?${auditFilter}&limit=200`);
+  $("audit").tBodies[0].replaceChildren(...items.map((e) => {
+    const tr = document.createElement("tr");
+    for (const text of [e.seq, e.at, e.actor, e.action, `${e.objectType}/${e.objectID}`]) {
+      const td = document.createElement("td");
+      td.textContent = String(text);
+      tr.append(td);
+    }
+    return tr;
+  }));
+}
+$("audit-filter").addEventListener("submit", (event) => {
+  event.preventDefault();
+  showError(null);
+  auditFilter = readAuditFilter();
+  $("live").textContent = auditFilter ? "filtered" : "live";
+  drawAudit().catch(showError);
+});
+$("audit-clear").addEventListener("click", () => {
+  $("audit-filter").reset();
+  auditFilter = null;
+  $("live").textContent = "live";
+  drawAudit().catch(showError);
+});
+
+// Traffic charts: drawn now, on every change, and every 10 s (counters move without changes).
+const charts = () => drawTraffic($("traffic")).catch(showError);
+charts();
+setInterval(charts, 10000);
 
 // Filters: by segment, kind, owner (substring) and state.
 function filter() {
@@ -28,7 +77,8 @@ function countdown() {
 setInterval(countdown, 1000);
 countdown();
 
-const refresh = () => redraw(TABLES);
+// The audit tail is redrawn with the tables unless a filter is set (then it is re-read).
+const refresh = () => Promise.all([redraw(auditFilter ? TABLES : [...TABLES, "#audit tbody"]), auditFilter ? drawAudit() : null, charts()]);
 document.addEventListener("ferry:redrawn", () => { filter(); countdown(); });
 const events = live(refresh);
 events.addEventListener("open", () => { $("live").textContent = "live"; });
@@ -105,6 +155,9 @@ document.querySelector("main").addEventListener("click", (event) => {
   if (d.deleteRule) act(() => preview({ remove: [d.deleteRule] }, () => api("DELETE", `/portal/api/admin/policy/rules/${encodeURIComponent(d.deleteRule)}`)));
   if (d.rotateGateway && confirm("Rotate this gateway's key? Devices with static configs need new ones.")) {
     act(() => api("POST", `/portal/api/admin/gateways/${encodeURIComponent(d.rotateGateway)}/rotate-key`));
+  }
+  if (d.revokeToken && confirm("Revoke this token? Whatever uses it is refused from now on.")) {
+    act(() => api("DELETE", `/portal/api/admin/tokens/${encodeURIComponent(d.revokeToken)}`));
   }
   if (d.revokeSession && confirm("Revoke this session?")) act(() => api("DELETE", `/portal/api/admin/sessions/${encodeURIComponent(d.revokeSession)}`));
 });

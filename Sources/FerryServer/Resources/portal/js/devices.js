@@ -5,6 +5,13 @@ import { api, showError, redraw, live } from "./portal.js";
 import { generateKeyPair, publicKeyFor } from "./wgkeys.js";
 import { drawQR } from "./qrcode.js";
 import { renderConfig, offerDownload, configFilename } from "./wgquick.js";
+import { drawTraffic } from "./traffic.js";
+
+// This person's devices' traffic: drawn now, on every change, and every 10 s.
+const charts = () => drawTraffic(document.getElementById("traffic")).catch(showError);
+charts();
+setInterval(charts, 10000);
+document.addEventListener("ferry:redrawn", charts);
 
 let current = null; // { text, filename } of the config on show
 
