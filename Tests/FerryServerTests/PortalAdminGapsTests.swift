@@ -120,6 +120,8 @@ extension PortalAdminTests {
         history.record([peer("a", 5000)], now: last.addingTimeInterval(1))
         let a = history.series(only: ["a"])
         #expect(a.count == 1 && a[0].samples.count == s[0].samples.count && a[0].samples.last?.rxBytes == 5000)
+        // The endpoint samples only when a new point would be made.
+        #expect(!history.due(now: last.addingTimeInterval(2)) && history.due(now: last.addingTimeInterval(7)))
         // A removed peer is forgotten.
         #expect(history.series(only: nil).map(\.id) == ["a"])
     }

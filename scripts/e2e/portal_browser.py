@@ -122,6 +122,12 @@ def main():
         until("the CI peer gone from the page", lambda: b.script(f"return document.querySelector(\"{row}\") === null"), timeout=40)
         b.screenshot(shots, "05-ci-expired")
         print(f"ok: CI peer counted down ({ttl}) and left the page when its TTL ran out")
+        # --- the traffic charts: an inline SVG per peer and gateway, with points once two samples exist
+        until("the traffic charts", lambda: b.script("return document.querySelectorAll('#traffic figure svg').length > 0"))
+        points = until("a chart with points", lambda: b.script(
+            "const p = document.querySelector('#traffic svg polyline'); return p && p.getAttribute('points').split(' ').length >= 1 ? p.getAttribute('points') : null"), timeout=40)
+        b.screenshot(shots, "06-traffic")
+        print(f"ok: traffic charts drawn as SVG ({points[:40]}…)")
         # No script error and nothing the CSP had to block on any page.
         errors = [c for c in b.console() if "Content Security Policy" in c.get("message", "") or "Uncaught" in c.get("message", "")]
         assert not errors, f"console errors: {errors}"

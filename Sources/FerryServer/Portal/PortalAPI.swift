@@ -56,9 +56,11 @@ extension RouteTable {
         }
 
         // Traffic over time (the charts): an admin sees every peer and gateway, a person
-        // their own devices. Each call also takes a sample, so the chart's last point is now.
+        // their own devices. A call also takes a sample when the last is a few seconds old.
         portal(.get, "/portal/api/traffic", signIn: signIn) { _, _, s in
-            history.record(try await store.peers(caller: .system("traffic")), now: Date())
+            let now = Date()
+            let revision = store.changes.revision
+            if history.due(now: now, revision: revision) { history.record(try await store.peers(caller: .system("traffic")), now: now, revision: revision) }
             let own: Set<String>? = s.role == .admin ? nil : Set(try await store.portalDevices(caller: s.caller).map(\.peer.id))
             return try HTTP.json(ListResponse(items: history.series(only: own)))
         }

@@ -30,6 +30,7 @@ public final class TrafficHistory: Sendable {
     /// Closer samples than this are not kept (a burst of reports makes one point).
     public let minSpacing: TimeInterval
     private let state = Mutex<[String: TrafficSeries]>([:])
+    private let lastRecorded = Mutex<(at: Date, revision: UInt64?)?>(nil)
 
     public init(window: TimeInterval = 3600, maxSamples: Int = 360, minSpacing: TimeInterval = 5) {
         self.window = window
@@ -37,8 +38,20 @@ public final class TrafficHistory: Sendable {
         self.minSpacing = minSpacing
     }
 
+    /// True when a new sample is worth a store read: the last is `minSpacing` old, or the
+    /// network changed since (the change feed's `revision`: a peer added or removed). The
+    /// portal's endpoint samples only then, so polling it costs no store read per call.
+    public func due(now: Date, revision: UInt64? = nil) -> Bool {
+        lastRecorded.withLock { last in
+            guard let last else { return true }
+            return now.timeIntervalSince(last.at) >= minSpacing || (revision != nil && revision != last.revision)
+        }
+    }
+
     /// Records every peer's counters at `now`; peers absent from `peers` are forgotten.
-    public func record(_ peers: [PeerView], now: Date) {
+    /// `revision`: the change feed's revision the peers were read at (see `due`).
+    public func record(_ peers: [PeerView], now: Date, revision: UInt64? = nil) {
+        lastRecorded.withLock { $0 = (now, revision) }
         state.withLock { all in
             var next: [String: TrafficSeries] = [:]
             next.reserveCapacity(peers.count)
@@ -80,7 +93,8 @@ struct TrafficSampler: Service {
 
     func run() async throws {
         try await runPeriodically(clock: clock, periodMs: periodMs, logger: logger, what: "traffic sample") {
-            try await history.record(store.peers(caller: .system("traffic")), now: Date())
+            let revision = store.changes.revision
+            try await history.record(store.peers(caller: .system("traffic")), now: Date(), revision: revision)
         }
     }
 }
