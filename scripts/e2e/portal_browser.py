@@ -126,6 +126,7 @@ def main():
         until("the traffic charts", lambda: b.script("return document.querySelectorAll('#traffic figure svg').length > 0"))
         points = until("a chart with points", lambda: b.script(
             "const p = document.querySelector('#traffic svg polyline'); return p && p.getAttribute('points').split(' ').length >= 1 ? p.getAttribute('points') : null"), timeout=40)
+        b.script("document.getElementById('traffic-section').scrollIntoView()")
         b.screenshot(shots, "06-traffic")
         print(f"ok: traffic charts drawn as SVG ({points[:40]}…)")
         # No script error and nothing the CSP had to block on any page.

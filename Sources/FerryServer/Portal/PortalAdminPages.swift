@@ -76,7 +76,7 @@ enum PortalAdminPages {
             <div id="preview" hidden><h3>This change</h3><ul id="preview-added"></ul><ul id="preview-removed"></ul><p id="preview-affected"></p>
             <button type="button" id="apply-rule">Apply</button> <button type="button" id="cancel-rule">Cancel</button></div></section>
             <section><h2>Gateways</h2><table id="gateways"><thead><tr><th>Name</th><th>Status</th><th>Priority</th><th>Endpoint</th><th>Subnets</th><th>Carries now</th><th>Last heartbeat</th><th>Last handshake</th><th>Key</th><th></th></tr></thead><tbody>\(gateways)</tbody></table></section>
-            <section id="traffic-section"><h2>Traffic <span class="muted">(last hour, rx and tx per minute)</span></h2><div id="traffic" class="charts"></div></section>
+            <section id="traffic-section"><h2>Traffic <span class="muted">(last hour, bytes per second: rx blue, tx orange)</span></h2><div id="traffic" class="charts"></div></section>
             <section><h2>Tokens</h2><table id="tokens"><thead><tr><th>Name</th><th>Scope</th><th>Segment</th><th>Expires</th><th>Created by</th><th></th></tr></thead><tbody>\(tokens)</tbody></table>
             <form id="add-token"><input name="name" id="token-name" placeholder="name" required><select name="scope" id="token-scope"><option>enroll</option><option>ci</option><option>read-only</option><option>admin</option></select>
             <select name="segment" id="token-segment"><option value="">(no segment)</option>\(segmentOptions)</select><button type="submit">Create token</button></form>

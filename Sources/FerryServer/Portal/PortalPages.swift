@@ -84,7 +84,7 @@ enum PortalPages {
             <section><h2>Devices</h2>
             <table id="devices"><thead><tr><th>Name</th><th>Address</th><th>Segment</th><th>Last handshake</th><th>Traffic (rx/tx)</th><th>Reaches</th><th>State</th><th></th></tr></thead>
             <tbody>\(rows)</tbody></table></section>
-            <section id="traffic-section"><h2>Traffic <span class="muted">(last hour)</span></h2><div id="traffic" class="charts"></div></section>
+            <section id="traffic-section"><h2>Traffic <span class="muted">(last hour, bytes per second: rx blue, tx orange)</span></h2><div id="traffic" class="charts"></div></section>
             """)
     }
 
