@@ -129,6 +129,14 @@ def main():
         b.script("document.getElementById('traffic-section').scrollIntoView()")
         b.screenshot(shots, "06-traffic")
         print(f"ok: traffic charts drawn as SVG ({points[:40]}…)")
+        # --- the audit log filtered by action (the family `segment`), then back to the live tail
+        b.find("#audit-action").send_keys("segment")
+        b.find("#audit-filter button[type=submit]").click()
+        actions = lambda: b.script("return [...document.querySelectorAll('#audit tbody tr td:nth-child(4)')].map(td => td.textContent)")  # noqa: E731
+        until("the filtered audit log", lambda: b.find("#live").text == "filtered" and actions() and all(a.startswith("segment.") for a in actions()))
+        b.find("#audit-clear").click()
+        until("the live tail again", lambda: b.find("#live").text == "live" and any(not a.startswith("segment.") for a in actions()))
+        print("ok: audit log filtered by action, then back to the live tail")
         # No script error and nothing the CSP had to block on any page.
         errors = [c for c in b.console() if "Content Security Policy" in c.get("message", "") or "Uncaught" in c.get("message", "")]
         assert not errors, f"console errors: {errors}"

@@ -81,7 +81,7 @@ countdown();
 const refresh = () => Promise.all([redraw(auditFilter ? TABLES : [...TABLES, "#audit tbody"]), auditFilter ? drawAudit() : null, charts()]);
 document.addEventListener("ferry:redrawn", () => { filter(); countdown(); });
 const events = live(refresh);
-events.addEventListener("open", () => { $("live").textContent = "live"; });
+events.addEventListener("open", () => { $("live").textContent = auditFilter ? "filtered" : "live"; });
 events.addEventListener("error", () => { $("live").textContent = "reconnecting…"; });
 
 async function act(work) {
