@@ -90,9 +90,7 @@ let package = Package(
                 // `ferryd gateway` talks to its coordinator with the agent's pinned client.
                 "FerryAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            // main.swift holds `@main`; with more files than it, SwiftPM would parse it as top-level code.
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+            ]
         ),
         // The agent: enrolment state, the coordinator's API client, keeping the interface in
         // sync, and `ferry doctor`'s checklist (Doctor/).

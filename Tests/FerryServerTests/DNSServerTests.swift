@@ -71,17 +71,32 @@ struct DNSServerTests {
         defer { ns.close(); up.close() }
         let c = try Coordinator(ns)
 
-        // An upstream resolver in the other namespace: answers every A query with 192.0.2.55.
+        // An upstream resolver in the other namespace: answers every A query with 192.0.2.55;
+        // names starting "many" get 40 addresses, over UDP only a truncated reply (TC).
         _ = try ns.link(to: up, address: "10.98.0.1/24", peerAddress: "10.98.0.2/24")
         let resolver = """
-        import socket
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.98.0.2", 53))
-        while True:
-            d, a = s.recvfrom(4096)
+        import socket, struct, threading
+        def answer(d):
             i = 12
             while d[i] != 0: i += 1 + d[i]
             q = d[12:i + 5]
-            s.sendto(d[:2] + b"\\x81\\x80\\x00\\x01\\x00\\x01\\x00\\x00\\x00\\x00" + q + b"\\xc0\\x0c\\x00\\x01\\x00\\x01\\x00\\x00\\x00\\x3c\\x00\\x04" + bytes([192, 0, 2, 55]), a)
+            n = 40 if d[13:17] == b"many" else 1
+            rr = b"".join(b"\\xc0\\x0c\\x00\\x01\\x00\\x01\\x00\\x00\\x00\\x3c\\x00\\x04" + bytes([192, 0, 2, 55 + k]) for k in range(n))
+            return d[:2] + b"\\x81\\x80\\x00\\x01" + struct.pack(">H", n) + b"\\x00\\x00\\x00\\x00" + q + rr, n > 1, q
+        def tcp():
+            t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); t.bind(("10.98.0.2", 53)); t.listen(8)
+            while True:
+                c, _ = t.accept()
+                b = b""
+                while len(b) < 2 or len(b) < 2 + struct.unpack(">H", b[:2])[0]: b += c.recv(4096)
+                r, _, _ = answer(b[2:])
+                c.sendall(struct.pack(">H", len(r)) + r); c.close()
+        threading.Thread(target=tcp, daemon=True).start()
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.98.0.2", 53))
+        while True:
+            d, a = s.recvfrom(4096)
+            r, many, q = answer(d)
+            s.sendto(d[:2] + b"\\x83\\x80\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00" + q if many else r, a)
         """
         _ = try up.spawn(["python3", "-c", resolver])
 
@@ -132,6 +147,11 @@ struct DNSServerTests {
         // Upstream forwarding, for peers only.
         #expect(try c.short("example.org", from: alice.v4) == ["192.0.2.55"])
         #expect(try c.status("example.org", from: "127.0.0.1") == "REFUSED")
+        // An upstream answer too big for UDP: the client retries over TCP, and over TCP
+        // ferryd asks the upstream over TCP too.
+        let many = try c.dig(["many.example.org", "A"], from: alice.v4)
+        #expect(many.contains("Truncated, retrying in TCP mode") && many.contains("ANSWER: 40"), "\(many)")
+        #expect(try c.dig(["+tcp", "many.example.org", "A"], from: alice.v4).contains("ANSWER: 40"))
 
         // 60 records do not fit 512 bytes: TC, and dig retries over TCP by itself.
         let big = try c.dig(["+noedns", "big.\(zone)", "A"], from: alice.v4)

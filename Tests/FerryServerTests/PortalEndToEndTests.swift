@@ -10,7 +10,7 @@ struct PortalEndToEndTests {
     /// an admin creates a segment and a rule through the preview; a CI peer's TTL runs out
     /// on the page. Screenshots in .build/artifacts/portal. Loud SKIPPED without root, tun,
     /// Chromium or the test venv.
-    @Test(.timeLimit(.minutes(4)))
+    @Test(.timeLimit(.minutes(8)))
     func portalEndToEnd() throws {
         try runScript("portal.sh", pass: "PASS: portal end-to-end")
     }

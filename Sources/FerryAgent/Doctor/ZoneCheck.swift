@@ -58,7 +58,15 @@ public struct SystemZoneLookup: ZoneLookup {
     public var timeoutMs: Int32 = 2000
     public init() {}
 
+    /// Asks up to three times, as resolvers do (one lost datagram is not a broken zone).
     public func ask(server: IPAddress, name: DNSName) async -> [IPv4Address]? {
+        for _ in 0..<3 {
+            if let answer = askOnce(server: server, name: name) { return answer }
+        }
+        return nil
+    }
+
+    func askOnce(server: IPAddress, name: DNSName) -> [IPv4Address]? {
         guard case .v4(let s) = server else { return nil }
         let id = UInt16.random(in: 0...UInt16.max)
         var flags = DNSFlags()

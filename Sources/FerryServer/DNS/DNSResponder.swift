@@ -54,7 +54,7 @@ struct DNSResponder: Sendable {
             reply.flags.rcode = DNSRCode.refused.rawValue
             return reply.encode(limit: limit)
         case .forward:
-            if let upstream = await forwarder.forward(bytes, id: query.id, to: index.upstreams) { return upstream }
+            if let upstream = await forwarder.forward(bytes, id: query.id, to: index.upstreams, overTCP: transport == .tcp) { return upstream }
             reply.flags.rcode = DNSRCode.servFail.rawValue
             return reply.encode(limit: limit)
         }

@@ -8,7 +8,7 @@ import Testing
 /// requests it made and saves a screenshot.
 @Suite("Browser harness")
 struct BrowserHarnessBehaviourTests {
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(6)))
     func loadsAPageUnderTheStrictCSP() throws {
         guard let browser = BrowserSession.start("browser harness") else { return }
         defer { browser.close() }

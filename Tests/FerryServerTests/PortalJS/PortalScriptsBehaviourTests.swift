@@ -45,7 +45,7 @@ struct PortalScriptsBehaviourTests {
 
     // MARK: keys (js/wgkeys.js)
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(6)))
     func generatedKeyPairsMatchWireGuardsX25519() throws {
         guard let browser = Self.page?.browser else { return }
         let pairs = try #require(try Self.run(browser, """
@@ -64,7 +64,7 @@ struct PortalScriptsBehaviourTests {
         #expect(Set(pairs.compactMap { $0["privateKey"] }).count == 20)
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(6)))
     func publicKeyForReenteredKeys() throws {
         guard let browser = Self.page?.browser else { return }
         // RFC 7748 section 6.1: Alice's and Bob's key pairs (the private keys are unclamped).
@@ -86,7 +86,7 @@ struct PortalScriptsBehaviourTests {
         #expect(derived == expected)
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(6)))
     func keyValidationAgreesWithWireGuardsParser() throws {
         guard let browser = Self.page?.browser else { return }
         let good = PrivateKey.generate().base64
@@ -114,7 +114,7 @@ struct PortalScriptsBehaviourTests {
         return ["[Interface]\n", String(repeating: line, count: 3), String(repeating: line, count: 5), String(repeating: line, count: 10)]
     }()
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(6)))
     func qrCodesReadBackWithZbarimg() throws {
         guard let browser = Self.page?.browser else { return }
         guard let zbar = ZbarImg.executable else {
@@ -145,7 +145,7 @@ struct PortalScriptsBehaviourTests {
     /// Module for module the same symbol as the Swift encoder (Sources/QRCode), at every
     /// level: same version, same mask chosen by the penalty rules, same format and version
     /// information. The Swift encoder is proven by its own vectors and zbarimg round trips.
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(6)))
     func symbolsEqualTheSwiftEncoders() throws {
         guard let browser = Self.page?.browser else { return }
         let texts = Self.qrTexts + [String(repeating: "x", count: 1200)] // versions 39 and 40 at H
@@ -205,7 +205,7 @@ struct PortalScriptsBehaviourTests {
         return (config, config.render())
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(6)))
     func downloadedConfigHoldsTheKeyAndParses() throws {
         guard let page = Self.page else { return }
         let (browser, base) = page
@@ -274,7 +274,7 @@ struct PortalScriptsBehaviourTests {
         try? FileManager.default.removeItem(atPath: file)
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(6)))
     func templatesOutOfShapeAreRefused() throws {
         guard let browser = Self.page?.browser else { return }
         let (_, template) = try Self.template()
