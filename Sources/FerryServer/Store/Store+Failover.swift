@@ -11,7 +11,8 @@ import Foundation
 /// been alive without a gap for `holdDown`, so a gateway that comes and goes does not drag
 /// every agent's routes with it. A verdict is a write with its audit record
 /// (`gateway.down`, `gateway.up`), so it wakes every long poll like any other change.
-/// Verdicts are idempotent (`WHERE up != ?`), so several replicas may each run the check.
+/// Verdicts are idempotent (`setGatewayUp` changes only a different verdict), so several
+/// replicas may each run the check.
 extension FerryStore {
     static let defaultGatewayPriority = 100
 
