@@ -13,7 +13,8 @@
 # routes (which gateway's AllowedIPs hold the subnet, sampled every 250 ms) move exactly
 # four times, g2 is never marked down, and the audit log has g1's two downs and two ups.
 # Each gateway's --health-listen answers /health 200 and /metrics once up; g1's turns 503
-# (no answer from a coordinator) while its link is cut.
+# (no answer from a coordinator) while its link is cut. g2 runs with /proc/sys read-only
+# and forwarding already on, as in the Kubernetes gateway pod.
 #
 # Usage: failover.sh FERRYD FERRY FERRY_WG. Exit 0 pass, 1 fail, 77 skipped (not root / no tun).
 set -uo pipefail
@@ -110,10 +111,17 @@ T1=$(cat $TMP/g1.token)
 [ "$(inns $CO curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $T1" $URL/v1/peers)" = 403 ] \
   || fail "g1's token listed peers"
 
+# g2 runs as in an unprivileged container (dist/kubernetes/gateway/): /proc/sys read-only
+# in its own mount namespace, forwarding switched on beforehand (there: by an init
+# container); ferryd must leave the sysctls alone. g1 sets them itself.
+RO_SYS=(unshare -m --propagation private sh -c 'mount --bind -o ro /proc/sys /proc/sys && exec "$@"' ro-sys)
+inns $G2 sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 || fail "forwarding on in g2"
+inns $G2 "${RO_SYS[@]}" sysctl -qw net.ipv4.ip_forward=1 2>/dev/null && fail "/proc/sys is writable under RO_SYS"
 start_gateway() {  # start_gateway N
   local ns=$([ $1 = 1 ] && echo $G1 || echo $G2) ifn=$([ $1 = 1 ] && echo $IF1 || echo $IF2) id=$([ $1 = 1 ] && echo $ID1 || echo $ID2)
+  local wrap=(); [ $1 = 2 ] && wrap=("${RO_SYS[@]}")
   # In a subshell: not a job of this shell, whose SIGKILL below bash would report.
-  ( ip netns exec $ns env WG_QUICK_USERSPACE_IMPLEMENTATION=$FERRY_WG "$FERRYD" gateway --coordinator $URL --fingerprint $FP \
+  ( ip netns exec $ns env WG_QUICK_USERSPACE_IMPLEMENTATION=$FERRY_WG "${wrap[@]}" "$FERRYD" gateway --coordinator $URL --fingerprint $FP \
       --id $id --token-file $TMP/g$1.token --interface $ifn --state $TMP/g$1 --health-listen 127.0.0.1:9101 >>$TMP/g$1.log 2>&1 & )
 }
 start_gateway 1
