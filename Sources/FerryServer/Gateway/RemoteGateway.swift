@@ -99,6 +99,7 @@ public struct RemoteGateway: Service {
                 failing = false
                 backoff = .milliseconds(500)
             } catch where !Task.isCancelled {
+                status.contactFailed(error)
                 if !failing { logger.warning("cannot get the gateway's map (\(error)); keeping the last one, retrying") }
                 failing = true
                 try? await Task.sleep(for: backoff)
@@ -154,6 +155,7 @@ public struct RemoteGateway: Service {
                 lastStatus = said
                 failing = false
             } catch where !Task.isCancelled {
+                status.contactFailed(error)
                 if !failing { logger.warning("heartbeat failed (\(error)); retrying every \(options.heartbeatEvery)") }
                 failing = true
             } catch {

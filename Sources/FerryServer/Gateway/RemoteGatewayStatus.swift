@@ -28,6 +28,8 @@ public final class RemoteGatewayStatus: Sendable {
         var failure: String?
         var lastContact: ContinuousClock.Instant?
         var coordinator: String?
+        /// Why the last request to a coordinator failed, when it did after the last answer.
+        var contactError: String?
         var converges = 0
         var convergeFailures = 0
     }
@@ -41,7 +43,12 @@ public final class RemoteGatewayStatus: Sendable {
 
     /// A coordinator answered (a map, an unchanged long poll, or a heartbeat).
     func contact(_ coordinator: String?, at now: ContinuousClock.Instant = .now) {
-        state.withLock { $0.lastContact = now; $0.coordinator = coordinator ?? $0.coordinator }
+        state.withLock { $0.lastContact = now; $0.coordinator = coordinator ?? $0.coordinator; $0.contactError = nil }
+    }
+
+    /// A request to the coordinators failed (unreachable, refused, token revoked…).
+    func contactFailed(_ error: any Error) {
+        state.withLock { $0.contactError = "\(error)" }
     }
 
     /// A map with a new version arrived.
@@ -78,13 +85,14 @@ public final class RemoteGatewayStatus: Sendable {
         // converger's words (it names the interface and that no peer is served).
         if let f = firewall.problem { out.append(f) } else if let f = s.failure { out.append(f) }
         if let p = s.mapProblem { out.append(p) }
+        let why = s.contactError.map { "; last error: \($0)" } ?? ""
         if let last = s.lastContact {
             if now - last > contactMaxAge {
                 out.append("no answer from a coordinator for \(Self.text(now - last))"
-                           + (s.coordinator.map { " (last: \($0))" } ?? ""))
+                           + (s.coordinator.map { " (last: \($0))" } ?? "") + why)
             }
         } else {
-            out.append("no answer from a coordinator yet")
+            out.append("no answer from a coordinator yet" + why)
         }
         return out
     }
