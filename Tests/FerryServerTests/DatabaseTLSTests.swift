@@ -94,6 +94,23 @@ struct DatabaseTLSTests {
         // verify-ca checks the chain only: the same address connects.
         let chainOnly = await Self.refusal(credentials + "127.0.0.1:\(server.port)/ferry?sslmode=verify-ca&sslrootcert=" + pki.ca)
         #expect(chainOnly == nil, "\(chainOnly ?? "")")
+        // The ferryd binary as the Kubernetes Deployment runs it: the URL in
+        // FERRY_DATABASE_URL. It serves with the right CA, and with another it does not start
+        // and says why.
+        let data = URL(fileURLWithPath: pki.folder).appendingPathComponent("data")
+        let good = try FerrydProcess(data: data, port: RawHTTP.freePort(),
+                                     environment: ["FERRY_DATABASE_URL": credentials + "localhost:" + base + pki.ca])
+        defer { good.terminate() }
+        try await good.waitUntilUp()
+        #expect(try await HTTPClient.request("GET", "http://127.0.0.1:\(good.port)/health", token: nil).0 == 200)
+        good.terminate()
+        let bad = try FerrydProcess(data: data, port: RawHTTP.freePort(), logs: true,
+                                    environment: ["FERRY_DATABASE_URL": credentials + "localhost:" + base + pki.otherCA])
+        defer { bad.terminate() }
+        for _ in 0..<300 where bad.process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!bad.process.isRunning, "ferryd with a database it cannot verify must not serve")
+        #expect(bad.output.contains("TLS to the database at localhost:\(server.port) failed (sslmode=verify-full)"), "\(bad.output)")
+
         // A root certificate file that is not there is named, before any connection.
         let missing = await Self.refusal(credentials + "localhost:" + base + pki.folder + "/absent.pem")
         #expect(missing?.contains("absent.pem") == true, "\(missing ?? "connected")")

@@ -167,6 +167,7 @@ struct GatewayHealthListenerTests {
                 let applied = m.split(separator: "\n").first { $0.hasPrefix("ferry_gateway_applied_map_version ") }
                 #expect(received?.split(separator: " ").last == applied?.split(separator: " ").last && received != nil)
                 #expect(!m.contains("ferry_gateway_converges_total 0"))
+                #expect(!m.contains("ferry_ephemeral_peers_created_total") && !m.contains("ferry_http_"), "only a gateway's series: \(m)")
 
                 // The firewall cannot be loaded: the gateway serves nobody and says why.
                 firewall.broken.withLock { $0 = true }
