@@ -197,6 +197,19 @@ struct GatewayHealthListenerTests {
         }
     }
 
+    /// `--health-listen` takes an IP and a port; anything else is a usage error before the
+    /// gateway touches anything.
+    @Test func aBadHealthListenIsAUsageError() async throws {
+        let state = NSTemporaryDirectory() + "ferry-gw-health-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        for bad in ["localhost:9101", "127.0.0.1", "127.0.0.1:0", "0.0.0.0:99999"] {
+            let (status, output) = try await Binaries.run(Binaries.ferryd.path, ["gateway", "--state", state, "--print-public-key", "--health-listen", bad])
+            #expect(status == 64, "\(bad): \(output)")
+            #expect(output.contains("--health-listen must be IP:PORT"), "\(bad): \(output)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: state), "nothing made for a refused command line")
+    }
+
     @Test func aDisabledGatewayIsDegradedWithTheCoordinatorsReason() throws {
         let status = RemoteGatewayStatus()
         let now = ContinuousClock.now
