@@ -111,10 +111,11 @@ start_replica() {  # start_replica a|b ADDRESS: waits until it listens
   : >$TMP/$1.out
   # In a subshell: not a job of this shell, whose SIGKILL below bash would report. The
   # database URL comes from the environment (the password stays out of ps).
-  # Gateways marked down only after 10 s without a heartbeat: the gateway must follow the
-  # survivor well before that, so it is never marked down (checked at the end).
+  # Gateways marked down after 3 s without a heartbeat (the default, said explicitly): the
+  # gateway's heartbeats must follow the survivor before that, so it is never marked down
+  # (checked at the end).
   ( ip netns exec $CO env FERRY_DATABASE_URL=$DBURL "$FERRYD" serve --data $TMP/$1 --listen $2:$PORT --tls auto \
-      --gateway-down-after 10s >>$TMP/$1.out 2>>$TMP/$1.err & echo $! >$TMP/$1.pid )
+      --gateway-down-after 3s >>$TMP/$1.out 2>>$TMP/$1.err & echo $! >$TMP/$1.pid )
   for _ in $(seq 300); do grep -q 'listening on' $TMP/$1.out 2>/dev/null && return 0; sleep 0.1; done
   fail "replica $1 did not start"
 }

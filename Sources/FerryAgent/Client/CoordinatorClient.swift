@@ -86,14 +86,16 @@ public final class CoordinatorClient: Sendable {
     /// One raw exchange: the status and body. Throws `.unreachable` when there is no answer.
     /// With several coordinators: the preferred one first, then the others in order; the
     /// first that answers (with anything but 502, 503 or 504) becomes the preferred one.
+    /// `within`: a limit for each coordinator asked instead of `timeout` (a heartbeat).
     public func exchange(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: Data? = nil,
-                         extraSeconds: Int64 = 0) async throws(FerryError) -> (status: Int, body: Data) {
+                         extraSeconds: Int64 = 0, within: Duration? = nil) async throws(FerryError) -> (status: Int, body: Data) {
         let start = preferred.load(ordering: .relaxed)
         var last: Result<(status: Int, body: Data), FerryError> = .failure(FerryError(.unreachable, "no coordinator"))
         for step in 0..<coordinators.count {
             let index = (start + step) % coordinators.count
             do throws(FerryError) {
-                let answer = try await exchange(coordinators[index], method, path, query: query, body: body, extraSeconds: extraSeconds)
+                let answer = try await exchange(coordinators[index], method, path, query: query, body: body, extraSeconds: extraSeconds,
+                                                within: within)
                 last = .success(answer)
                 if coordinators.count > 1, [502, 503, 504].contains(answer.status) { continue }
                 if index != start { preferred.store(index, ordering: .relaxed) }
@@ -111,7 +113,7 @@ public final class CoordinatorClient: Sendable {
     static let stallSeconds: Int64 = 3
 
     private func exchange(_ c: Coordinator, _ method: HTTPMethod, _ path: String, query: [(String, String)], body: Data?,
-                          extraSeconds: Int64) async throws(FerryError) -> (status: Int, body: Data) {
+                          extraSeconds: Int64, within: Duration?) async throws(FerryError) -> (status: Int, body: Data) {
         var headers = [("Accept", "application/json")]
         // A wait longer than the silence allowed: ferryd sends a newline a second meanwhile
         // (docs/ferryd.md, "Long polls with heartbeats").
@@ -120,7 +122,8 @@ public final class CoordinatorClient: Sendable {
         if body != nil { headers.append(("Content-Type", "application/json")) }
         do {
             return try await c.transport.exchange(method: method, target: c.basePath + path + Self.queryString(query), headers: headers,
-                                                  body: body, timeout: .seconds(timeout + extraSeconds))
+                                                  body: body,
+                                                  timeout: within.map { .nanoseconds(Int64($0 / .nanoseconds(1))) } ?? .seconds(timeout + extraSeconds))
         } catch {
             if c.transport.pinnedFingerprint == nil, c.transport.scheme == "https", Self.isTLSError(error),
                let der = try? await CertificatePin.peek(url: c.baseURL, timeoutSeconds: 5) {
@@ -133,8 +136,9 @@ public final class CoordinatorClient: Sendable {
 
     /// A request whose answer must be 2xx and decode as `Response`.
     public func call<Response: Decodable>(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [],
-                                          body: (any Encodable)? = nil, as: Response.Type = Response.self) async throws(FerryError) -> Response {
-        let (status, data) = try await exchange(method, path, query: query, body: try Self.encode(body))
+                                          body: (any Encodable)? = nil, as: Response.Type = Response.self,
+                                          within: Duration? = nil) async throws(FerryError) -> Response {
+        let (status, data) = try await exchange(method, path, query: query, body: try Self.encode(body), within: within)
         try Self.check(status, data)
         do {
             return try FerryJSON.decoder().decode(Response.self, from: data)
