@@ -9,8 +9,8 @@ struct ReplicaFailoverEndToEndTests {
     /// agent that know both; the replica they talk to SIGKILLed, then the other one hung
     /// (SIGSTOP). Both move within 5 s, the tunnel keeps working, and a map change made
     /// through the survivor reaches them. Prints a loud SKIPPED line without root or tun.
-    @Test(.timeLimit(.minutes(3)))
-    func agentAndGatewayFollowTheSurvivingReplica() throws {
-        try E2EScript.run("replica-failover.sh", what: "coordinator replica failover end-to-end")
+    @Test(.timeLimit(.minutes(5)))
+    func agentAndGatewayFollowTheSurvivingReplica() async throws {
+        try await E2EScript.run("replica-failover.sh", what: "coordinator replica failover end-to-end")
     }
 }
