@@ -109,7 +109,9 @@ public final class CoordinatorClient: Sendable {
     }
 
     /// With several coordinators: the longest a coordinator may stay silent once connected
-    /// (before its TLS handshake, its answer's head, or between two heartbeats of a long poll).
+    /// (before its TLS handshake, its answer's head, or between two heartbeats of a long
+    /// poll), for reads; a write (an enrolment, a report) is not repeated elsewhere for a
+    /// silence, only when it fails or times out.
     static let stallSeconds: Int64 = 3
 
     private func exchange(_ c: Coordinator, _ method: HTTPMethod, _ path: String, query: [(String, String)], body: Data?,
@@ -123,7 +125,8 @@ public final class CoordinatorClient: Sendable {
         do {
             return try await c.transport.exchange(method: method, target: c.basePath + path + Self.queryString(query), headers: headers,
                                                   body: body,
-                                                  timeout: within.map { .nanoseconds(Int64($0 / .nanoseconds(1))) } ?? .seconds(timeout + extraSeconds))
+                                                  timeout: within.map { .nanoseconds(Int64($0 / .nanoseconds(1))) } ?? .seconds(timeout + extraSeconds),
+                                                  watchSilence: method == .GET || method == .HEAD)
         } catch {
             if c.transport.pinnedFingerprint == nil, c.transport.scheme == "https", Self.isTLSError(error),
                let der = try? await CertificatePin.peek(url: c.baseURL, timeoutSeconds: 5) {

@@ -59,9 +59,12 @@ struct HTTPTransport: Sendable {
     }
 
     /// Sends the request and collects the whole answer; `onHead` sees the response's head
-    /// (`ferry doctor` reads the `Date` header).
+    /// (`ferry doctor` reads the `Date` header). `watchSilence`: whether `stallTimeout`
+    /// applies (a request that may change something is not cut, and so not repeated at the
+    /// next coordinator, for a mere silence: only its `timeout` ends it).
     func exchange(method: HTTPMethod, target: String, headers: [(String, String)], body: Data?,
-                  timeout: TimeAmount, onHead: (@Sendable (HTTPResponseHead) -> Void)? = nil) async throws -> (status: Int, body: Data) {
+                  timeout: TimeAmount, watchSilence: Bool = true,
+                  onHead: (@Sendable (HTTPResponseHead) -> Void)? = nil) async throws -> (status: Int, body: Data) {
         let group = MultiThreadedEventLoopGroup.singleton
         let loop = group.next()
         let promise = loop.makePromise(of: (Int, Data).self)
@@ -112,7 +115,7 @@ struct HTTPTransport: Sendable {
             channel.close(promise: nil)
         }
         defer { deadline.cancel() }
-        let watchdog = stallTimeout.map { stall in
+        let watchdog = (watchSilence ? stallTimeout : nil).map { stall in
             collector.heard()
             return loop.scheduleRepeatedTask(initialDelay: .milliseconds(250), delay: .milliseconds(250)) { _ in
                 if collector.silence() > stall {
