@@ -88,6 +88,14 @@ struct HungCoordinatorTests {
         #expect(try await other.exchange(.GET, "/health").status == 200)
         #expect(ContinuousClock.now - t2 < .seconds(5), "passed over the hung coordinator after \(ContinuousClock.now - t2)")
         #expect(other.baseURL == b.url)
+
+        // A write is not cut for a silence (it may have been done; a single-use token would
+        // be spent twice): the hung one gets its whole timeout (5 s here), then B is asked.
+        let writer = try CoordinatorClient(coordinators: [(a.url, nil), (b.url, nil)], token: nil, timeout: 5)
+        let t3 = ContinuousClock.now
+        let wrote = try await writer.exchange(.POST, "/v1/segments", body: Data(#"{"name":"x"}"#.utf8))
+        #expect(ContinuousClock.now - t3 >= .seconds(5), "the write moved on after \(ContinuousClock.now - t3)")
+        #expect(wrote.status == 401 && writer.baseURL == b.url)
     }
 }
 
