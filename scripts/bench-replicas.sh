@@ -74,12 +74,26 @@ mkdir -m 700 "$PGDIR"; echo "$PGPW" > "$PGDIR/pw"
 as_pg "$PGBIN/initdb" -D "$PGDIR/data" -U ferry --pwfile="$PGDIR/pw" -E UTF8 --auth-local=trust \
   --auth-host=scram-sha-256 --no-instructions >"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log" >&2; exit 1; }
 as_pg "$PGBIN/postgres" -D "$PGDIR/data" -k "$PGDIR" -p "$PGPORT" -c listen_addresses=127.0.0.1 \
-  -c max_connections=200 >"$WORK/postgres.log" 2>&1 &
+  -c max_connections=200 -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all \
+  -c track_wal_io_timing=on >"$WORK/postgres.log" 2>&1 &
 PG=$!
 for _ in $(seq 300); do "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PGPORT" && break; sleep 0.1; done
 "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PGPORT" || { cat "$WORK/postgres.log" >&2; exit 1; }
 PGPID=$(head -n 1 "$PGDIR/data/postmaster.pid")   # its CPU time and its backends' are measured
-psql_do() { as_pg "$PGBIN/psql" -X -q -t -A -v ON_ERROR_STOP=1 -h "$PGDIR" -p "$PGPORT" -U ferry -d postgres -c "$1"; }
+psql_do() { as_pg "$PGBIN/psql" -X -q -t -A -v ON_ERROR_STOP=1 -h "$PGDIR" -p "$PGPORT" -U ferry -d "${2:-postgres}" -c "$1"; }
+# Where a creation's time goes on the server, from pg_stat_statements and pg_stat_wal: the
+# time statements waited for the write lock (pg_advisory_xact_lock), the other statements'
+# execution, and the WAL syncs (the commits' fsyncs), per creation.
+pg_reset() { psql_do "SELECT pg_stat_statements_reset(); SELECT pg_stat_reset_shared('wal');" "$1" >/dev/null; }
+pg_stats() {
+  psql_do "SELECT json_build_object('kind', 'pgstat', 'replicas', $2, 'clients', $3, 'creations', $4,
+      'statements', SUM(calls),
+      'lock_wait_ms', COALESCE(SUM(total_exec_time) FILTER (WHERE query LIKE '%pg_advisory_xact_lock%'), 0),
+      'other_ms', COALESCE(SUM(total_exec_time) FILTER (WHERE query NOT LIKE '%pg_advisory_xact_lock%'), 0),
+      'wal_syncs', (SELECT wal_sync FROM pg_stat_wal), 'wal_sync_ms', (SELECT wal_sync_time FROM pg_stat_wal),
+      'wal_bytes', (SELECT wal_bytes FROM pg_stat_wal))
+    FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())" "$1"
+}
 
 # start_ferryd NAME [DATABASE]: one ferryd with its own --data, on the database when given;
 # sets URL and FPID once it listens.
@@ -116,7 +130,9 @@ cell() {
   local engine=$1 n=$2 clients=$3 wake=$4 db="" urls=() pids=() i
   TOKEN=""
   CELL=$((CELL + 1))
-  if [ "$engine" = postgres ]; then db=bench$CELL; psql_do "CREATE DATABASE $db" >/dev/null; fi
+  if [ "$engine" = postgres ]; then
+    db=bench$CELL; psql_do "CREATE DATABASE $db" >/dev/null; psql_do "CREATE EXTENSION pg_stat_statements" "$db" >/dev/null
+  fi
   for i in $(seq 0 $((n - 1))); do
     start_ferryd "c$CELL-r$i" "$db"
     urls+=("$URL"); pids+=("$FPID")
@@ -126,9 +142,12 @@ cell() {
   [ -n "$TOKEN" ] || { echo "bench-replicas: no admin token in the first ferryd's output" >&2; exit 1; }
   api POST "${urls[0]}/v1/segments" '{"name":"bench","prefixLength":20}' >/dev/null
   echo "bench-replicas: $engine, $n replica(s), $clients clients: $CREATIONS creations..." >&2
+  [ -n "$db" ] && pg_reset "$db"
   $LOAD create --urls "$(IFS=,; echo "${urls[*]}")" --token "$TOKEN" --segment bench --clients "$clients" \
     --count "$CREATIONS" --warmup "$WARMUP" --engine "$engine" --pids "$(IFS=,; echo "${pids[*]}")" \
     --pg-pid "$([ "$engine" = postgres ] && echo "$PGPID" || echo 0)" | tee -a "$RESULTS" >&2
+  # (the warm-up creations included)
+  [ -n "$db" ] && pg_stats "$db" "$n" "$clients" $((CREATIONS + WARMUP)) | tee -a "$RESULTS" >&2
   if [ "$wake" = 1 ]; then
     local peer; peer=$(api POST "${urls[0]}/v1/peers" \
       "{\"name\":\"wake\",\"segment\":\"bench\",\"publicKey\":\"$("$PY" -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')\"}" |

@@ -221,6 +221,7 @@ def report(args):
     rows = [json.loads(line) for line in open(args.file) if line.startswith("{")]
     creates = [r for r in rows if r.get("kind") == "create"]
     wakes = [r for r in rows if r.get("kind") == "wake"]
+    stats = [r for r in rows if r.get("kind") == "pgstat"]
     out = []
     if creates:
         out += ["| engine | replicas | clients | creations | creations/s | p50 ms | p90 ms | p99 ms | max ms | failed | CPU s ferryd | CPU s postgres | CPU s load gen | load |",
@@ -230,6 +231,15 @@ def report(args):
             out.append(f"| {r['engine']} | {r['replicas']} | {r['clients']} | {r['creations']} | {r['per_second']} | "
                        f"{r['p50_ms']} | {r['p90_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['failures']} | "
                        f"{c['ferryd']} | {c.get('postgres', '-')} | {c['loadgen']} | {r['load']} |")
+        out.append("")
+    if stats:
+        out += ["PostgreSQL's side, per creation (pg_stat_statements, pg_stat_wal; the warm-up included, every statement of the database: the token checks' reads too):", "",
+                "| replicas | clients | statements | waiting for the write lock ms | other statements ms | WAL syncs | WAL sync ms | WAL bytes |",
+                "|---|---|---|---|---|---|---|---|"]
+        for r in stats:
+            n = max(1, r["creations"])
+            out.append(f"| {r['replicas']} | {r['clients']} | {r['statements'] / n:.1f} | {r['lock_wait_ms'] / n:.2f} | "
+                       f"{r['other_ms'] / n:.2f} | {r['wal_syncs'] / n:.2f} | {r['wal_sync_ms'] / n:.2f} | {r['wal_bytes'] / n:.0f} |")
         out.append("")
     if wakes:
         out += ["| engine | change made on | rounds | peers stored | wake after the change's ack p50 / p99 / max ms | after its sending p50 / p99 ms | PATCH itself p50 / p99 ms | load |",
