@@ -203,6 +203,8 @@ def wake(args):
             poll.close()
             if answered.get("status") != 200:
                 raise SystemExit(f"long poll ({kind}) answered {answered.get('status')}, not 200 with the new map")
+            if answered["at"] < sent:
+                raise SystemExit(f"long poll ({kind}) answered before the change was sent: raise --settle")
             results[kind].append(((answered["at"] - acked) * 1000, (answered["at"] - sent) * 1000, (acked - sent) * 1000))
     out = {"kind": "wake", "engine": args.engine, "rounds": args.rounds, "peers": args.peers,
            "load": round(os.getloadavg()[0], 1)}
@@ -279,7 +281,7 @@ def main():
     w.add_argument("--peer", required=True)
     w.add_argument("--rounds", type=int, default=50)
     w.add_argument("--wait", type=int, default=10)
-    w.add_argument("--settle", type=float, default=0.2)
+    w.add_argument("--settle", type=float, default=0.3)
     w.add_argument("--peers", type=int, default=0, help="peers stored (for the report)")
     w.add_argument("--engine", default="?")
     r = sub.add_parser("report")
