@@ -100,6 +100,7 @@ pg_stats() {
 start_ferryd() {
   local name=$1 db=${2:-} port log
   port=$(free_port); log=$WORK/$name.log
+  : >"$log"   # there before the loop below reads it
   if [ -n "$db" ]; then
     FERRY_DATABASE_URL="postgres://ferry:$PGPW@127.0.0.1:$PGPORT/$db?sslmode=disable" \
       "$FERRYD" serve --data "$WORK/$name" --listen "127.0.0.1:$port" --write-rate 0 >"$log" 2>&1 &
