@@ -84,8 +84,12 @@ psql_do() { as_pg "$PGBIN/psql" -X -q -t -A -v ON_ERROR_STOP=1 -h "$PGDIR" -p "$
 # Where a creation's time goes on the server, from pg_stat_statements and pg_stat_wal: the
 # time statements waited for the write lock (pg_advisory_xact_lock), the other statements'
 # execution, and the WAL syncs (the commits' fsyncs), per creation.
-pg_reset() { psql_do "SELECT pg_stat_statements_reset(); SELECT pg_stat_reset_shared('wal');" "$1" >/dev/null; }
+# A backend sends its WAL counters to pg_stat_wal when idle, at most once a second: both
+# calls first give the backends 2 s, so the counters hold this cell's work and all of it
+# (pg_stat_statements counts at once).
+pg_reset() { sleep 2; psql_do "SELECT pg_stat_statements_reset(); SELECT pg_stat_reset_shared('wal');" "$1" >/dev/null; }
 pg_stats() {
+  sleep 2
   psql_do "SELECT json_build_object('kind', 'pgstat', 'replicas', $2, 'clients', $3, 'creations', $4,
       'statements', SUM(calls),
       'lock_wait_ms', COALESCE(SUM(total_exec_time) FILTER (WHERE query LIKE '%pg_advisory_xact_lock%'), 0),
