@@ -200,9 +200,10 @@ struct RuntimeLimitsTests {
         #expect(woke.count == 1_000)
         // The claim is one second (the release build answers 1,000 in under 300 ms, see
         // docs/PERFORMANCE-RESULTS.md; this debug build in about 0.6 s on a quiet machine);
-        // with every other suite running on the same two cores it has taken 1.04 s, so the
-        // bound here is two. Without the single-flight load it is over ten.
-        #expect(latest < .seconds(2))
+        // with every other suite running on the same two cores it has taken 1.04 s, and
+        // 2.6 s while other builds ran, so the bound here is four: what it catches is a
+        // regression to one load per poll, which takes over ten.
+        #expect(latest < .seconds(4))
         #expect(statuses == [200])
         #expect(reloadsAfter - reloadsBefore == 1)
     }
