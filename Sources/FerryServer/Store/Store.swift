@@ -207,7 +207,8 @@ public final class FerryStore: Sendable {
     }
 
     static func topology(_ db: any SQLTransaction) throws -> Topology {
-        let peers = try loadPeers(db)
+        // In the compiler's canonical order (`PolicyCompiler.peerOrder`), which patches keep.
+        let peers = try loadPeers(db, where: "ORDER BY p.created_at, p.id")
         return Topology(network: try loadNetwork(db), segments: try loadSegments(db), peers: peers.map(\.peer),
                         gateways: peers.compactMap(\.gateway), rules: try loadRules(db))
     }
@@ -228,12 +229,14 @@ public final class FerryStore: Sendable {
 
     func compiledTopology() async throws -> TopologyCache.Compiled {
         let revision = changes.revision
-        return try await compiled.compiled(at: revision) { [self] in
-            metrics.topologyReloads.increment()
-            return PolicyCompiler(try await read { try FerryStore.topology($0) })
-        }
+        return try await compiled.compiled(at: revision) { [self] base in try await updatedTopology(from: base) }
     }
 
-    /// How many times the topology was loaded from SQLite (once per change at most).
+    /// How many times the topology was brought up to date from the store, in full or by a
+    /// patch (once per change at most); `topologyFullLoads` counts the full ones.
     public var topologyReloads: Int { compiled.reloads }
+    public var topologyFullLoads: Int { compiled.fullLoads }
+
+    /// The next read of the topology loads it in full (the benchmark's baseline).
+    public func invalidateTopology() { compiled.invalidate() }
 }

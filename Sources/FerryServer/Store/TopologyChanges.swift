@@ -1,0 +1,115 @@
+import FerryCore
+
+/// The topology change log: every insert, update or delete of a row the policy compiler
+/// reads appends (seq, kind, object_id) to `topology_changes`, by trigger, in the writing
+/// transaction. A peer's row (and its gateway and failover rows) logs `peer` with the
+/// peer's id; the network, segments and rules log `all`. The topology cache reads the log
+/// after its last seq and reloads only the peers named (TopologyCache.swift).
+///
+/// Triggers, not the store's code, write it, so no write path can forget it, and a change
+/// committed on another replica (or by an older ferryd during a rolling upgrade) is logged
+/// the same way. `seq` is the last one plus one, like the audit sequence: writes are
+/// serialized on both engines (PostgreSQL: the write lock), so the log is gap-free in
+/// commit order, and a reader that finds a gap (pruned rows) knows it cannot patch. Each
+/// append prunes what is `keep` rows behind, so the log stays small.
+enum TopologyChangesMigration {
+    static let name = "topology-changes"
+    /// Rows kept: a cache further behind than this loads everything.
+    static let keep = 50_000
+
+    /// The tables the compiler reads: name, kind logged, the column holding the peer id.
+    static let tables: [(table: String, kind: String, idColumn: String?)] = [
+        ("peers", "peer", "id"), ("gateways", "peer", "peer_id"), ("gateway_failover", "peer", "peer_id"),
+        ("network", "all", nil), ("segments", "all", nil), ("policy_rules", "all", nil),
+    ]
+
+    static let sqlite: String = {
+        var sql = "CREATE TABLE topology_changes (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, object_id TEXT NOT NULL);\n"
+        for t in tables {
+            for (op, row) in [("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")] {
+                let id = t.idColumn.map { "\(row).\($0)" } ?? "''"
+                sql += """
+                    CREATE TRIGGER topology_changes_\(t.table)_\(op.lowercased()) AFTER \(op) ON \(t.table) BEGIN
+                        INSERT INTO topology_changes (seq, kind, object_id)
+                            VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM topology_changes), '\(t.kind)', \(id));
+                        DELETE FROM topology_changes WHERE seq <= (SELECT MAX(seq) FROM topology_changes) - \(keep);
+                    END;
+
+                    """
+            }
+        }
+        return sql
+    }()
+
+    static let postgres: String = {
+        var sql = """
+            CREATE TABLE topology_changes (seq BIGINT PRIMARY KEY, kind TEXT NOT NULL, object_id TEXT NOT NULL);
+            CREATE FUNCTION ferry_topology_change() RETURNS trigger LANGUAGE plpgsql AS $$
+                DECLARE next BIGINT; obj TEXT := '';
+                BEGIN
+                    IF TG_NARGS > 1 THEN
+                        IF TG_OP = 'DELETE' THEN obj := to_jsonb(OLD) ->> TG_ARGV[1]; ELSE obj := to_jsonb(NEW) ->> TG_ARGV[1]; END IF;
+                    END IF;
+                    SELECT COALESCE(MAX(seq), 0) + 1 INTO next FROM topology_changes;
+                    INSERT INTO topology_changes (seq, kind, object_id) VALUES (next, TG_ARGV[0], obj);
+                    DELETE FROM topology_changes WHERE seq <= next - \(keep);
+                    RETURN NULL;
+                END $$;
+
+            """
+        for t in tables {
+            let args = ["'\(t.kind)'"] + (t.idColumn.map { ["'\($0)'"] } ?? [])
+            sql += """
+                CREATE TRIGGER topology_changes_\(t.table) AFTER INSERT OR UPDATE OR DELETE ON \(t.table)
+                    FOR EACH ROW EXECUTE FUNCTION ferry_topology_change(\(args.joined(separator: ", ")));
+
+                """
+        }
+        return sql
+    }()
+}
+
+/// What changed in the topology since a seq of the log.
+enum TopologyDelta: Sendable {
+    /// Nothing the compiler reads.
+    case unchanged
+    /// Only these peers (their rows are in `current`; an id without a row was removed).
+    case peers(seq: Int64, ids: Set<String>, current: [PolicyCompiler.PeerChange])
+    /// The network, a segment or a rule changed, or the log cannot say (pruned past the
+    /// seq, or too many changes to be worth patching): load everything.
+    case everything
+}
+
+extension FerryStore {
+    /// More changed peers than this since the cached topology: load everything instead.
+    static let patchLimit = 500
+
+    /// The log's last seq (0 when empty), read in the same transaction as a full load.
+    static func topologySeq(_ db: any SQLTransaction) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM topology_changes") ?? 0
+    }
+
+    /// What changed after `seq`, with the changed peers' rows read in the same transaction.
+    static func topologyDelta(_ db: any SQLTransaction, after seq: Int64) throws -> TopologyDelta {
+        let rows = try SQLRow.fetchAll(db, sql: "SELECT seq, kind, object_id FROM topology_changes WHERE seq > ? ORDER BY seq LIMIT ?",
+                                       arguments: [seq, patchLimit + 1])
+        guard !rows.isEmpty else {
+            // Nothing after seq. A log that ends before seq was rebuilt (a restored
+            // backup): the cache's seq means nothing there.
+            return try topologySeq(db) == seq ? .unchanged : .everything
+        }
+        var ids = Set<String>(), last = seq
+        for row in rows {
+            let s: Int64 = row["seq"], kind: String = row["kind"], id: String = row["object_id"]
+            // Gap-free or nothing: a gap is a pruned log.
+            guard s == last &+ 1, kind == "peer" else { return .everything }
+            ids.insert(id)
+            last = s
+        }
+        guard rows.count <= patchLimit else { return .everything }
+        let list = Array(ids)
+        let placeholders = Array(repeating: "?", count: list.count).joined(separator: ", ")
+        let records = try loadPeers(db, where: "WHERE p.id IN (\(placeholders))", SQLArguments(list.map { $0 as (any SQLValueConvertible)? }))
+        return .peers(seq: last, ids: ids, current: records.map { .init(peer: $0.peer, gateway: $0.gateway) })
+    }
+}
