@@ -112,6 +112,7 @@ struct TopologyPatchTests {
         for seed: UInt64 in [1, 2] {
             var rng = Random(seed: seed)
             var rules: [String] = []
+            _ = try await h.store.compiler()
             let fullBefore = h.store.topologyFullLoads, updatesBefore = h.store.topologyReloads
             var wholeChanges = 0
             for step in 0..<40 {

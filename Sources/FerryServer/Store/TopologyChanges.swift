@@ -17,19 +17,26 @@ enum TopologyChangesMigration {
     /// Rows kept: a cache further behind than this loads everything.
     static let keep = 50_000
 
-    /// The tables the compiler reads: name, kind logged, the column holding the peer id.
-    static let tables: [(table: String, kind: String, idColumn: String?)] = [
-        ("peers", "peer", "id"), ("gateways", "peer", "peer_id"), ("gateway_failover", "peer", "peer_id"),
-        ("network", "all", nil), ("segments", "all", nil), ("policy_rules", "all", nil),
+    /// The tables the compiler reads: name, kind logged, the column holding the peer id,
+    /// and the columns whose update is logged (nil: any). Segments: the compiler reads
+    /// id, name and ipv4 only (`loadSegments`), and every peer creation moves the
+    /// segment's `next_address`, which must not make it a full load.
+    static let tables: [(table: String, kind: String, idColumn: String?, columns: [String]?)] = [
+        ("peers", "peer", "id", nil), ("gateways", "peer", "peer_id", nil), ("gateway_failover", "peer", "peer_id", nil),
+        ("network", "all", nil, nil), ("segments", "all", nil, ["id", "name", "ipv4"]), ("policy_rules", "all", nil, nil),
     ]
+
+    /// `UPDATE` or `UPDATE OF a, b` (the same in both dialects).
+    static func update(_ columns: [String]?) -> String { columns.map { "UPDATE OF \($0.joined(separator: ", "))" } ?? "UPDATE" }
 
     static let sqlite: String = {
         var sql = "CREATE TABLE topology_changes (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, object_id TEXT NOT NULL);\n"
         for t in tables {
-            for (op, row) in [("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")] {
+            for (op, row) in [("insert", "NEW"), ("update", "NEW"), ("delete", "OLD")] {
                 let id = t.idColumn.map { "\(row).\($0)" } ?? "''"
+                let event = op == "update" ? update(t.columns) : op.uppercased()
                 sql += """
-                    CREATE TRIGGER topology_changes_\(t.table)_\(op.lowercased()) AFTER \(op) ON \(t.table) BEGIN
+                    CREATE TRIGGER topology_changes_\(t.table)_\(op) AFTER \(event) ON \(t.table) BEGIN
                         INSERT INTO topology_changes (seq, kind, object_id)
                             VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM topology_changes), '\(t.kind)', \(id));
                         DELETE FROM topology_changes WHERE seq <= (SELECT MAX(seq) FROM topology_changes) - \(keep);
@@ -60,7 +67,7 @@ enum TopologyChangesMigration {
         for t in tables {
             let args = ["'\(t.kind)'"] + (t.idColumn.map { ["'\($0)'"] } ?? [])
             sql += """
-                CREATE TRIGGER topology_changes_\(t.table) AFTER INSERT OR UPDATE OR DELETE ON \(t.table)
+                CREATE TRIGGER topology_changes_\(t.table) AFTER INSERT OR \(update(t.columns)) OR DELETE ON \(t.table)
                     FOR EACH ROW EXECUTE FUNCTION ferry_topology_change(\(args.joined(separator: ", ")));
 
                 """
