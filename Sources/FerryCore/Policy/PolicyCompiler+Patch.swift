@@ -22,23 +22,26 @@ extension PolicyCompiler {
     /// are unchanged (a change to them is a full load).
     public func patched(ids: Set<String>, current: [PeerChange]) -> PolicyCompiler {
         guard !ids.isEmpty else { return self }
-        var peers = topology.peers
+        var peers = topology.peers, mesh = meshMembers
         // A topology given in another order (built by hand) is put in order first.
-        if !Self.inPeerOrder(peers) { peers.sort(by: Self.peerOrder) }
+        if !inPeerOrder {
+            peers.sort(by: Self.peerOrder)
+            mesh.sort(by: Self.peerOrder)
+        }
         var byID = peersByID
         for id in ids {
             guard let old = byID.removeValue(forKey: id) else { continue }
-            let at = Self.insertionIndex(of: old, in: peers)
-            if at < peers.count, peers[at].id == id {
-                peers.remove(at: at)
-            } else if let i = peers.firstIndex(where: { $0.id == id }) {
-                peers.remove(at: i)  // duplicates in a hand-built topology: never from the store
-            }
+            Self.remove(old, from: &peers)
+            if Self.isMeshMember(old) { Self.remove(old, from: &mesh) }
         }
         for change in current where ids.contains(change.peer.id) {
             // A row listed twice keeps its last version.
-            if let old = byID[change.peer.id], let i = peers.firstIndex(where: { $0.id == old.id }) { peers.remove(at: i) }
+            if let old = byID[change.peer.id] {
+                Self.remove(old, from: &peers)
+                if Self.isMeshMember(old) { Self.remove(old, from: &mesh) }
+            }
             peers.insert(change.peer, at: Self.insertionIndex(of: change.peer, in: peers))
+            if Self.isMeshMember(change.peer) { mesh.insert(change.peer, at: Self.insertionIndex(of: change.peer, in: mesh)) }
             byID[change.peer.id] = change.peer
         }
         var gateways = topology.gateways.filter { !ids.contains($0.peerID) }
@@ -56,7 +59,19 @@ extension PolicyCompiler {
         var next = topology
         next.peers = peers
         next.gateways = gateways
-        return PolicyCompiler(next, peersByID: byID)
+        return PolicyCompiler(next, peersByID: byID, meshMembers: mesh, inPeerOrder: true)
+    }
+
+    static func isMeshMember(_ p: Peer) -> Bool { p.mesh && p.kind != .gateway }
+
+    /// Removes `peer` (found by its place in `peerOrder`) from a list in that order.
+    static func remove(_ peer: Peer, from peers: inout [Peer]) {
+        let at = insertionIndex(of: peer, in: peers)
+        if at < peers.count, peers[at].id == peer.id {
+            peers.remove(at: at)
+        } else if let i = peers.firstIndex(where: { $0.id == peer.id }) {
+            peers.remove(at: i)  // duplicate ids in a hand-built topology: never from the store
+        }
     }
 
     /// The first index whose peer does not come before `peer` (binary search).

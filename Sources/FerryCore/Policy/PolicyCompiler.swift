@@ -40,16 +40,20 @@ public struct PolicyCompiler: Sendable {
     /// The mesh members (not gateways), in `topology.peers` order: a mesh peer's map looks
     /// at these only, not at every peer (PolicyCompiler+Patch.swift keeps it current).
     let meshMembers: [Peer]
+    /// Whether `topology.peers` is in `peerOrder` (always, as the store loads it), so a
+    /// patch can find a peer's place by binary search.
+    let inPeerOrder: Bool
 
     /// The peers keep the order given; the store loads them in `peerOrder`, the order a
     /// patch keeps (PolicyCompiler+Patch.swift), so a map's lists (and so its version) are
     /// the same whether its compiler was loaded or patched, on any engine or replica.
     public init(_ topology: Topology) {
-        self.init(topology, peersByID: Dictionary(topology.peers.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
+        self.init(topology, peersByID: Dictionary(topology.peers.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
+                  meshMembers: topology.peers.filter(Self.isMeshMember), inPeerOrder: Self.inPeerOrder(topology.peers))
     }
 
-    /// `peersByID` must index `topology.peers`.
-    init(_ topology: Topology, peersByID: [String: Peer]) {
+    /// `peersByID` must index `topology.peers`, `meshMembers` be its mesh members in its order.
+    init(_ topology: Topology, peersByID: [String: Peer], meshMembers: [Peer], inPeerOrder: Bool) {
         self.topology = topology
         plan = topology.network.plan
         segmentsByID = Dictionary(topology.segments.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -58,7 +62,8 @@ public struct PolicyCompiler: Sendable {
         gateways = topology.gateways.compactMap { g in peersByID[g.peerID].map { ($0, g) } }
             .filter { $0.0.enabled }
             .sorted { Self.peerOrder($0.0, $1.0) }
-        meshMembers = topology.peers.filter { $0.mesh && $0.kind != .gateway }
+        self.meshMembers = meshMembers
+        self.inPeerOrder = inPeerOrder
     }
 
     /// The canonical order of peers: oldest first, then by id.
