@@ -5,7 +5,8 @@
 # .build/debug). Exit 0 pass, 1 fail, 77 skipped (no systemd-analyze).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-BIN=${1:-$PWD/.build/debug}
+# systemd wants absolute paths; a relative BIN is taken from the repository root.
+BIN=$(realpath -m -- "${1:-.build/debug}")
 command -v systemd-analyze >/dev/null || { echo "SKIPPED (no systemd-analyze; apt-get install systemd): unit verification"; exit 77; }
 TMP=$(mktemp -d); trap 'rm -rf $TMP' EXIT
 units=()

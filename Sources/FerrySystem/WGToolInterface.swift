@@ -31,8 +31,19 @@ public struct WGToolInterface: InterfaceController {
         // Stale addresses go too (a network re-addressed, a gateway moved to another segment).
         try await InterfaceAddresses.sync(name, to: addresses, runner: runner)
         try await runner.check(["ip", "link", "set", "dev", name, "mtu", String(mtu), "up"])
-        // A gateway forwards: IPv4 and IPv6 forwarding on, in this network namespace.
-        try await runner.check(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"])
+        // A gateway forwards: IPv4 and IPv6 forwarding on, in this network namespace. Not
+        // written when both are on already: a container sees /proc/sys read-only, and its
+        // pod sets them (dist/kubernetes/gateway/deployment.yaml).
+        if !Self.forwardingIsOn() {
+            try await runner.check(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"])
+        }
+    }
+
+    /// Both forwarding switches of this process's network namespace read 1.
+    static func forwardingIsOn() -> Bool {
+        ["/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"].allSatisfy {
+            (try? String(contentsOfFile: $0, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+        }
     }
 
     private func waitForLink() async throws {

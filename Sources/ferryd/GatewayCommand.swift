@@ -39,12 +39,18 @@ struct GatewayCommand: AsyncParsableCommand {
     @Flag(name: .customLong("print-public-key"), help: "Print the public key (generating the key if needed) and exit: register it with `ferry gateways add NAME --public-key KEY`.")
     var printPublicKey = false
 
+    @Option(name: .customLong("health-listen"), help: ArgumentHelp("Serve GET /health and GET /metrics over plain HTTP without a token here (IP:PORT, e.g. 127.0.0.1:9101; off unless given). Keep it on loopback or a shielded pod address.", valueName: "IP:PORT"))
+    var healthListen: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
     func validate() throws {
         guard InterfaceName.isPlain(interface) else { throw ValidationError("--interface: \(InterfaceName.problem(interface))") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level") }
+        if let h = healthListen, HostPort(h)?.address == nil {
+            throw ValidationError("--health-listen must be IP:PORT (e.g. 127.0.0.1:9101), got '\(h)'")
+        }
         if !printPublicKey {
             guard !coordinator.isEmpty else { throw ValidationError("--coordinator URL is required") }
             guard fingerprint.count <= 1 || fingerprint.count == coordinator.count else {
@@ -83,10 +89,17 @@ struct GatewayCommand: AsyncParsableCommand {
         let upstream = GatewayUpstreamClient(client: client, gatewayID: gatewayID, interface: interface)
         print("ferryd gateway: interface \(interface), public key \(keys.publicKey.base64), gateway \(gatewayID) at \(client.urls.joined(separator: ", "))")
         let scratch = dir.appendingPathComponent("run")
+        let metrics = FerryMetrics(), status = RemoteGatewayStatus()
         let gateway = RemoteGateway(upstream: upstream, privateKey: keys.privateKey,
                                     interface: SystemInterface(name: interface, scratch: scratch), firewall: NFTFirewall(),
-                                    metrics: FerryMetrics(), logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [gateway], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                                    metrics: metrics, logger: logger, status: status)
+        var services: [any Service] = [gateway]
+        if let text = healthListen, let listen = HostPort(text) {
+            services.append(GatewayHealthListener.application(listen: listen, status: status, metrics: metrics, logger: logger) {
+                print("ferryd gateway: health and metrics on http://\(listen)/health and /metrics")
+            })
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
@@ -104,6 +117,8 @@ struct GatewayUpstreamClient: GatewayUpstream {
     func heartbeat(_ request: GatewayHeartbeatRequest) async throws -> GatewayHeartbeatResponse {
         try await client.call(.POST, "/v1/gateways/\(CoordinatorClient.escape(gatewayID))/heartbeat", body: request)
     }
+
+    var coordinator: String? { client.baseURL }
 }
 
 extension Optional where Wrapped == String {

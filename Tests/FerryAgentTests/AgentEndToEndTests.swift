@@ -8,7 +8,7 @@ struct AgentEndToEndTests {
     /// gateway, two developers that join and come up, a CI job, policy, disable, TTL, ferryd
     /// killed and restarted. Prints a loud SKIPPED line without root or tun.
     @Test(.timeLimit(.minutes(5)))
-    func agentEndToEnd() throws {
-        try E2EScript.run("agent.sh", what: "agent end-to-end")
+    func agentEndToEnd() async throws {
+        try await E2EScript.run("agent.sh", what: "agent end-to-end")
     }
 }

@@ -5,9 +5,9 @@ import Testing
 /// Runs scripts/e2e/NAME with this build's ferryd, ferry and ferry-wg; exit 77 is a loud
 /// skip (no root or tun), anything but 0 and the PASS line fails.
 enum E2EScript {
-    static func run(_ name: String, what: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func run(_ name: String, what: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let script = BuiltProducts.packageRoot.appendingPathComponent("scripts/e2e/\(name)").path
-        let r = try BuiltProducts.run("/bin/bash", [script, BuiltProducts.executable("ferryd").path,
+        let r = try await BuiltProducts.run("/bin/bash", [script, BuiltProducts.executable("ferryd").path,
                                                     BuiltProducts.executable("ferry").path, BuiltProducts.executable("ferry-wg").path])
         print(r.stdout + r.stderr)
         if r.status == 77 {

@@ -8,8 +8,8 @@ struct FailoverEndToEndTests {
     /// gateways (`ferryd gateway`) for one subnet; the active one SIGKILLed, restarted, its
     /// link cut and restored; the client's traffic moves within 10 s and back once after
     /// the hold-down. Prints a loud SKIPPED line without root or tun.
-    @Test(.timeLimit(.minutes(3)))
-    func gatewayFailover() throws {
-        try E2EScript.run("failover.sh", what: "gateway failover end-to-end")
+    @Test(.timeLimit(.minutes(5)))
+    func gatewayFailover() async throws {
+        try await E2EScript.run("failover.sh", what: "gateway failover end-to-end")
     }
 }

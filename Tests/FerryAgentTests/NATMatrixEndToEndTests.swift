@@ -6,7 +6,7 @@ import Testing
     /// agents; cone cells direct within 5 s, symmetric x symmetric relayed through the
     /// gateway within 10 s carrying iperf3 TCP, then direct without the flow breaking when
     /// both NATs become endpoint-independent (docs/mesh.md).
-    @Test func natMatrix() throws {
-        try E2EScript.run("nat.sh", what: "NAT matrix")
+    @Test func natMatrix() async throws {
+        try await E2EScript.run("nat.sh", what: "NAT matrix")
     }
 }

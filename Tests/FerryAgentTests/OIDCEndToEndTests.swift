@@ -8,8 +8,8 @@ struct OIDCEndToEndTests {
     /// (authlib): `ferry ci up --oidc` reaching the one allowed host, each refusal with its
     /// message, the TTL, and `ferry login` through the device grant then `ferry up`.
     /// Prints a loud SKIPPED line without root, tun or the test Python.
-    @Test(.timeLimit(.minutes(3)))
-    func keylessCIAndLogin() throws {
-        try E2EScript.run("oidc.sh", what: "OIDC end-to-end")
+    @Test(.timeLimit(.minutes(5)))
+    func keylessCIAndLogin() async throws {
+        try await E2EScript.run("oidc.sh", what: "OIDC end-to-end")
     }
 }

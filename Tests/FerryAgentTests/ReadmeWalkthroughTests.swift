@@ -6,8 +6,8 @@ struct ReadmeWalkthroughTests {
     /// README.md and run as written in namespaces with this build's ferryd, ferry and
     /// ferry-wg (gateway, developer, CI job, `ferry peers ls`, `ferry audit`). Fails when the
     /// README and the programs disagree. Prints a loud SKIPPED line without root or tun.
-    @Test(.timeLimit(.minutes(3)))
-    func theFiveMinuteNetworkRunsAsWritten() throws {
-        try E2EScript.run("readme.sh", what: "README walk-through")
+    @Test(.timeLimit(.minutes(5)))
+    func theFiveMinuteNetworkRunsAsWritten() async throws {
+        try await E2EScript.run("readme.sh", what: "README walk-through")
     }
 }

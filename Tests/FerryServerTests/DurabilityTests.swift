@@ -49,7 +49,7 @@ struct DurabilityTests {
         }
         #expect(acknowledged.count > 20, "too few writes before the kill to mean anything: \(acknowledged.count)")
 
-        let (status, check) = try Binaries.run(Binaries.ferryd.path, ["check", "--data", dir.path])
+        let (status, check) = try await Binaries.run(Binaries.ferryd.path, ["check", "--data", dir.path])
         #expect(status == 0 && check.contains("ok"), "\(check)")
 
         let second = try FerrydProcess(data: dir, port: port + 1)

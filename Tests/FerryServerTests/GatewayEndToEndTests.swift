@@ -8,18 +8,18 @@ struct GatewayEndToEndTests {
     /// UAPI socket, the same driven through wg(8) (as over the kernel module), and the
     /// gateway on this build's ferry-wg. Prints a loud SKIPPED line without root or tun.
     @Test(.timeLimit(.minutes(5)), arguments: [("uapi", "wireguard-go"), ("wg", "wireguard-go"), ("uapi", "ferry-wg")])
-    func gatewayEndToEnd(backend: String, daemon: String) throws {
+    func gatewayEndToEnd(backend: String, daemon: String) async throws {
         let gatewayWG = daemon == "ferry-wg" ? Binaries.ferryd.deletingLastPathComponent().appendingPathComponent("ferry-wg").path : daemon
-        try runScript("gateway.sh", env: ["FERRY_WG_BACKEND=\(backend)", "GATEWAY_WG=\(gatewayWG)"],
+        try await runScript("gateway.sh", env: ["FERRY_WG_BACKEND=\(backend)", "GATEWAY_WG=\(gatewayWG)"],
                       pass: "PASS: gateway end-to-end (backend \(backend), gateway \(daemon))")
     }
 }
 
 /// Runs scripts/e2e/NAME against this build's ferryd: exit 0 and the PASS line, or 77
 /// (printed as a loud SKIPPED line) without root or tun.
-func runScript(_ name: String, env: [String] = [], pass: String) throws {
+func runScript(_ name: String, env: [String] = [], pass: String) async throws {
     let script = Binaries.packageRoot.appendingPathComponent("scripts/e2e/\(name)").path
-    let (status, output) = try Binaries.run("/usr/bin/env", env + ["/bin/bash", script, Binaries.ferryd.path])
+    let (status, output) = try await Binaries.run("/usr/bin/env", env + ["/bin/bash", script, Binaries.ferryd.path])
     print(output)
     if status == 77 {
         print("SKIPPED (needs root and /dev/net/tun): \(name)")
@@ -35,7 +35,7 @@ struct EnforcementEndToEndTests {
     /// ports and the gateway host in policy, drift repaired with no packet through, the TTL
     /// enforced by the kernel while ferryd is killed, concurrent key rotations consistent.
     @Test(.timeLimit(.minutes(5)))
-    func enforcementEndToEnd() throws {
-        try runScript("enforcement.sh", pass: "PASS: enforcement end-to-end")
+    func enforcementEndToEnd() async throws {
+        try await runScript("enforcement.sh", pass: "PASS: enforcement end-to-end")
     }
 }

@@ -37,18 +37,18 @@ struct LiveServerTests {
         }
         let printed = try #require(out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             .first { $0.count == 95 && $0.split(separator: ":").count == 32 })
-        let (osslStatus, ossl) = try Binaries.run("/usr/bin/env", ["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", dir.appendingPathComponent("tls/cert.pem").path])
+        let (osslStatus, ossl) = try await Binaries.run("/usr/bin/env", ["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", dir.appendingPathComponent("tls/cert.pem").path])
         #expect(osslStatus == 0 && ossl.contains(printed), "printed \(printed), openssl says \(ossl)")
         let keyMode = try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("tls/key.pem").path)[.posixPermissions] as? Int
         #expect(keyMode == 0o600)
         var healthy = false
         for _ in 0..<100 where !healthy {
-            let (status, body) = try Binaries.run("/usr/bin/env", ["curl", "-sk", "https://127.0.0.1:\(port)/health"])
+            let (status, body) = try await Binaries.run("/usr/bin/env", ["curl", "-sk", "https://127.0.0.1:\(port)/health"])
             healthy = status == 0 && body.contains("\"ok\"")
             if !healthy { try await Task.sleep(for: .milliseconds(50)) }
         }
         #expect(healthy)
-        let (plainStatus, _) = try Binaries.run("/usr/bin/env", ["curl", "-sf", "--max-time", "3", "http://127.0.0.1:\(port)/health"])
+        let (plainStatus, _) = try await Binaries.run("/usr/bin/env", ["curl", "-sf", "--max-time", "3", "http://127.0.0.1:\(port)/health"])
         #expect(plainStatus != 0, "plain HTTP answered on a TLS port")
         server.process.terminate()   // SIGTERM
         server.process.waitUntilExit()

@@ -11,7 +11,7 @@ struct PortalEndToEndTests {
     /// on the page. Screenshots in .build/artifacts/portal. Loud SKIPPED without root, tun,
     /// Chromium or the test venv.
     @Test(.timeLimit(.minutes(8)))
-    func portalEndToEnd() throws {
-        try runScript("portal.sh", pass: "PASS: portal end-to-end")
+    func portalEndToEnd() async throws {
+        try await runScript("portal.sh", pass: "PASS: portal end-to-end")
     }
 }

@@ -15,6 +15,11 @@ enum Binaries {
         let r = try BuiltProducts.run(executable, args)
         return (r.status, r.stdout + r.stderr)
     }
+
+    static func run(_ executable: String, _ args: [String]) async throws -> (Int32, String) {
+        let r = try await BuiltProducts.run(executable, args)
+        return (r.status, r.stdout + r.stderr)
+    }
 }
 
 /// A running `ferryd serve`, its stdout collected in a file.

@@ -48,7 +48,9 @@ public final class PostgresServer: Sendable {
         osUser.map { ["setpriv", "--reuid=\($0)", "--regid=\($0)", "--clear-groups", "--"] + command } ?? command
     }
 
-    init() throws {
+    /// A server of its own (the shared one is `shared`); with `tls`, PEM certificate
+    /// (chain) and key, it runs with ssl=on and that certificate. `stop()` it when done.
+    public init(tls: (certificatePEM: String, keyPEM: String)? = nil) throws {
         bin = try Self.binFolder()
         osUser = getuid() == 0 ? "ferrytest" : nil
         if let osUser, (try? run(["id", "-u", osUser])) == nil {
@@ -61,11 +63,21 @@ public final class PostgresServer: Sendable {
         if let osUser { try run(["chown", "-R", osUser, folder]) }
         try run(Self.asUser(osUser, ["\(bin)/initdb", "-D", folder + "/data", "-U", user, "--pwfile=\(folder)/pw", "-E", "UTF8",
                               "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "--no-instructions"]))
+        var settings: [String] = []
+        if let tls {
+            let cert = folder + "/server.crt", key = folder + "/server.key"
+            try tls.certificatePEM.write(toFile: cert, atomically: true, encoding: .utf8)
+            try tls.keyPEM.write(toFile: key, atomically: true, encoding: .utf8)
+            // PostgreSQL refuses a key that others may read.
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key)
+            if let osUser { try run(["chown", osUser, cert, key]) }
+            settings = ["-c", "ssl=on", "-c", "ssl_cert_file=\(cert)", "-c", "ssl_key_file=\(key)"]
+        }
         port = RawHTTP.freePort()
         let server = Self.asUser(osUser, ["\(bin)/postgres", "-D", folder + "/data", "-k", folder, "-p", "\(port)",
                                            "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
                                            "-c", "full_page_writes=off", "-c", "max_connections=400", "-c", "shared_buffers=64MB",
-                                           "-c", "idle_session_timeout=60s"])
+                                           "-c", "idle_session_timeout=60s"] + settings)
         // A watchdog shell owns the server: when this test process ends in any way (exit,
         // crash, SIGKILL), it stops PostgreSQL (fast shutdown) and removes the folder.
         let watchdog = """
@@ -93,6 +105,11 @@ public final class PostgresServer: Sendable {
             }
             usleep(50_000)
         }
+    }
+
+    /// Stops the server (fast shutdown); its watchdog then removes the folder.
+    public func stop() throws {
+        try run(asServerUser(["\(bin)/pg_ctl", "-D", folder + "/data", "-m", "fast", "-w", "stop"]))
     }
 
     /// Runs SQL as the superuser over the server's Unix socket (no password needed there).

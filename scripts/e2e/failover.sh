@@ -12,6 +12,9 @@
 # passed, not before; g1's link cut -> g2 within 10 s; link back -> g1 again. The client's
 # routes (which gateway's AllowedIPs hold the subnet, sampled every 250 ms) move exactly
 # four times, g2 is never marked down, and the audit log has g1's two downs and two ups.
+# Each gateway's --health-listen answers /health 200 and /metrics once up; g1's turns 503
+# (no answer from a coordinator) while its link is cut. g2 runs with /proc/sys read-only
+# and forwarding already on, as in the Kubernetes gateway pod.
 #
 # Usage: failover.sh FERRYD FERRY FERRY_WG. Exit 0 pass, 1 fail, 77 skipped (not root / no tun).
 set -uo pipefail
@@ -108,11 +111,18 @@ T1=$(cat $TMP/g1.token)
 [ "$(inns $CO curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $T1" $URL/v1/peers)" = 403 ] \
   || fail "g1's token listed peers"
 
+# g2 runs as in an unprivileged container (dist/kubernetes/gateway/): /proc/sys read-only
+# in its own mount namespace, forwarding switched on beforehand (there: by an init
+# container); ferryd must leave the sysctls alone. g1 sets them itself.
+RO_SYS=(unshare -m --propagation private sh -c 'mount --bind -o ro /proc/sys /proc/sys && exec "$@"' ro-sys)
+inns $G2 sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 || fail "forwarding on in g2"
+inns $G2 "${RO_SYS[@]}" sysctl -qw net.ipv4.ip_forward=1 2>/dev/null && fail "/proc/sys is writable under RO_SYS"
 start_gateway() {  # start_gateway N
   local ns=$([ $1 = 1 ] && echo $G1 || echo $G2) ifn=$([ $1 = 1 ] && echo $IF1 || echo $IF2) id=$([ $1 = 1 ] && echo $ID1 || echo $ID2)
+  local wrap=(); [ $1 = 2 ] && wrap=("${RO_SYS[@]}")
   # In a subshell: not a job of this shell, whose SIGKILL below bash would report.
-  ( ip netns exec $ns env WG_QUICK_USERSPACE_IMPLEMENTATION=$FERRY_WG "$FERRYD" gateway --coordinator $URL --fingerprint $FP \
-      --id $id --token-file $TMP/g$1.token --interface $ifn --state $TMP/g$1 >>$TMP/g$1.log 2>&1 & )
+  ( ip netns exec $ns env WG_QUICK_USERSPACE_IMPLEMENTATION=$FERRY_WG "${wrap[@]}" "$FERRYD" gateway --coordinator $URL --fingerprint $FP \
+      --id $id --token-file $TMP/g$1.token --interface $ifn --state $TMP/g$1 --health-listen 127.0.0.1:9101 >>$TMP/g$1.log 2>&1 & )
 }
 start_gateway 1
 start_gateway 2
@@ -121,6 +131,17 @@ for _ in $(seq 150); do
 done
 [ "$(admin gateways ls --json | grep -c '"status" : "up"')" = 2 ] || fail "the gateways did not report up"
 ok "two gateways (ferryd gateway, gateway-scoped tokens) up for $INTERNAL"
+# Each gateway's own /health and /metrics (--health-listen, in its namespace): converged,
+# firewall loaded, the coordinator reached.
+health() { inns $1 curl -s -m 2 -w ' %{http_code}' http://127.0.0.1:9101/health; }
+for ns in $G1 $G2; do
+  for _ in $(seq 50); do [[ "$(health $ns)" == *'"ok"'*' 200' ]] && break; sleep 0.2; done
+  [[ "$(health $ns)" == *'"ok"'*' 200' ]] || fail "$ns: /health is not 200 ok: $(health $ns)"
+  M=$(inns $ns curl -s -m 2 http://127.0.0.1:9101/metrics)
+  grep -q '^ferry_gateway_healthy 1$' <<<"$M" && grep -qF "ferry_gateway_coordinator_active{url=\"$URL\"} 1" <<<"$M" \
+    && grep -q '^ferry_gateway_firewall_failures_total 0$' <<<"$M" || fail "$ns: /metrics: $M"
+done
+ok "both gateways' /health answer 200 and /metrics name the coordinator"
 
 # --- a client
 E=$(admin tokens add enrol-c --scope enroll --segment clients --owner c 2>/dev/null) || fail "enrol token"
@@ -175,6 +196,10 @@ failback "g1 restarted"
 # --- the active gateway's link cut, then restored
 inns $G1 ip link set eth0 down
 failover "g1's link cut"
+# g1 itself tells: its /health turns 503 once no coordinator answered for 10 s.
+for _ in $(seq 100); do [[ "$(health $G1)" == *'no answer from a coordinator for '*' 503' ]] && break; sleep 0.2; done
+[[ "$(health $G1)" == *'no answer from a coordinator for '*' 503' ]] || fail "g1's /health with its link cut: $(health $G1)"
+ok "g1's /health: 503, no answer from a coordinator"
 inns $G1 ip link set eth0 up
 failback "g1's link restored"
 sleep 2

@@ -13,6 +13,13 @@ public protocol GatewayUpstream: Sendable {
     /// returns nil when none came.
     func map(since: Int64?, wait: Int) async throws -> NetworkMap?
     func heartbeat(_ request: GatewayHeartbeatRequest) async throws -> GatewayHeartbeatResponse
+    /// The coordinator that answered last (with several replicas, the one in use), for
+    /// /metrics and /health; nil when unknown.
+    var coordinator: String? { get }
+}
+
+extension GatewayUpstream {
+    public var coordinator: String? { nil }
 }
 
 /// A gateway host that follows a coordinator elsewhere: long-polls its gateway's map,
@@ -35,12 +42,14 @@ public struct RemoteGateway: Service {
     let interfaceName: String
     let logger: Logger
     let options: Options
+    let status: RemoteGatewayStatus
 
     public init(upstream: any GatewayUpstream, privateKey: PrivateKey, interface: any InterfaceController, firewall: any FirewallController,
-                metrics: FerryMetrics, logger: Logger, health: GatewayHealth = GatewayHealth(), options: Options = Options()) {
+                metrics: FerryMetrics, logger: Logger, status: RemoteGatewayStatus = RemoteGatewayStatus(), options: Options = Options()) {
         self.upstream = upstream
         self.privateKey = privateKey
-        converger = GatewayConverger(interface: interface, firewall: firewall, metrics: metrics, logger: logger, health: health)
+        converger = GatewayConverger(interface: interface, firewall: firewall, metrics: metrics, logger: logger, health: status.firewall)
+        self.status = status
         interfaceName = interface.name
         self.logger = logger
         self.options = options
@@ -82,12 +91,15 @@ public struct RemoteGateway: Service {
                 let since = shared.state.withLock { $0.map?.version }
                 if let map = try await upstream.map(since: since, wait: since == nil ? 0 : options.pollWait) {
                     shared.state.withLock { $0.map = map }
+                    status.received(map.version)
                     shared.changes.notify()
                 }
+                status.contact(upstream.coordinator)
                 if failing { logger.notice("coordinator reachable again") }
                 failing = false
                 backoff = .milliseconds(500)
             } catch where !Task.isCancelled {
+                status.contactFailed(error)
                 if !failing { logger.warning("cannot get the gateway's map (\(error)); keeping the last one, retrying") }
                 failing = true
                 try? await Task.sleep(for: backoff)
@@ -108,11 +120,13 @@ public struct RemoteGateway: Service {
                 do {
                     let observed = try await converger.converge(desired, &applied)
                     shared.state.withLock { $0.observed = observed; $0.applied = map.version; $0.problem = problem }
+                    status.converged(map.version, problem: problem)
                     if let problem, problem != lastProblem { logger.warning("\(problem)") }
                     lastProblem = problem
                 } catch where !Task.isCancelled {
                     let problem = "gateway sync failed: \(error)"
                     shared.state.withLock { $0.problem = problem }
+                    status.failed(problem)
                     if problem != lastProblem { logger.error("\(problem)") }
                     lastProblem = problem
                     applied = GatewayConverger.Applied()
@@ -135,11 +149,13 @@ public struct RemoteGateway: Service {
             }
             do {
                 let answer = try await upstream.heartbeat(GatewayHeartbeatRequest(mapVersion: s.applied, peers: peers, problem: s.problem))
+                status.contact(upstream.coordinator)
                 let said = "\(answer.status), carrying \(answer.active.isEmpty ? "no subnet" : answer.active.joined(separator: ", "))"
                 if said != lastStatus { logger.notice("coordinator: this gateway is \(said)") }
                 lastStatus = said
                 failing = false
             } catch where !Task.isCancelled {
+                status.contactFailed(error)
                 if !failing { logger.warning("heartbeat failed (\(error)); retrying every \(options.heartbeatEvery)") }
                 failing = true
             } catch {

@@ -70,6 +70,7 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         if let socketPath {
             return PostgresConnection.Configuration(unixSocketPath: socketPath, username: user, password: password, database: database)
         }
+        try checkRootCertificate()
         var tls = TLSConfiguration.makeClientConfiguration()
         if let rootCertificate { tls.trustRoots = .file(rootCertificate) }
         let mode: PostgresConnection.Configuration.TLS

@@ -73,6 +73,7 @@ public final class PostgresEngine: SQLEngine {
             return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration,
                                                   id: id, logger: logger).wait()
         } catch let e as PSQLError {
+            if let tls = url.tlsFailure(e) { throw tls }
             throw PostgresStatementError(e, sql: "(connecting to \(url))")
         }
     }
