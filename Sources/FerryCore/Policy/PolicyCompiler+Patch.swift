@@ -30,26 +30,26 @@ extension PolicyCompiler {
         }
         var byID = peersByID
         for id in ids {
-            guard let old = byID.removeValue(forKey: id) else { continue }
+            guard let old = byID.removeValue(forKey: id)?.peer else { continue }
             Self.remove(old, from: &peers)
             if Self.isMeshMember(old) { Self.remove(old, from: &mesh) }
         }
         for change in current where ids.contains(change.peer.id) {
             // A row listed twice keeps its last version.
-            if let old = byID[change.peer.id] {
+            if let old = byID[change.peer.id]?.peer {
                 Self.remove(old, from: &peers)
                 if Self.isMeshMember(old) { Self.remove(old, from: &mesh) }
             }
             peers.insert(change.peer, at: Self.insertionIndex(of: change.peer, in: peers))
             if Self.isMeshMember(change.peer) { mesh.insert(change.peer, at: Self.insertionIndex(of: change.peer, in: mesh)) }
-            byID[change.peer.id] = change.peer
+            byID[change.peer.id] = PeerRef(change.peer)
         }
         var gateways = topology.gateways.filter { !ids.contains($0.peerID) }
         for change in current where ids.contains(change.peer.id) {
             if let g = change.gateway { gateways.removeAll { $0.peerID == g.peerID }; gateways.append(g) }
         }
         gateways.sort { a, b in
-            switch (byID[a.peerID], byID[b.peerID]) {
+            switch (byID[a.peerID]?.peer, byID[b.peerID]?.peer) {
             case let (pa?, pb?): return Self.peerOrder(pa, pb)
             case (nil, nil): return a.peerID < b.peerID
             case (_?, nil): return true
@@ -85,11 +85,6 @@ extension PolicyCompiler {
     }
 
     static func inPeerOrder(_ peers: [Peer]) -> Bool {
-        var previous: Peer?
-        for p in peers {
-            if let previous, !peerOrder(previous, p) { return false }
-            previous = p
-        }
-        return true
+        peers.indices.dropFirst().allSatisfy { peerOrder(peers[$0 - 1], peers[$0]) }
     }
 }

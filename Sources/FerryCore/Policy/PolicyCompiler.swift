@@ -34,7 +34,9 @@ public struct PolicyCompiler: Sendable {
     public let topology: Topology
     let plan: AddressPlan
     let segmentsByID: [String: Segment]
-    let peersByID: [String: Peer]
+    /// Boxed, so a patch copies this index with one retain per entry, not a copy of each
+    /// peer's many fields (PolicyCompiler+Patch.swift).
+    let peersByID: [String: PeerRef]
     let rulesByFrom: [String: [PolicyRule]]
     public let gateways: [(peer: Peer, gateway: Gateway)]
     /// The mesh members (not gateways), in `topology.peers` order: a mesh peer's map looks
@@ -48,18 +50,18 @@ public struct PolicyCompiler: Sendable {
     /// patch keeps (PolicyCompiler+Patch.swift), so a map's lists (and so its version) are
     /// the same whether its compiler was loaded or patched, on any engine or replica.
     public init(_ topology: Topology) {
-        self.init(topology, peersByID: Dictionary(topology.peers.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
+        self.init(topology, peersByID: Dictionary(topology.peers.map { ($0.id, PeerRef($0)) }, uniquingKeysWith: { a, _ in a }),
                   meshMembers: topology.peers.filter(Self.isMeshMember), inPeerOrder: Self.inPeerOrder(topology.peers))
     }
 
     /// `peersByID` must index `topology.peers`, `meshMembers` be its mesh members in its order.
-    init(_ topology: Topology, peersByID: [String: Peer], meshMembers: [Peer], inPeerOrder: Bool) {
+    init(_ topology: Topology, peersByID: [String: PeerRef], meshMembers: [Peer], inPeerOrder: Bool) {
         self.topology = topology
         plan = topology.network.plan
         segmentsByID = Dictionary(topology.segments.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         self.peersByID = peersByID
         rulesByFrom = Dictionary(grouping: topology.rules, by: \.from)
-        gateways = topology.gateways.compactMap { g in peersByID[g.peerID].map { ($0, g) } }
+        gateways = topology.gateways.compactMap { g in peersByID[g.peerID].map { ($0.peer, g) } }
             .filter { $0.0.enabled }
             .sorted { Self.peerOrder($0.0, $1.0) }
         self.meshMembers = meshMembers
@@ -70,8 +72,16 @@ public struct PolicyCompiler: Sendable {
     public static func peerOrder(_ a: Peer, _ b: Peer) -> Bool { (a.createdAt, a.id) < (b.createdAt, b.id) }
 
     /// The peer with this id, if the topology holds it.
-    public func peer(id: String) -> Peer? { peersByID[id] }
+    public func peer(id: String) -> Peer? { peersByID[id]?.peer }
+}
 
+/// A peer in a box (the compiler's index by id).
+final class PeerRef: Sendable {
+    let peer: Peer
+    init(_ peer: Peer) { self.peer = peer }
+}
+
+extension PolicyCompiler {
     /// The gateway that carries peer-to-peer traffic: the oldest that is up (the oldest
     /// when none is), so the overlay fails over with the subnets.
     public var hub: (peer: Peer, gateway: Gateway)? { gateways.first { $0.gateway.up } ?? gateways.first }

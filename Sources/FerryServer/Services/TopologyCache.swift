@@ -71,10 +71,15 @@ final class TopologyCache: Sendable {
             // An update is shared, so one waiter's cancellation must not cancel it.
             // A failed update is forgotten, so the next caller tries again.
             let result = await task.result
-            state.withLock { s in
+            let replaced = state.withLock { s -> Compiled? in
                 if s.loading?.revision == revision { s.loading = nil }
-                if case .success(let c) = result, s.current.map({ $0.revision <= revision }) ?? true { s.current = (revision, c) }
+                guard case .success(let c) = result, s.current.map({ $0.revision <= revision }) ?? true else { return nil }
+                defer { s.current = (revision, c) }
+                return s.current?.compiled
             }
+            // Freeing a topology of 10,000 peers takes about as long as patching one: it
+            // is done off the request's path (and outside the lock).
+            if let replaced { Task.detached(priority: .background) { withExtendedLifetime(replaced) {} } }
             return try result.get()
         }
     }
