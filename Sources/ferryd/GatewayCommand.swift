@@ -115,7 +115,11 @@ struct GatewayUpstreamClient: GatewayUpstream {
     }
 
     func heartbeat(_ request: GatewayHeartbeatRequest) async throws -> GatewayHeartbeatResponse {
-        try await client.call(.POST, "/v1/gateways/\(CoordinatorClient.escape(gatewayID))/heartbeat", body: request)
+        // With replicas, 1.5 s per replica: one that hangs is passed over and the heartbeat
+        // still lands within the coordinator's default --gateway-down-after of 3 s (sent
+        // every second), so moving off a hung replica does not mark the gateway down.
+        try await client.call(.POST, "/v1/gateways/\(CoordinatorClient.escape(gatewayID))/heartbeat", body: request,
+                              within: client.urls.count > 1 ? .milliseconds(1500) : nil)
     }
 
     var coordinator: String? { client.baseURL }

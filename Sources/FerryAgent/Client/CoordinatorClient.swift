@@ -44,8 +44,9 @@ public final class CoordinatorClient: Sendable {
 
     /// A client of several coordinators of one network, each with its own pinned
     /// certificate (or none). With more than one, connections give up sooner (connect in
-    /// 2 s, TCP keepalive noticing a silent peer in about 4 s), so a coordinator that stops
-    /// answering, even in the middle of a long poll, is left within 5 s.
+    /// 2 s, TCP keepalive noticing a silent peer in about 4 s, and nothing heard for
+    /// `stallSeconds` once connected: long polls ask for heartbeats), so a coordinator that
+    /// stops answering, even one that hangs in the middle of a long poll, is left within 5 s.
     public init(coordinators list: [(url: String, pinnedCertificatePEM: String?)], token: String?, timeout: Int64 = 15,
                 socketMark: UInt32? = nil) throws(FerryError) {
         guard !list.isEmpty else { throw FerryError(.failure, "no coordinator URL given") }
@@ -68,7 +69,8 @@ public final class CoordinatorClient: Sendable {
             let failFast = list.count > 1
             do {
                 let transport = try HTTPTransport(url: parsed, pinnedFingerprint: fingerprint, socketMark: socketMark,
-                                                  connectTimeout: .seconds(failFast ? 2 : 5), keepaliveProbe: failFast)
+                                                  connectTimeout: .seconds(failFast ? 2 : 5), keepaliveProbe: failFast,
+                                                  stallTimeout: failFast ? .seconds(Self.stallSeconds) : nil)
                 built.append(Coordinator(baseURL: base, basePath: parsed.path, transport: transport))
             } catch {
                 throw .failure("cannot set up TLS: \(error)")
@@ -84,14 +86,16 @@ public final class CoordinatorClient: Sendable {
     /// One raw exchange: the status and body. Throws `.unreachable` when there is no answer.
     /// With several coordinators: the preferred one first, then the others in order; the
     /// first that answers (with anything but 502, 503 or 504) becomes the preferred one.
+    /// `within`: a limit for each coordinator asked instead of `timeout` (a heartbeat).
     public func exchange(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: Data? = nil,
-                         extraSeconds: Int64 = 0) async throws(FerryError) -> (status: Int, body: Data) {
+                         extraSeconds: Int64 = 0, within: Duration? = nil) async throws(FerryError) -> (status: Int, body: Data) {
         let start = preferred.load(ordering: .relaxed)
         var last: Result<(status: Int, body: Data), FerryError> = .failure(FerryError(.unreachable, "no coordinator"))
         for step in 0..<coordinators.count {
             let index = (start + step) % coordinators.count
             do throws(FerryError) {
-                let answer = try await exchange(coordinators[index], method, path, query: query, body: body, extraSeconds: extraSeconds)
+                let answer = try await exchange(coordinators[index], method, path, query: query, body: body, extraSeconds: extraSeconds,
+                                                within: within)
                 last = .success(answer)
                 if coordinators.count > 1, [502, 503, 504].contains(answer.status) { continue }
                 if index != start { preferred.store(index, ordering: .relaxed) }
@@ -104,14 +108,25 @@ public final class CoordinatorClient: Sendable {
         return try last.get()
     }
 
+    /// With several coordinators: the longest a coordinator may stay silent once connected
+    /// (before its TLS handshake, its answer's head, or between two heartbeats of a long
+    /// poll), for reads; a write (an enrolment, a report) is not repeated elsewhere for a
+    /// silence, only when it fails or times out.
+    static let stallSeconds: Int64 = 3
+
     private func exchange(_ c: Coordinator, _ method: HTTPMethod, _ path: String, query: [(String, String)], body: Data?,
-                          extraSeconds: Int64) async throws(FerryError) -> (status: Int, body: Data) {
+                          extraSeconds: Int64, within: Duration?) async throws(FerryError) -> (status: Int, body: Data) {
         var headers = [("Accept", "application/json")]
+        // A wait longer than the silence allowed: ferryd sends a newline a second meanwhile
+        // (docs/ferryd.md, "Long polls with heartbeats").
+        if c.transport.stallTimeout != nil, extraSeconds > 0 { headers.append(("Prefer", "heartbeat")) }
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
         if body != nil { headers.append(("Content-Type", "application/json")) }
         do {
             return try await c.transport.exchange(method: method, target: c.basePath + path + Self.queryString(query), headers: headers,
-                                                  body: body, timeout: .seconds(timeout + extraSeconds))
+                                                  body: body,
+                                                  timeout: within.map { .nanoseconds(Int64($0 / .nanoseconds(1))) } ?? .seconds(timeout + extraSeconds),
+                                                  watchSilence: method == .GET || method == .HEAD)
         } catch {
             if c.transport.pinnedFingerprint == nil, c.transport.scheme == "https", Self.isTLSError(error),
                let der = try? await CertificatePin.peek(url: c.baseURL, timeoutSeconds: 5) {
@@ -124,8 +139,9 @@ public final class CoordinatorClient: Sendable {
 
     /// A request whose answer must be 2xx and decode as `Response`.
     public func call<Response: Decodable>(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [],
-                                          body: (any Encodable)? = nil, as: Response.Type = Response.self) async throws(FerryError) -> Response {
-        let (status, data) = try await exchange(method, path, query: query, body: try Self.encode(body))
+                                          body: (any Encodable)? = nil, as: Response.Type = Response.self,
+                                          within: Duration? = nil) async throws(FerryError) -> Response {
+        let (status, data) = try await exchange(method, path, query: query, body: try Self.encode(body), within: within)
         try Self.check(status, data)
         do {
             return try FerryJSON.decoder().decode(Response.self, from: data)
@@ -162,7 +178,8 @@ public final class CoordinatorClient: Sendable {
         if let interface { query.append(("interface", interface)) }
         let (status, data) = try await exchange(.GET, "/v1/peers/\(Self.escape(peerID))/netmap", query: query,
                                                 extraSeconds: Int64(wait))
-        if status == 304 { return nil }
+        // No change: 304, or (with heartbeats) a 200 whose body is only the newlines.
+        if status == 304 || (status == 200 && data.allSatisfy { [0x0A, 0x0D, 0x20, 0x09].contains($0) }) { return nil }
         try Self.check(status, data)
         do { return try FerryJSON.decoder().decode(NetworkMap.self, from: data) } catch {
             throw .failure("the coordinator's network map could not be read (\(error))")

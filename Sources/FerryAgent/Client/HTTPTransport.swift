@@ -28,10 +28,16 @@ struct HTTPTransport: Sendable {
     /// connection (and unacknowledged data after 4 s): a coordinator that went silent is
     /// noticed in a few seconds, also during a long poll (with several coordinators).
     let keepaliveProbe: Bool
+    /// With it, an exchange fails when nothing arrives for this long once connected (no
+    /// TLS handshake, no head, no body byte): a coordinator that hangs while the kernel
+    /// still acknowledges is left in seconds. Long polls then ask for heartbeats
+    /// (`Prefer: heartbeat`, a newline a second from ferryd) so a wait is not silence.
+    let stallTimeout: TimeAmount?
 
     init(url: URL, pinnedFingerprint: String?, socketMark: UInt32? = nil, connectTimeout: TimeAmount = .seconds(5),
-         keepaliveProbe: Bool = false) throws {
+         keepaliveProbe: Bool = false, stallTimeout: TimeAmount? = nil) throws {
         self.socketMark = socketMark
+        self.stallTimeout = stallTimeout
         self.connectTimeout = connectTimeout
         self.keepaliveProbe = keepaliveProbe
         scheme = url.scheme ?? "http"
@@ -53,9 +59,12 @@ struct HTTPTransport: Sendable {
     }
 
     /// Sends the request and collects the whole answer; `onHead` sees the response's head
-    /// (`ferry doctor` reads the `Date` header).
+    /// (`ferry doctor` reads the `Date` header). `watchSilence`: whether `stallTimeout`
+    /// applies (a request that may change something is not cut, and so not repeated at the
+    /// next coordinator, for a mere silence: only its `timeout` ends it).
     func exchange(method: HTTPMethod, target: String, headers: [(String, String)], body: Data?,
-                  timeout: TimeAmount, onHead: (@Sendable (HTTPResponseHead) -> Void)? = nil) async throws -> (status: Int, body: Data) {
+                  timeout: TimeAmount, watchSilence: Bool = true,
+                  onHead: (@Sendable (HTTPResponseHead) -> Void)? = nil) async throws -> (status: Int, body: Data) {
         let group = MultiThreadedEventLoopGroup.singleton
         let loop = group.next()
         let promise = loop.makePromise(of: (Int, Data).self)
@@ -106,6 +115,16 @@ struct HTTPTransport: Sendable {
             channel.close(promise: nil)
         }
         defer { deadline.cancel() }
+        let watchdog = (watchSilence ? stallTimeout : nil).map { stall in
+            collector.heard()
+            return loop.scheduleRepeatedTask(initialDelay: .milliseconds(250), delay: .milliseconds(250)) { _ in
+                if collector.silence() > stall {
+                    collector.fail(Timeout())
+                    channel.close(promise: nil)
+                }
+            }
+        }
+        defer { watchdog?.cancel() }
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: target)
         head.headers.add(name: "Host", value: IPAddressText.isLiteral(host) && host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
         head.headers.add(name: "Connection", value: "close")
@@ -138,6 +157,7 @@ private final class ResponseCollector: ChannelInboundHandler, @unchecked Sendabl
     private var status = 0
     private var body = ByteBuffer()
     private var done = false
+    private var lastHeard = NIODeadline.now()
     private let lock = NSLock()
     static let limit = 64 << 20
 
@@ -158,7 +178,22 @@ private final class ResponseCollector: ChannelInboundHandler, @unchecked Sendabl
 
     func fail(_ error: any Error) { finish(.failure(error)) }
 
+    /// Something arrived (or the clock starts).
+    func heard() {
+        lock.lock()
+        lastHeard = .now()
+        lock.unlock()
+    }
+
+    /// How long nothing has arrived.
+    func silence() -> TimeAmount {
+        lock.lock()
+        defer { lock.unlock() }
+        return .now() - lastHeard
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        heard()
         switch unwrapInboundIn(data) {
         case .head(let h):
             status = Int(h.status.code)

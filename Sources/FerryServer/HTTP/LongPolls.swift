@@ -57,18 +57,29 @@ public final class LongPolls: Sendable {
         return try r.get()
     }
 
+    /// Throws the 429 that `run` would throw now, without taking a place: a heartbeat poll
+    /// (HeartbeatPoll) checks before its head goes out, since its status is 200 after that.
+    func check(token: String) throws {
+        try state.withLock { s throws(TooManyRequests) in try refuse(s, token) }
+    }
+
+    private func refuse(_ s: State, _ token: String) throws(TooManyRequests) {
+        if s.draining { return }
+        if s.total >= maxTotal {
+            throw TooManyRequests(code: "too_many_long_polls", message: "ferryd has \(maxTotal) long polls waiting, its limit; retry shortly",
+                                  retryAfterSeconds: 1)
+        }
+        if s.perToken[token, default: 0] >= maxPerToken {
+            throw TooManyRequests(code: "too_many_long_polls",
+                                  message: "this token has \(maxPerToken) long polls waiting, its limit; close one or retry later",
+                                  retryAfterSeconds: 1)
+        }
+    }
+
     private func admit(_ token: String) throws -> UInt64 {
         try state.withLock { s throws(TooManyRequests) -> UInt64 in
-            if s.total >= maxTotal {
-                throw TooManyRequests(code: "too_many_long_polls", message: "ferryd has \(maxTotal) long polls waiting, its limit; retry shortly",
-                                      retryAfterSeconds: 1)
-            }
+            try refuse(s, token)
             let mine = s.perToken[token, default: 0]
-            if mine >= maxPerToken {
-                throw TooManyRequests(code: "too_many_long_polls",
-                                      message: "this token has \(maxPerToken) long polls waiting, its limit; close one or retry later",
-                                      retryAfterSeconds: 1)
-            }
             s.total += 1
             s.perToken[token] = mine + 1
             s.nextID += 1

@@ -96,10 +96,19 @@ extension RouteTable {
             }
             // A wait holds a connection: capped, stopped when the client goes away,
             // answered at once on shutdown.
+            let poll: @Sendable (Bool) async throws -> NetworkMap? = { mayWait in
+                try await store.networkMap(peerID: id, caller: caller, since: since, wait: .seconds(mayWait ? wait : 0), interface: interface)
+            }
+            if wait > 0, HeartbeatPoll.requested(req) {
+                // Errors and a changed map answered as usual; then the head at once and
+                // newlines while it waits (HeartbeatPoll).
+                if let map = try await poll(false) { return try HTTP.json(map) }
+                try longPolls.check(token: caller.tokenID)
+                let channel = ctx.channel
+                return HeartbeatPoll.response { try await longPolls.run(token: caller.tokenID, channel: channel, connections: connections, poll) }
+            }
             let answer = wait == 0 ? try await store.networkMap(peerID: id, caller: caller, since: since, wait: .zero, interface: interface)
-                : try await longPolls.run(token: caller.tokenID, channel: ctx.channel, connections: connections) { mayWait in
-                    try await store.networkMap(peerID: id, caller: caller, since: since, wait: .seconds(mayWait ? wait : 0), interface: interface)
-                }
+                : try await longPolls.run(token: caller.tokenID, channel: ctx.channel, connections: connections, poll)
             guard let map = answer else {
                 return Response(status: .notModified, headers: [.eTag: "\"\(since)\""])
             }
