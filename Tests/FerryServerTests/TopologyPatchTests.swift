@@ -151,6 +151,26 @@ struct TopologyPatchTests {
         #expect(b.store.topologyFullLoads - fullBefore <= wholeChanges)
     }
 
+    /// Every table the compiler reads still logs its changes after all migrations (a later
+    /// migration that rebuilds a table, as SQLite's ALTER needs, would drop its triggers).
+    @Test(arguments: Engine.all) func everyTableTheCompilerReadsIsLogged(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
+        let sql = engine == .sqlite
+            ? "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'topology_changes_%'"
+            : "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname LIKE 'topology_changes_%'"
+        let logged = Set(try await h.store.read { db in try String.fetchAll(db, sql: sql) })
+        #expect(logged == Set(TopologyChangesMigration.tables.map(\.table)))
+        // And they write: one peer created is one row naming it (plus its segment's
+        // allocation pointer, which is not logged).
+        try await Self.seed(h.store)
+        let before = try await h.store.read { try FerryStore.topologySeq($0) }
+        let p = try await h.store.createPeer(CreatePeerRequest(name: "dev", segment: "developers", publicKey: newPublicKey()), caller: Self.caller)
+        let rows = try await h.store.read { db in
+            try SQLRow.fetchAll(db, sql: "SELECT kind, object_id FROM topology_changes WHERE seq > ? ORDER BY seq", arguments: [before])
+        }
+        #expect(rows.map { "\($0["kind"] as String) \($0["object_id"] as String)" } == ["peer \(p.peer.id)"])
+    }
+
     /// A cache further behind than the log keeps (pruned) loads everything instead of
     /// patching from a partial log.
     @Test func aPrunedLogLoadsEverything() async throws {
