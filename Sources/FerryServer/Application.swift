@@ -128,10 +128,7 @@ public func buildServices(_ config: FerryConfiguration) async throws -> FerrySer
         let dir = config.dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("ferryd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let k = try LocalGatewayKeys(directory: dir, interface: iface, gatewayName: config.gatewayName ?? iface)
-        let stored = try await engine.read { db in
-            try String.fetchOne(db, sql: "SELECT p.public_key FROM peers p JOIN gateways g ON g.peer_id = p.id WHERE p.name = ? AND g.local = 1",
-                                arguments: [k.gatewayName])
-        }
+        let stored = try await engine.readRepository { try $0.localGateway(named: k.gatewayName)?.publicKey }
         try k.recover(storedPublicKey: stored.flatMap { try? PublicKey(base64: $0) })
         keys = k
     }

@@ -58,7 +58,7 @@ struct PortalSignInTests {
 
             // The session is stored hashed: the cookie's value is nowhere in the database.
             let secret = alice.cookies["ferry_session"] ?? "none"
-            let stored = try await h.store.read { db in try String.fetchAll(db, sql: "SELECT secret_hash FROM portal_sessions") }
+            let stored = try await h.store.engine.read { db in try String.fetchAll(db, sql: "SELECT secret_hash FROM portal_sessions") }
             #expect(!stored.contains(secret) && stored.contains(TokenSecret.hash(secret)))
 
             // An admin (groups platform); the audit names both sign-ins.

@@ -156,7 +156,7 @@ struct RuntimeLimitsTests {
             // test's time); addresses 10.1.0.1 up, random keys.
             let database = try #require(services.database)
             let ids = try await database.write { db -> [String] in
-                guard let segment = try FerryStore.segment(named: "bulk", GRDBTransaction(db)) else { throw RawHTTP.Failure(description: "no segment") }
+                guard let segment = try SQLRepository(GRDBTransaction(db)).segment(named: "bulk") else { throw RawHTTP.Failure(description: "no segment") }
                 let statement = try db.makeStatement(sql: """
                     INSERT INTO peers (id, name, kind, owner, segment_id, ipv4, public_key, tunnel, mesh, enabled, created_at, updated_at, created_by)
                     VALUES (?, ?, 'device', 't', ?, ?, ?, 'split', 0, 1, 1, 1, 'system:test')

@@ -158,17 +158,15 @@ struct TopologyPatchTests {
         let sql = engine == .sqlite
             ? "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'topology_changes_%'"
             : "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname LIKE 'topology_changes_%'"
-        let logged = Set(try await h.store.read { db in try String.fetchAll(db, sql: sql) })
+        let logged = Set(try await h.store.engine.read { db in try String.fetchAll(db, sql: sql) })
         #expect(logged == Set(TopologyChangesMigration.tables.map(\.table)))
         // And they write: one peer created is one row naming it (plus its segment's
         // allocation pointer, which is not logged).
         try await Self.seed(h.store)
-        let before = try await h.store.read { try FerryStore.topologySeq($0) }
+        let before = try await h.store.engine.readTopology { try $0.topologySeq() }
         let p = try await h.store.createPeer(CreatePeerRequest(name: "dev", segment: "developers", publicKey: newPublicKey()), caller: Self.caller)
-        let rows = try await h.store.read { db in
-            try SQLRow.fetchAll(db, sql: "SELECT kind, object_id FROM topology_changes WHERE seq > ? ORDER BY seq", arguments: [before])
-        }
-        #expect(rows.map { "\($0["kind"] as String) \($0["object_id"] as String)" } == ["peer \(p.peer.id)"])
+        let rows = try await h.store.engine.readTopology { try $0.topologyChanges(after: before, limit: 10) }
+        #expect(rows.map { "\($0.kind) \($0.objectID)" } == ["peer \(p.peer.id)"])
     }
 
     /// A cache further behind than the log keeps (pruned) loads everything instead of

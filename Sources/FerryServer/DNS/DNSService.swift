@@ -166,9 +166,6 @@ final class InFlightCount: Sendable {
 extension FerryStore {
     /// The overlay address of the gateway ferryd runs (`--gateway`), once it exists.
     func localGatewayAddress() async throws -> IPAddress? {
-        try await read { db in
-            try Int64.fetchOne(db, sql: "SELECT p.ipv4 FROM peers p JOIN gateways g ON g.peer_id = p.id WHERE g.local = 1 AND p.enabled = 1")
-                .map { .v4(IPv4Address(UInt32(truncatingIfNeeded: $0))) }
-        }
+        try await read { try $0.localGatewayAddress().map { .v4($0) } }
     }
 }

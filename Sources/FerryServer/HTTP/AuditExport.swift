@@ -8,7 +8,7 @@ enum AuditExport {
 
     /// Writes `first` and then the following pages of `query` (records after the last
     /// sequence number written) until a short page.
-    static func write(first: [AuditEventView], query: AuditQuery, store: any FerryRepository,
+    static func write(first: [AuditEventView], query: AuditQuery, store: any FerryService,
                       to writer: inout any ResponseBodyWriter) async throws {
         let encoder = FerryJSON.encoder()
         var page = first, q = query

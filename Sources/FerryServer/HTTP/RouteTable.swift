@@ -19,7 +19,7 @@ public struct RouteSpec: Sendable, Hashable {
 final class RouteTable: @unchecked Sendable {
     var specs: [RouteSpec] = []
     let router: Router<FerryContext>
-    let store: any FerryRepository
+    let store: any FerryService
     let metrics: FerryMetrics
     let logger: Logger
     let connections: ConnectionRegistry
@@ -91,7 +91,7 @@ final class RouteTable: @unchecked Sendable {
         }
     }
 
-    static func authenticate(_ request: Request, store: any FerryRepository) async throws -> Caller {
+    static func authenticate(_ request: Request, store: any FerryService) async throws -> Caller {
         guard let header = request.headers[.authorization] else { throw APIError.unauthorized("missing bearer token") }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw APIError.unauthorized("malformed Authorization header") }

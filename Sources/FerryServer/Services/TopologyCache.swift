@@ -90,7 +90,7 @@ extension FerryStore {
     /// Each is read in one transaction, so the result is the store as of one commit.
     func updatedTopology(from base: TopologyCache.Compiled?) async throws -> TopologyCache.Compiled {
         if let base, ContinuousClock.now - base.loadedAt < TopologyCache.fullLoadInterval {
-            switch try await read({ db in try FerryStore.topologyDelta(db, after: base.seq) }) {
+            switch try await engine.readTopology({ db in try FerryStore.topologyDelta(db, after: base.seq) }) {
             case .unchanged:
                 return base
             case .peers(let seq, let ids, let current):
@@ -102,7 +102,7 @@ extension FerryStore {
         }
         metrics.topologyReloads.increment()
         let start = ContinuousClock.now
-        let (seq, topology) = try await read { db in (try FerryStore.topologySeq(db), try FerryStore.topology(db)) }
+        let (seq, topology) = try await engine.readTopology { db in (try db.topologySeq(), try FerryStore.topology(db)) }
         return .init(compiler: PolicyCompiler(topology), seq: seq, loadedAt: start)
     }
 }

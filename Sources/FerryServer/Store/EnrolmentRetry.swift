@@ -17,12 +17,12 @@ enum EnrolmentRetry {
     static func repeatEnrolment(_ store: FerryStore, key: PublicKey, usedAt: Millis, caller: Caller) async throws -> EnrollResponse {
         let secret = TokenSecret.generate()
         return try await store.write(caller) { db, audit, now in
-            let rows = try FerryStore.loadPeers(db, where: "WHERE p.created_by = ? AND p.public_key = ?", [caller.auditName, key.base64])
+            let rows = try db.peers(.created(by: caller.auditName, publicKey: key.base64))
             guard let r = rows.first else { throw APIError.unauthorized(spent(at: usedAt)) }
             let segments = try FerryStore.context(db).segments
-            for row in try SQLRow.fetchAll(db, sql: "SELECT * FROM tokens WHERE peer_id = ? AND scope = ?", arguments: [r.peer.id, Scope.device.rawValue]) {
-                let old = FerryStore.tokenView(row, segments: segments)
-                try db.execute(sql: "DELETE FROM tokens WHERE id = ?", arguments: [old.id])
+            for token in try db.tokens(peerID: r.peer.id, scope: .device) {
+                let old = FerryStore.tokenView(token, segments: segments)
+                try db.deleteToken(id: old.id)
                 audit.append(AuditEntry(action: "token.delete", objectType: "token", objectID: old.id, peerID: r.peer.id, before: FerryStore.json(old)))
             }
             let token = try FerryStore.insertToken(db, name: "device-\(r.peer.name)", scope: .device, secret: secret, now: now,

@@ -7,15 +7,6 @@ import WireGuard
 /// validated first, audited in the same transaction, and seen by every replica's DNS
 /// server through the store.
 extension FerryStore {
-    static func loadRecords(_ db: any SQLTransaction) throws -> [ZoneRecord] {
-        try SQLRow.fetchAll(db, sql: "SELECT * FROM dns_records ORDER BY name, type, created_at, id").map { row in
-            let id: String = row["id"]
-            guard let type = ZoneRecordType(rawValue: row["type"]), let name = DNSName(row["name"] as String),
-                  let value = ZoneRecordValue.parse(row["value"], type: type) else { throw StoreError.corrupt("dns record \(id)") }
-            return ZoneRecord(id: id, name: name, type: type, value: value, ttl: row["ttl"])
-        }
-    }
-
     static func recordView(_ r: ZoneRecord, zone: DNSName) -> DNSRecordView {
         DNSRecordView(id: r.id, name: r.name.key, fqdn: zone.prepending(r.name.labels)?.key ?? r.name.key,
                       type: r.type.rawValue, value: r.value.text, ttl: r.ttl)
@@ -23,8 +14,8 @@ extension FerryStore {
 
     public func dnsRecords() async throws -> [DNSRecordView] {
         try await read { db in
-            let zone = try FerryStore.loadNetwork(db).zone
-            return try FerryStore.loadRecords(db).map { FerryStore.recordView($0, zone: zone) }
+            let zone = try db.network().zone
+            return try db.dnsRecords().map { FerryStore.recordView($0, zone: zone) }
         }
     }
 
@@ -37,8 +28,8 @@ extension FerryStore {
         }
         let ttl = try Validate.recordTTL(req.ttl ?? 60)
         return try await write(caller) { db, audit, now in
-            let zone = try FerryStore.loadNetwork(db).zone
-            let existing = try FerryStore.loadRecords(db).filter { $0.name == name }
+            let zone = try db.network().zone
+            let existing = try db.dnsRecords().filter { $0.name == name }
             if existing.contains(where: { $0.type == type && $0.value == value }) { throw APIError.conflict("value", "the same record exists") }
             // RFC 1034 §3.6.2: a CNAME is alone at its name.
             if type == .CNAME, !existing.isEmpty { throw APIError.conflict("name", "\(name.key) has records; a CNAME must be alone") }
@@ -47,8 +38,7 @@ extension FerryStore {
                 throw APIError.conflict("name", "\(name.key) is a peer's name in the zone")
             }
             let r = ZoneRecord(id: IDs.make("dns"), name: name, type: type, value: value, ttl: ttl)
-            try db.execute(sql: "INSERT INTO dns_records (id, name, type, value, ttl, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [r.id, name.key, type.rawValue, value.text, ttl, now])
+            try db.insertDNSRecord(r, now: now)
             let view = FerryStore.recordView(r, zone: zone)
             audit.append(AuditEntry(action: "dns.create", objectType: "dns_record", objectID: r.id, after: FerryStore.json(view)))
             return view
@@ -57,9 +47,9 @@ extension FerryStore {
 
     public func deleteDNSRecord(id: String, caller: Caller) async throws {
         try await write(caller) { db, audit, _ in
-            let zone = try FerryStore.loadNetwork(db).zone
-            guard let r = try FerryStore.loadRecords(db).first(where: { $0.id == id }) else { throw APIError.notFound("dns record \(id)") }
-            try db.execute(sql: "DELETE FROM dns_records WHERE id = ?", arguments: [id])
+            let zone = try db.network().zone
+            guard let r = try db.dnsRecords().first(where: { $0.id == id }) else { throw APIError.notFound("dns record \(id)") }
+            try db.deleteDNSRecord(id: id)
             audit.append(AuditEntry(action: "dns.delete", objectType: "dns_record", objectID: id,
                                     before: FerryStore.json(FerryStore.recordView(r, zone: zone))))
         }
@@ -71,7 +61,7 @@ extension FerryStore {
         let revision = changes.revision
         if let z = zoneCache.withLock({ $0 }), z.revision == revision { return z.index }
         let compiler = try await compiler()
-        let records = try await read { try FerryStore.loadRecords($0) }
+        let records = try await read { try $0.dnsRecords() }
         let index = ZoneIndex(compiler: compiler, records: records)
         zoneCache.withLock { $0 = (revision, index) }
         return index
@@ -80,11 +70,10 @@ extension FerryStore {
 
 extension ZoneIndex {
     /// Every relative name a peer takes in the zone (`alice`, `alice.developers`), lowercased.
-    static func peerNames(_ db: any SQLTransaction) throws -> Set<String> {
-        let rows = try SQLRow.fetchAll(db, sql: "SELECT p.name AS name, s.name AS segment FROM peers p JOIN segments s ON s.id = p.segment_id")
+    static func peerNames(_ db: any StoreRepository) throws -> Set<String> {
         var out = Set<String>()
-        for row in rows {
-            let n = (row["name"] as String).lowercased(), s = (row["segment"] as String).lowercased()
+        for row in try db.peerZoneNames() {
+            let n = row.name.lowercased(), s = row.segment.lowercased()
             out.insert(n)
             out.insert("\(n).\(s)")
         }

@@ -11,17 +11,10 @@ import Foundation
 /// been alive without a gap for `holdDown`, so a gateway that comes and goes does not drag
 /// every agent's routes with it. A verdict is a write with its audit record
 /// (`gateway.down`, `gateway.up`), so it wakes every long poll like any other change.
-/// Verdicts are idempotent (`WHERE up != ?`), so several replicas may each run the check.
+/// Verdicts are idempotent (`setGatewayUp` changes only a different verdict), so several
+/// replicas may each run the check.
 extension FerryStore {
-    static let failoverColumns = "f.priority AS f_priority, f.up AS f_up, f.last_heartbeat AS f_last_heartbeat"
-    static let failoverJoin = "LEFT JOIN gateway_failover f ON f.peer_id = p.id"
     static let defaultGatewayPriority = 100
-
-    static func readFailover(_ row: SQLRow, into gateway: inout Gateway?) {
-        let priority: Int? = row["f_priority"], up: Bool? = row["f_up"]
-        gateway?.priority = priority ?? defaultGatewayPriority
-        gateway?.up = up ?? true
-    }
 
     static func validatePriority(_ p: Int?) throws(APIError) -> Int? {
         guard let p else { return nil }
@@ -29,19 +22,12 @@ extension FerryStore {
         return p
     }
 
-    static func setGatewayPriority(_ db: any SQLTransaction, id: String, priority: Int) throws {
-        try db.execute(sql: """
-            INSERT INTO gateway_failover (peer_id, priority) VALUES (?, ?)
-            ON CONFLICT(peer_id) DO UPDATE SET priority = excluded.priority
-            """, arguments: [id, priority])
-    }
-
     /// A token for one gateway host (`ferryd gateway`): it may read that gateway's network
     /// map (long poll) and send its heartbeats, nothing else.
     public func createGatewayToken(id: String, caller: Caller) async throws -> TokenCreated {
         let secret = TokenSecret.generate()
         return try await write(caller) { db, audit, now in
-            guard let r = try FerryStore.loadPeer(db, id: id), r.gateway != nil else { throw APIError.notFound("gateway \(id)") }
+            guard let r = try db.peer(id: id), r.gateway != nil else { throw APIError.notFound("gateway \(id)") }
             let view = try FerryStore.insertToken(db, name: "gateway-\(r.peer.name)", scope: .gateway, secret: secret, now: now,
                                                   createdBy: caller.auditName, peerID: id)
             audit.append(AuditEntry(action: "token.create", objectType: "token", objectID: view.id, peerID: id, after: FerryStore.json(view)))
@@ -61,16 +47,9 @@ extension FerryStore {
             guard r.gateway != nil else { throw APIError.notFound("gateway \(id)") }
             if caller.scope == .readOnly { throw APIError.forbidden("a read-only token cannot send heartbeats") }
             if req.problem == nil {
-                try db.execute(sql: """
-                    INSERT INTO gateway_failover (peer_id, last_heartbeat, alive_since, observed) VALUES (?, ?, ?, ?)
-                    ON CONFLICT(peer_id) DO UPDATE SET last_heartbeat = excluded.last_heartbeat,
-                        alive_since = COALESCE(gateway_failover.alive_since, excluded.alive_since), observed = excluded.observed
-                    """, arguments: [id, now, now, observed])
+                try db.recordHeartbeat(peerID: id, at: now, observed: observed)
             } else {
-                try db.execute(sql: """
-                    INSERT INTO gateway_failover (peer_id, observed) VALUES (?, ?)
-                    ON CONFLICT(peer_id) DO UPDATE SET observed = excluded.observed
-                    """, arguments: [id, observed])
+                try db.recordObservation(peerID: id, observed: observed)
             }
         }
         let compiler = try await compiler()
@@ -86,14 +65,9 @@ extension FerryStore {
     /// instead of marking every gateway down for the time it was away). Returns the
     /// verdicts it changed, by gateway name.
     func evaluateGatewayLiveness(downAfterMs: Int64, holdDownMs: Int64, notBefore: Millis) async throws -> [(name: String, up: Bool)] {
-        struct Row1: Sendable { let id: String, name: String, up: Bool, heartbeat: Int64, aliveSince: Int64? }
-        @Sendable func pending(_ db: any SQLTransaction, now: Millis) throws -> (verdicts: [(Row1, Bool)], stale: [String]) {
-            let rows = try SQLRow.fetchAll(db, sql: """
-                SELECT f.peer_id, p.name, f.up, f.last_heartbeat, f.alive_since FROM gateway_failover f JOIN peers p ON p.id = f.peer_id
-                WHERE f.last_heartbeat IS NOT NULL
-                """).map { Row1(id: $0["peer_id"], name: $0["name"], up: $0["up"], heartbeat: $0["last_heartbeat"], aliveSince: $0["alive_since"]) }
-            var verdicts: [(Row1, Bool)] = [], stale: [String] = []
-            for r in rows {
+        @Sendable func pending(_ db: any StoreRepository, now: Millis) throws -> (verdicts: [(GatewayLivenessRow, Bool)], stale: [String]) {
+            var verdicts: [(GatewayLivenessRow, Bool)] = [], stale: [String] = []
+            for r in try db.gatewayLiveness() {
                 let alive = now - max(r.heartbeat, notBefore) <= downAfterMs
                 if r.up, !alive { verdicts.append((r, false)) }
                 else if !r.up, alive, let since = r.aliveSince, now - since >= holdDownMs { verdicts.append((r, true)) }
@@ -105,19 +79,15 @@ extension FerryStore {
         let first = try await read { try pending($0, now: now) }
         if !first.stale.isEmpty {
             // Alive again and then silent before the hold-down ended: the hold-down starts over.
-            try await engine.write { db in
-                for id in first.stale { try db.execute(sql: "UPDATE gateway_failover SET alive_since = NULL WHERE peer_id = ?", arguments: [id]) }
+            try await writeUnaudited { db in
+                for id in first.stale { try db.clearAliveSince(peerID: id) }
             }
         }
         guard !first.verdicts.isEmpty else { return [] }
         return try await write(.system("gateway-liveness")) { db, audit, now in
             var changed: [(name: String, up: Bool)] = []
             for (r, up) in try pending(db, now: now).verdicts {
-                try db.execute(sql: """
-                    UPDATE gateway_failover SET up = ?, changed_at = ?, alive_since = CASE WHEN ? = 1 THEN alive_since ELSE NULL END
-                    WHERE peer_id = ? AND up != ?
-                    """, arguments: [up, now, up, r.id, up])
-                guard db.changesCount > 0 else { continue }
+                guard try db.setGatewayUp(peerID: r.id, up, at: now) else { continue }
                 let lastSeen = ISO8601DateFormatter().string(from: Views.date(r.heartbeat))
                 audit.append(AuditEntry(action: up ? "gateway.up" : "gateway.down", objectType: "gateway", objectID: r.id, peerID: r.id,
                                         before: FerryStore.json(["status": r.up ? "up" : "down"]),
@@ -157,21 +127,4 @@ extension Array where Element == GatewayView {
     func withActive(_ store: FerryStore) async throws -> [GatewayView] {
         try await store.withActive(self)
     }
-}
-
-/// The failover table (Store+Failover.swift), the same text for SQLite and PostgreSQL
-/// (there INTEGER becomes BIGINT; `up` is 0/1 like every flag of the schema).
-enum GatewayFailoverMigration {
-    static let name = "gateway-failover"
-    static let sql = """
-        CREATE TABLE gateway_failover (
-            peer_id TEXT PRIMARY KEY REFERENCES peers(id) ON DELETE CASCADE,
-            priority INTEGER NOT NULL DEFAULT 100,
-            up INTEGER NOT NULL DEFAULT 1,
-            last_heartbeat INTEGER,
-            alive_since INTEGER,
-            changed_at INTEGER,
-            observed TEXT
-        );
-        """
 }

@@ -9,14 +9,14 @@ extension FerryStore {
     public func gateways() async throws -> [GatewayView] {
         try await read { db in
             let c = try FerryStore.context(db)
-            return try FerryStore.loadPeers(db, where: "WHERE g.peer_id IS NOT NULL ORDER BY p.created_at, p.id")
+            return try db.peers(.gateways)
                 .compactMap { r in r.gateway.map { Views.gateway(r, $0, segments: c.segments, plan: c.plan) } }
         }.withActive(self)
     }
 
     public func gateway(id: String) async throws -> GatewayView {
         try await read { db in
-            guard let r = try FerryStore.loadPeer(db, id: id), let g = r.gateway else { throw APIError.notFound("gateway \(id)") }
+            guard let r = try db.peer(id: id), let g = r.gateway else { throw APIError.notFound("gateway \(id)") }
             let c = try FerryStore.context(db)
             return Views.gateway(r, g, segments: c.segments, plan: c.plan)
         }.withActive(self)
@@ -51,18 +51,15 @@ extension FerryStore {
         let owner = try Validate.label(req.owner ?? caller.name, field: "owner")
         let priority = try FerryStore.validatePriority(req.priority)
         return try await write(caller) { db, audit, now in
-            let network = try FerryStore.loadNetwork(db)
+            let network = try db.network()
             let subnets = try FerryStore.validateSubnets(req.subnets ?? [], network: network)
             var np = NewPeer(name: name, kind: .gateway, owner: owner, segmentName: segment, publicKey: key)
             np.keepalive = 0
             let r = try FerryStore.insertPeer(db, np, now: now, createdBy: caller.auditName)
-            try db.execute(sql: """
-                INSERT INTO gateways (peer_id, endpoint, listen_port, subnets, masquerade, local, key_rotated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [r.peer.id, endpoint.description, Int(listenPort), FerryStore.json(subnets.map(\.description)),
-                                 req.masquerade ?? false, isLocal, now])
-            if let priority { try FerryStore.setGatewayPriority(db, id: r.peer.id, priority: priority) }
-            guard let stored = try FerryStore.loadPeer(db, id: r.peer.id), let g = stored.gateway else {
+            try db.insertGateway(Gateway(peerID: r.peer.id, endpoint: endpoint, listenPort: listenPort, subnets: subnets,
+                                         masquerade: req.masquerade ?? false, servesDNS: isLocal), local: isLocal, now: now)
+            if let priority { try db.setGatewayPriority(peerID: r.peer.id, priority) }
+            guard let stored = try db.peer(id: r.peer.id), let g = stored.gateway else {
                 throw StoreError.corrupt("gateway vanished")
             }
             let c = try FerryStore.context(db)
@@ -78,22 +75,21 @@ extension FerryStore {
         let listenPort = try req.listenPort.map { p throws(APIError) in try Validate.port(p, field: "listenPort") }
         let priority = try FerryStore.validatePriority(req.priority)
         return try await write(caller) { db, audit, now in
-            guard let r = try FerryStore.loadPeer(db, id: id), var g = r.gateway else { throw APIError.notFound("gateway \(id)") }
+            guard let r = try db.peer(id: id), var g = r.gateway else { throw APIError.notFound("gateway \(id)") }
             let c = try FerryStore.context(db)
             let before = Views.gateway(r, g, segments: c.segments, plan: c.plan)
             if let endpoint { g.endpoint = endpoint }
             if let listenPort { g.listenPort = listenPort }
-            if let s = req.subnets { g.subnets = try FerryStore.validateSubnets(s, network: try FerryStore.loadNetwork(db)) }
+            if let s = req.subnets { g.subnets = try FerryStore.validateSubnets(s, network: try db.network()) }
             if let m = req.masquerade { g.masquerade = m }
             if let priority { g.priority = priority }
             var p = r.peer
             if let e = req.enabled { p.enabled = e }
             guard g != r.gateway || p != r.peer else { return before }
             p.updatedAt = now
-            try FerryStore.savePeer(db, p)
-            try db.execute(sql: "UPDATE gateways SET endpoint = ?, listen_port = ?, subnets = ?, masquerade = ? WHERE peer_id = ?",
-                           arguments: [g.endpoint.description, Int(g.listenPort), FerryStore.json(g.subnets.map(\.description)), g.masquerade, id])
-            if g.priority != r.gateway?.priority { try FerryStore.setGatewayPriority(db, id: id, priority: g.priority) }
+            try db.savePeer(p)
+            try db.updateGateway(g)
+            if g.priority != r.gateway?.priority { try db.setGatewayPriority(peerID: id, g.priority) }
             var updated = r
             updated.peer = p
             updated.gateway = g
@@ -141,16 +137,15 @@ extension FerryStore {
         do {
             let result = try await write(caller) { db, audit, now in
                 let r = try FerryStore.requirePeer(db, id: id, caller: caller, write: true)
-                if let other = try String.fetchOne(db, sql: "SELECT name FROM peers WHERE public_key = ? AND id != ?",
-                                                   arguments: [newKey.base64, id]) {
+                if let other = try db.peerName(publicKey: newKey.base64, excluding: id) {
                     throw APIError.conflict("publicKey", "already the key of peer \(other)")
                 }
                 let before = try FerryStore.peerView(db, r)
                 var p = r.peer
                 p.publicKey = newKey
                 p.updatedAt = now
-                try FerryStore.savePeer(db, p)
-                if isGateway { try db.execute(sql: "UPDATE gateways SET key_rotated_at = ? WHERE peer_id = ?", arguments: [now, id]) }
+                try db.savePeer(p)
+                if isGateway { try db.setGatewayKeyRotated(peerID: id, at: now) }
                 var updated = r
                 updated.peer = p
                 let after = try FerryStore.peerView(db, updated)
@@ -184,11 +179,9 @@ extension FerryStore {
         guard let local = localGateway else { return false }
         let now = clock.now()
         let due = try await read { db -> String? in
-            guard let row = try SQLRow.fetchOne(db, sql: """
-                SELECT p.id, g.key_rotated_at FROM peers p JOIN gateways g ON g.peer_id = p.id WHERE p.name = ? AND g.local = 1
-                """, arguments: [local.gatewayName]) else { return nil }
-            let at: Int64 = row["key_rotated_at"] ?? 0
-            return now - at >= cadenceSeconds * 1000 ? row["id"] : nil
+            guard let gateway = try db.localGateway(named: local.gatewayName) else { return nil }
+            let at = gateway.keyRotatedAt ?? 0
+            return now - at >= cadenceSeconds * 1000 ? gateway.id : nil
         }
         guard let id = due else { return false }
         _ = try await rotateKey(peerID: id, RotateKeyRequest(), caller: .system("key-rotation"))

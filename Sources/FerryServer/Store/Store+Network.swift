@@ -12,19 +12,15 @@ extension FerryStore {
         let ula = ipv6 ?? IPPrefix(.v6(IPv6Address(high: 0xfd00_0000_0000_0000 | (rng.next() & 0x00ff_ffff_ffff) << 16, low: 0)), 48)
         let v4 = ipv4 ?? IPPrefix("10.10.0.0/16")
         return try await write(.system("bootstrap")) { db, audit, now in
-            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM network") == 0 else { return nil }
+            guard try db.networkIfSet() == nil else { return nil }
             guard let v4 else { return nil }
             let network = NetworkSettings(name: "ferry", ipv4: v4, ipv6: ula)
-            try db.execute(sql: """
-                INSERT INTO network (id, name, ipv4, ipv6, dns, mtu, keepalive, created_at, updated_at)
-                VALUES (1, ?, ?, ?, '[]', ?, ?, ?, ?)
-                """, arguments: [network.name, v4.description, ula?.description, network.mtu, network.keepalive, now, now])
+            try db.insertNetwork(network, now: now)
             audit.append(AuditEntry(action: "network.create", objectType: "network", objectID: "network",
                                     after: FerryStore.json(Views.network(network))))
             if let seg = SegmentCarver.firstFree(in: v4, length: 24, existing: []) {
                 let id = IDs.make("seg")
-                try db.execute(sql: "INSERT INTO segments (id, name, ipv4, created_at) VALUES (?, 'gateways', ?, ?)",
-                               arguments: [id, seg.description, now])
+                try db.insertSegment(Segment(id: id, name: FerryStore.gatewaySegment, ipv4: seg), now: now)
                 audit.append(AuditEntry(action: "segment.create", objectType: "segment", objectID: id,
                                         after: FerryStore.json(Views.segment(Segment(id: id, name: FerryStore.gatewaySegment, ipv4: seg), plan: network.plan, peers: 0))))
             }
@@ -35,7 +31,7 @@ extension FerryStore {
     }
 
     public func network() async throws -> NetworkView {
-        try await read { Views.network(try FerryStore.loadNetwork($0)) }
+        try await read { Views.network(try $0.network()) }
     }
 
     public func updateNetwork(_ req: UpdateNetworkRequest, caller: Caller) async throws -> NetworkView {
@@ -48,7 +44,7 @@ extension FerryStore {
         let zone = try req.dnsZone.map { z throws(APIError) in try Validate.zone(z) }
         let upstreams = try req.dnsUpstreams.map { u throws(APIError) in try Validate.upstreams(u) }
         return try await write(caller) { db, audit, now in
-            let before = try FerryStore.loadNetwork(db)
+            let before = try db.network()
             var n = before
             if let name { n.name = name }
             if let dns { n.dns = dns }
@@ -60,19 +56,15 @@ extension FerryStore {
                 if let ipv4 { n.ipv4 = ipv4 }
                 if let ipv6 { n.ipv6 = ipv6 }
                 if let bad = AddressPlan.validate(ipv4: n.ipv4, ipv6: n.ipv6) { throw APIError.invalid(bad.field, bad.message) }
-                if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM peers") ?? 0 > 0 {
+                if try db.peerCount() > 0 {
                     throw APIError.conflict(ipv4 != nil ? "ipv4" : "ipv6", "cannot renumber a network that has peers")
                 }
-                for s in try FerryStore.loadSegments(db) where !n.ipv4.contains(s.ipv4) {
+                for s in try db.segments() where !n.ipv4.contains(s.ipv4) {
                     throw APIError.conflict("ipv4", "segment \(s.name) (\(s.ipv4)) would fall outside \(n.ipv4)")
                 }
             }
             guard n != before else { return Views.network(n) }
-            try db.execute(sql: "UPDATE network SET name = ?, ipv4 = ?, ipv6 = ?, dns = ?, mtu = ?, keepalive = ?, updated_at = ? WHERE id = 1",
-                           arguments: [n.name, n.ipv4.description, n.ipv6?.description, FerryStore.json(n.dns.map(\.description)),
-                                       n.mtu, n.keepalive, now])
-            try db.execute(sql: "UPDATE network SET dns_zone = ?, dns_upstreams = ? WHERE id = 1",
-                           arguments: [n.dnsZone, FerryStore.json(n.dnsUpstreams.map(\.description))])
+            try db.updateNetwork(n, now: now)
             audit.append(AuditEntry(action: "network.update", objectType: "network", objectID: "network",
                                     before: FerryStore.json(Views.network(before)), after: FerryStore.json(Views.network(n))))
             return Views.network(n)
@@ -83,10 +75,9 @@ extension FerryStore {
 
     public func segments() async throws -> [SegmentView] {
         try await read { db in
-            let plan = try FerryStore.loadNetwork(db).plan
-            let counts = Dictionary(uniqueKeysWithValues: try SQLRow.fetchAll(db, sql: "SELECT segment_id, COUNT(*) AS n FROM peers GROUP BY segment_id")
-                .map { ($0["segment_id"] as String, $0["n"] as Int) })
-            return try FerryStore.loadSegments(db).map { Views.segment($0, plan: plan, peers: counts[$0.id] ?? 0) }
+            let plan = try db.network().plan
+            let counts = try db.peerCountsBySegment()
+            return try db.segments().map { Views.segment($0, plan: plan, peers: counts[$0.id] ?? 0) }
         }
     }
 
@@ -102,8 +93,8 @@ extension FerryStore {
         guard (8...30).contains(length) else { throw APIError.invalid("prefixLength", "must be between 8 and 30") }
         if req.ipv4 != nil, req.prefixLength != nil { throw APIError.invalid("prefixLength", "give either ipv4 or prefixLength") }
         return try await write(caller) { db, audit, now in
-            let network = try FerryStore.loadNetwork(db)
-            let existing = try FerryStore.loadSegments(db)
+            let network = try db.network()
+            let existing = try db.segments()
             if existing.contains(where: { $0.name == name }) { throw APIError.conflict("name", "a segment named \(name) exists") }
             let prefix: IPPrefix
             if let explicit {
@@ -120,8 +111,7 @@ extension FerryStore {
                 prefix = p
             }
             let s = Segment(id: IDs.make("seg"), name: name, ipv4: prefix)
-            try db.execute(sql: "INSERT INTO segments (id, name, ipv4, created_at) VALUES (?, ?, ?, ?)",
-                           arguments: [s.id, s.name, s.ipv4.description, now])
+            try db.insertSegment(s, now: now)
             let view = Views.segment(s, plan: network.plan, peers: 0)
             audit.append(AuditEntry(action: "segment.create", objectType: "segment", objectID: s.id, after: FerryStore.json(view)))
             return view
@@ -130,20 +120,16 @@ extension FerryStore {
 
     public func deleteSegment(named name: String, caller: Caller) async throws {
         try await write(caller) { db, audit, _ in
-            guard let s = try FerryStore.segment(named: name, db) else { throw APIError.notFound("segment \(name)") }
+            guard let s = try db.segment(named: name) else { throw APIError.notFound("segment \(name)") }
             // Gateways created without a segment go here (POST /v1/gateways).
             if name == FerryStore.gatewaySegment {
                 throw APIError.conflict("name", "the segment \(name) is where gateways go by default; it cannot be deleted")
             }
-            let plan = try FerryStore.loadNetwork(db).plan
-            for (table, column, what) in [("peers", "segment_id", "peers"), ("tokens", "segment_id", "tokens"),
-                                          ("policy_rules", "from_segment", "policy rules"), ("policy_rules", "to_segment", "policy rules"),
-                                          ("oidc_trust_rules", "segment_id", "CI trust rules")] {
-                if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE \(column) = ?", arguments: [s.id]) ?? 0 > 0 {
-                    throw APIError.conflict("name", "segment \(name) still has \(what)")
-                }
+            let plan = try db.network().plan
+            if let what = try db.segmentDependents(id: s.id).first {
+                throw APIError.conflict("name", "segment \(name) still has \(what)")
             }
-            try db.execute(sql: "DELETE FROM segments WHERE id = ?", arguments: [s.id])
+            try db.deleteSegment(id: s.id)
             audit.append(AuditEntry(action: "segment.delete", objectType: "segment", objectID: s.id,
                                     before: FerryStore.json(Views.segment(s, plan: plan, peers: 0))))
         }
@@ -153,9 +139,9 @@ extension FerryStore {
 
     public func rules() async throws -> [PolicyRuleView] {
         try await read { db in
-            let segs = Dictionary(uniqueKeysWithValues: try FerryStore.loadSegments(db).map { ($0.id, $0) })
-            let gws = try FerryStore.gatewayNames(db)
-            return try FerryStore.loadRules(db).map { Views.rule($0, segments: segs, gateways: gws) }
+            let segs = Dictionary(uniqueKeysWithValues: try db.segments().map { ($0.id, $0) })
+            let gws = try db.gatewayNames()
+            return try db.rules().map { Views.rule($0, segments: segs, gateways: gws) }
         }
     }
 
@@ -171,44 +157,36 @@ extension FerryStore {
         }
         let ports = PortSpec.normalize(parsed)
         return try await write(caller) { db, audit, now in
-            guard let src = try FerryStore.segment(named: from, db) else { throw APIError.invalid("from", "no segment named \(from)") }
+            guard let src = try db.segment(named: from) else { throw APIError.invalid("from", "no segment named \(from)") }
             let target: PolicyTarget
             if let name = req.toSegment {
-                guard let dst = try FerryStore.segment(named: name, db) else { throw APIError.invalid("toSegment", "no segment named \(name)") }
+                guard let dst = try db.segment(named: name) else { throw APIError.invalid("toSegment", "no segment named \(name)") }
                 target = .segment(dst.id)
             } else if let subnet {
                 // A rule to the overlay itself would open every segment at once: segments
                 // are reached with toSegment rules.
-                let network = try FerryStore.loadNetwork(db)
+                let network = try db.network()
                 if network.plan.prefixes(network.ipv4).contains(where: { $0.overlaps(subnet) }) {
                     throw APIError.invalid("toSubnet", "\(subnet) overlaps the network's own prefix; use toSegment for peers")
                 }
-                let routed = try FerryStore.loadPeers(db, where: "WHERE g.peer_id IS NOT NULL").compactMap(\.gateway).flatMap(\.subnets)
+                let routed = try db.peers(.gateways).compactMap(\.gateway).flatMap(\.subnets)
                 guard routed.contains(where: { $0.overlaps(subnet) }) else {
                     throw APIError.invalid("toSubnet", "no gateway routes \(subnet); add it to a gateway's subnets first")
                 }
                 target = .subnet(subnet)
             } else if let name = req.toGateway {
-                guard let id = try FerryStore.gatewayNames(db).first(where: { $0.value == name })?.key else {
+                guard let id = try db.gatewayNames().first(where: { $0.value == name })?.key else {
                     throw APIError.invalid("toGateway", "no gateway named \(name)")
                 }
                 target = .gateway(id)
             } else { throw APIError.missing("toSegment") }
             let rule = PolicyRule(id: IDs.make("rule"), from: src.id, to: target, ports: ports)
-            if try FerryStore.loadRules(db).contains(where: { $0.from == rule.from && $0.to == rule.to && $0.ports == rule.ports }) {
+            if try db.rules().contains(where: { $0.from == rule.from && $0.to == rule.to && $0.ports == rule.ports }) {
                 throw APIError.conflict(req.toSegment != nil ? "toSegment" : req.toSubnet != nil ? "toSubnet" : "toGateway", "the same rule exists")
             }
-            var toSegment: String?, toSubnet: String?, toGateway: String?
-            switch target {
-            case .segment(let id): toSegment = id
-            case .subnet(let p): toSubnet = p.description
-            case .gateway(let id): toGateway = id
-            }
-            try db.execute(sql: """
-                INSERT INTO policy_rules (id, from_segment, to_segment, to_subnet, to_gateway, ports, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [rule.id, rule.from, toSegment, toSubnet, toGateway, rule.ports.map(\.description).joined(separator: " "), now])
-            let segs = Dictionary(uniqueKeysWithValues: try FerryStore.loadSegments(db).map { ($0.id, $0) })
-            let view = Views.rule(rule, segments: segs, gateways: try FerryStore.gatewayNames(db))
+            try db.insertRule(rule, now: now)
+            let segs = Dictionary(uniqueKeysWithValues: try db.segments().map { ($0.id, $0) })
+            let view = Views.rule(rule, segments: segs, gateways: try db.gatewayNames())
             audit.append(AuditEntry(action: "policy.create", objectType: "policy_rule", objectID: rule.id, after: FerryStore.json(view)))
             return view
         }
@@ -216,10 +194,10 @@ extension FerryStore {
 
     public func deleteRule(id: String, caller: Caller) async throws {
         try await write(caller) { db, audit, _ in
-            guard let rule = try FerryStore.loadRules(db).first(where: { $0.id == id }) else { throw APIError.notFound("policy rule \(id)") }
-            let segs = Dictionary(uniqueKeysWithValues: try FerryStore.loadSegments(db).map { ($0.id, $0) })
-            let gws = try FerryStore.gatewayNames(db)
-            try db.execute(sql: "DELETE FROM policy_rules WHERE id = ?", arguments: [id])
+            guard let rule = try db.rules().first(where: { $0.id == id }) else { throw APIError.notFound("policy rule \(id)") }
+            let segs = Dictionary(uniqueKeysWithValues: try db.segments().map { ($0.id, $0) })
+            let gws = try db.gatewayNames()
+            try db.deleteRule(id: id)
             audit.append(AuditEntry(action: "policy.delete", objectType: "policy_rule", objectID: id,
                                     before: FerryStore.json(Views.rule(rule, segments: segs, gateways: gws))))
         }

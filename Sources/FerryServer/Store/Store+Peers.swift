@@ -26,53 +26,36 @@ extension FerryStore {
 
     /// Stores a peer with the next free address of its segment (next-fit from the
     /// segment's cursor; the UNIQUE index on `ipv4` is the last word).
-    static func insertPeer(_ db: any SQLTransaction, _ np: NewPeer, now: Millis, createdBy: String) throws -> PeerRecord {
-        guard let segment = try segment(named: np.segmentName, db) else { throw APIError.invalid("segment", "no segment named \(np.segmentName)") }
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM peers WHERE name = ?", arguments: [np.name]) ?? false {
+    static func insertPeer(_ db: any StoreRepository, _ np: NewPeer, now: Millis, createdBy: String) throws -> PeerRecord {
+        guard let segment = try db.segment(named: np.segmentName) else { throw APIError.invalid("segment", "no segment named \(np.segmentName)") }
+        if try db.peerExists(named: np.name) {
             throw APIError.conflict("name", "a peer named \(np.name) exists")
         }
-        if let other = try String.fetchOne(db, sql: "SELECT name FROM peers WHERE public_key = ?", arguments: [np.publicKey.base64]) {
+        if let other = try db.peerName(publicKey: np.publicKey.base64, excluding: nil) {
             throw APIError.conflict("publicKey", "already the key of peer \(other)")
         }
         guard let pool = AddressPool(segment.ipv4) else { throw StoreError.corrupt("segment \(segment.name) prefix") }
-        let held = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM peers WHERE segment_id = ?", arguments: [segment.id]) ?? 0
-        let cursor = try Int64.fetchOne(db, sql: "SELECT next_address FROM segments WHERE id = ?", arguments: [segment.id])
-        guard held < pool.capacity, let (address, next) = try pool.allocate(
-            after: cursor.map { IPv4Address(UInt32(truncatingIfNeeded: $0)) },
-            isTaken: { try Bool.fetchOne(db, sql: "SELECT 1 FROM peers WHERE ipv4 = ?", arguments: [Int64($0.value)]) ?? false })
+        let held = try db.peerCount(segmentID: segment.id)
+        let cursor = try db.allocationCursor(segmentID: segment.id)
+        guard held < pool.capacity, let (address, next) = try pool.allocate(after: cursor, isTaken: { try db.addressTaken($0) })
         else {
             throw APIError.exhausted("segment", "segment \(segment.name) (\(segment.ipv4)) has no free address")
         }
-        try db.execute(sql: "UPDATE segments SET next_address = ? WHERE id = ?", arguments: [Int64(next.value), segment.id])
+        try db.setAllocationCursor(segmentID: segment.id, next)
         let peer = Peer(id: IDs.make(np.kind == .gateway ? "gw" : "p"), name: np.name, kind: np.kind, owner: np.owner, segmentID: segment.id,
                         ipv4: address, publicKey: np.publicKey, tunnel: np.tunnel, dns: np.dns, mtu: np.mtu, keepalive: np.keepalive,
                         mesh: np.mesh, enabled: true, restrictTo: np.restrictTo,
                         expiresAt: np.ttlSeconds.map { now + Int64($0) * 1000 }, createdAt: now, updatedAt: now, createdBy: createdBy)
-        try db.execute(sql: """
-            INSERT INTO peers (id, name, kind, owner, segment_id, ipv4, public_key, tunnel, dns, mtu, keepalive, mesh, enabled,
-                               restrict_to, expires_at, created_at, updated_at, created_by)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [peer.id, peer.name, peer.kind.rawValue, peer.owner, peer.segmentID, Int64(address.value),
-                             peer.publicKey.base64, peer.tunnel.rawValue, peer.dns.map { json($0.map(\.description)) }, peer.mtu,
-                             peer.keepalive, peer.mesh, peer.enabled, peer.restrictTo.map { json($0.map(\.description)) },
-                             peer.expiresAt, now, now, createdBy])
+        try db.insertPeer(peer)
         return PeerRecord(peer: peer, gatewayLocal: false)
     }
 
-    static func savePeer(_ db: any SQLTransaction, _ p: Peer) throws {
-        try db.execute(sql: """
-            UPDATE peers SET name = ?, owner = ?, public_key = ?, tunnel = ?, dns = ?, mtu = ?, keepalive = ?, mesh = ?,
-                             enabled = ?, restrict_to = ?, updated_at = ? WHERE id = ?
-            """, arguments: [p.name, p.owner, p.publicKey.base64, p.tunnel.rawValue, p.dns.map { json($0.map(\.description)) }, p.mtu,
-                             p.keepalive, p.mesh, p.enabled, p.restrictTo.map { json($0.map(\.description)) }, p.updatedAt, p.id])
-    }
-
     /// The segment map and address plan views need.
-    static func context(_ db: any SQLTransaction) throws -> (segments: [String: Segment], plan: AddressPlan) {
-        (Dictionary(uniqueKeysWithValues: try loadSegments(db).map { ($0.id, $0) }), try loadNetwork(db).plan)
+    static func context(_ db: any StoreRepository) throws -> (segments: [String: Segment], plan: AddressPlan) {
+        (Dictionary(uniqueKeysWithValues: try db.segments().map { ($0.id, $0) }), try db.network().plan)
     }
 
-    static func peerView(_ db: any SQLTransaction, _ r: PeerRecord) throws -> PeerView {
+    static func peerView(_ db: any StoreRepository, _ r: PeerRecord) throws -> PeerView {
         let c = try context(db)
         return Views.peer(r, segments: c.segments, plan: c.plan)
     }
@@ -94,8 +77,8 @@ extension FerryStore {
         }
     }
 
-    static func requirePeer(_ db: any SQLTransaction, id: String, caller: Caller, write: Bool) throws -> PeerRecord {
-        guard let r = try loadPeer(db, id: id) else { throw APIError.notFound("peer \(id)") }
+    static func requirePeer(_ db: any StoreRepository, id: String, caller: Caller, write: Bool) throws -> PeerRecord {
+        guard let r = try db.peer(id: id) else { throw APIError.notFound("peer \(id)") }
         try authorize(caller, r, write: write)
         return r
     }
@@ -175,7 +158,7 @@ extension FerryStore {
         if let kind { _ = try Validate.enumValue(kind, PeerKind.self, field: "kind") }
         return try await read { db in
             let c = try FerryStore.context(db)
-            return try FerryStore.loadPeers(db, where: "ORDER BY p.created_at, p.id").filter { r in
+            return try db.peers(.allByCreation).filter { r in
                 (caller.scope != .ci || r.peer.createdBy == caller.auditName)
                     && (caller.scope != .device || r.peer.id == caller.peerID)
                     && (caller.scope != .person || (r.peer.kind == .device && r.peer.owner == caller.person))
@@ -217,7 +200,7 @@ extension FerryStore {
             let r = try FerryStore.requirePeer(db, id: id, caller: caller, write: true)
             var p = r.peer
             if let name, name != p.name {
-                if try Bool.fetchOne(db, sql: "SELECT 1 FROM peers WHERE name = ?", arguments: [name]) ?? false {
+                if try db.peerExists(named: name) {
                     throw APIError.conflict("name", "a peer named \(name) exists")
                 }
                 p.name = name
@@ -233,7 +216,7 @@ extension FerryStore {
             let before = try FerryStore.peerView(db, r)
             guard p != r.peer else { return before }
             p.updatedAt = now
-            try FerryStore.savePeer(db, p)
+            try db.savePeer(p)
             var updated = r
             updated.peer = p
             let after = try FerryStore.peerView(db, updated)
@@ -251,7 +234,7 @@ extension FerryStore {
             audit.append(AuditEntry(action: gateway ? "gateway.delete" : "peer.delete", objectType: gateway ? "gateway" : "peer",
                                     objectID: id, peerID: id, before: FerryStore.json(before)))
             try FerryStore.retireTokens(db, peerID: id, peerName: r.peer.name, reason: "deleted", by: caller.auditName, now: now, audit: &audit)
-            try db.execute(sql: "DELETE FROM peers WHERE id = ?", arguments: [id])
+            try db.deletePeer(id: id)
             return r.peer.isEphemeral
         }
         if ephemeral { metrics.ephemeralDeleted.increment() }
@@ -261,14 +244,14 @@ extension FerryStore {
     @discardableResult
     public func reapExpired() async throws -> Int {
         let n = try await write(.system("reaper")) { db, audit, now in
-            let expired = try FerryStore.loadPeers(db, where: "WHERE p.expires_at IS NOT NULL AND p.expires_at <= ?", [now])
+            let expired = try db.peers(.expired(at: now))
             for r in expired {
                 let before = try FerryStore.peerView(db, r)
                 audit.append(AuditEntry(action: "peer.expire", objectType: "peer", objectID: r.peer.id, peerID: r.peer.id,
                                         before: FerryStore.json(before)))
                 try FerryStore.retireTokens(db, peerID: r.peer.id, peerName: r.peer.name, reason: "expired", by: "system:reaper",
                                             now: now, audit: &audit)
-                try db.execute(sql: "DELETE FROM peers WHERE id = ?", arguments: [r.peer.id])
+                try db.deletePeer(id: r.peer.id)
             }
             return expired.count
         }
@@ -348,17 +331,13 @@ extension FerryStore {
             // New candidates change the maps of its mesh peers (not audited: observations).
             var moved = false
             if let candidates, candidates != r.peer.localCandidates {
-                try db.execute(sql: "UPDATE peers SET candidates = ? WHERE id = ?",
-                               arguments: [FerryStore.json(candidates.map(\.description)), id])
+                try db.setCandidates(peerID: id, candidates)
                 // Other replicas' long polls wake too (PostgreSQL NOTIFY on commit).
                 try db.notifyCommit()
                 moved = true
             }
-            try db.execute(sql: """
-                UPDATE peers SET reported_endpoint = COALESCE(?, reported_endpoint), rx_bytes = COALESCE(?, rx_bytes),
-                       tx_bytes = COALESCE(?, tx_bytes), latest_handshake = COALESCE(?, latest_handshake), reported_at = ?
-                WHERE id = ?
-                """, arguments: [endpoint?.description, req.rxBytes, req.txBytes, req.latestHandshake, now, id])
+            try db.recordReport(peerID: id, endpoint: endpoint, rxBytes: req.rxBytes, txBytes: req.txBytes,
+                                latestHandshake: req.latestHandshake, at: now)
             if let endpoint, endpoint != r.peer.reportedEndpoint {
                 audit.append(AuditEntry(action: "peer.endpoint", objectType: "peer", objectID: id, peerID: id,
                                         before: FerryStore.json(r.peer.reportedEndpoint?.description),
@@ -387,10 +366,8 @@ extension FerryStore {
             return (p.id, e.description)
         }
         guard !moved.isEmpty else { return }
-        try await engine.write { db in
-            for (id, endpoint) in moved {
-                try db.execute(sql: "UPDATE peers SET seen_endpoint = ? WHERE id = ?", arguments: [endpoint, id])
-            }
+        try await writeUnaudited { db in
+            for (id, endpoint) in moved { try db.setSeenEndpoint(peerID: id, endpoint) }
         }
         changes.notify()
     }
@@ -410,11 +387,9 @@ extension FerryStore {
         let now = clock.now()
         return try await read { db in
             var out: [String: Int] = [:]
-            for row in try SQLRow.fetchAll(db, sql: "SELECT kind, enabled, expires_at FROM peers") {
-                let enabled: Bool = row["enabled"]
-                let expires: Int64? = row["expires_at"]
-                let state = !enabled ? "disabled" : (expires.map { $0 <= now } ?? false) ? "expired" : "enabled"
-                out["\(row["kind"] as String)|\(state)", default: 0] += 1
+            for p in try db.peerStates() {
+                let state = !p.enabled ? "disabled" : (p.expiresAt.map { $0 <= now } ?? false) ? "expired" : "enabled"
+                out["\(p.kind)|\(state)", default: 0] += 1
             }
             return out
         }

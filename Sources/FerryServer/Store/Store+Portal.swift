@@ -52,10 +52,10 @@ extension FerryStore {
     /// Remembers a sign-in under way by the SHA-256 of its `state`.
     func portalBeginLogin(state: String, nonce: String, verifier: String, returnTo: String) async throws {
         let now = clock.now()
-        try await engine.write { db in
-            try db.execute(sql: "DELETE FROM portal_logins WHERE created_at < ?", arguments: [now - FerryStore.portalLoginMs])
-            try db.execute(sql: "INSERT INTO portal_logins (state_hash, nonce, verifier, return_to, created_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [TokenSecret.hash(state), nonce, verifier, returnTo, now])
+        try await writeUnaudited { db in
+            try db.insertPortalLogin(stateHash: TokenSecret.hash(state),
+                                     PortalLoginRecord(nonce: nonce, verifier: verifier, returnTo: returnTo, createdAt: now),
+                                     forgetBefore: now - FerryStore.portalLoginMs)
         }
     }
 
@@ -63,12 +63,10 @@ extension FerryStore {
     /// callback finds nothing.
     func portalTakeLogin(state: String) async throws -> (nonce: String, verifier: String, returnTo: String)? {
         let now = clock.now()
-        return try await engine.write { db in
-            let hash = TokenSecret.hash(state)
-            guard let row = try SQLRow.fetchOne(db, sql: "SELECT * FROM portal_logins WHERE state_hash = ?", arguments: [hash]) else { return nil }
-            try db.execute(sql: "DELETE FROM portal_logins WHERE state_hash = ?", arguments: [hash])
-            guard (row["created_at"] as Int64) >= now - FerryStore.portalLoginMs else { return nil }
-            return (row["nonce"], row["verifier"], row["return_to"])
+        return try await writeUnaudited { db in
+            guard let login = try db.takePortalLogin(stateHash: TokenSecret.hash(state)) else { return nil }
+            guard login.createdAt >= now - FerryStore.portalLoginMs else { return nil }
+            return (login.nonce, login.verifier, login.returnTo)
         }
     }
 
@@ -83,12 +81,7 @@ extension FerryStore {
         let session = PortalSession(id: id, csrf: csrf, person: person, subject: subject, role: role, segment: segment, method: method,
                                     tokenID: tokenID, createdAt: now, expiresAt: now + seconds * 1000)
         try await write(session.caller) { db, audit, now in
-            try db.execute(sql: "DELETE FROM portal_sessions WHERE expires_at < ?", arguments: [now])
-            try db.execute(sql: """
-                INSERT INTO portal_sessions (id, secret_hash, csrf, person, subject, role, segment, method, token_id, created_at, expires_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [id, TokenSecret.hash(secret), csrf, person, subject, role.rawValue, segment, method, tokenID,
-                                 session.createdAt, session.expiresAt])
+            try db.insertPortalSession(session, secretHash: TokenSecret.hash(secret), now: now)
             audit.append(AuditEntry(action: "portal.signin", objectType: "session", objectID: id,
                                     after: FerryStore.json(FerryStore.portalSessionView(session))))
         }
@@ -106,18 +99,8 @@ extension FerryStore {
     func portalSession(secret: String) async throws -> PortalSession? {
         let now = clock.now()
         return try await read { db in
-            guard let row = try SQLRow.fetchOne(db, sql: """
-                SELECT * FROM portal_sessions WHERE secret_hash = ? AND revoked_at IS NULL AND expires_at > ?
-                """, arguments: [TokenSecret.hash(secret), now]) else { return nil }
-            return FerryStore.portalSession(row)
+            try db.portalSession(secretHash: TokenSecret.hash(secret), now: now)
         }
-    }
-
-    static func portalSession(_ row: SQLRow) -> PortalSession? {
-        guard let role = PortalConfiguration.Role(rawValue: row["role"]) else { return nil }
-        return PortalSession(id: row["id"], csrf: row["csrf"], person: row["person"], subject: row["subject"], role: role,
-                             segment: row["segment"], method: row["method"], tokenID: row["token_id"], createdAt: row["created_at"],
-                             expiresAt: row["expires_at"])
     }
 
     static func portalSessionView(_ s: PortalSession) -> PortalSessionView {
@@ -129,16 +112,14 @@ extension FerryStore {
     func portalSessions() async throws -> [PortalSessionView] {
         let now = clock.now()
         return try await read { db in
-            try SQLRow.fetchAll(db, sql: "SELECT * FROM portal_sessions WHERE revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC",
-                             arguments: [now]).compactMap(FerryStore.portalSession).map(FerryStore.portalSessionView)
+            try db.portalSessions(now: now).map(FerryStore.portalSessionView)
         }
     }
 
     /// Ends a session (sign out, or an admin's revocation). Unknown ids are a 404.
     func portalRevokeSession(id: String, caller: Caller) async throws {
         try await write(caller) { db, audit, now in
-            try db.execute(sql: "UPDATE portal_sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [now, id])
-            guard db.changesCount == 1 else { throw APIError.notFound("session \(id)") }
+            guard try db.revokePortalSession(id: id, at: now) else { throw APIError.notFound("session \(id)") }
             audit.append(AuditEntry(action: "portal.signout", objectType: "session", objectID: id))
         }
     }
@@ -147,14 +128,14 @@ extension FerryStore {
     /// devices are disabled, in one audited change.
     func portalRemovePerson(_ person: String, disableDevices: Bool) async throws -> Int {
         try await write(.system("portal")) { db, audit, now in
-            try db.execute(sql: "UPDATE portal_sessions SET revoked_at = ? WHERE person = ? AND revoked_at IS NULL", arguments: [now, person])
+            try db.revokePortalSessions(person: person, at: now)
             guard disableDevices else { return 0 }
-            let records = try FerryStore.loadPeers(db, where: "WHERE p.owner = ? AND p.kind = 'device' AND p.enabled = 1", [person])
+            let records = try db.peers(.enabledDevices(owner: person))
             for r in records {
                 var p = r.peer
                 p.enabled = false
                 p.updatedAt = now
-                try FerryStore.savePeer(db, p)
+                try db.savePeer(p)
                 audit.append(AuditEntry(action: "peer.update", objectType: "peer", objectID: p.id, peerID: p.id,
                                         before: FerryStore.json(["enabled": true]), after: FerryStore.json(["enabled": false])))
             }
@@ -166,26 +147,17 @@ extension FerryStore {
     /// so the portal can tell when the one on the device no longer matches.
     func portalRecordIssued(peerID: String, template: String) async throws {
         let now = clock.now()
-        try await engine.write { db in
-            try db.execute(sql: """
-                INSERT INTO portal_devices (peer_id, config_hash, issued_at) VALUES (?, ?, ?)
-                ON CONFLICT (peer_id) DO UPDATE SET config_hash = excluded.config_hash, issued_at = excluded.issued_at
-                """,
-                           arguments: [peerID, TokenSecret.hash(template), now])
-        }
+        try await writeUnaudited { db in try db.recordIssuedConfig(peerID: peerID, hash: TokenSecret.hash(template), at: now) }
     }
 
     /// Peer id to the hash of the config it was last given in the portal.
     func portalIssued() async throws -> [String: String] {
-        try await read { db in
-            Dictionary(try SQLRow.fetchAll(db, sql: "SELECT peer_id, config_hash FROM portal_devices").map { ($0["peer_id"], $0["config_hash"]) },
-                       uniquingKeysWith: { a, _ in a })
-        }
+        try await read { try $0.issuedConfigs() }
     }
 
     /// The last `n` audit records, newest first (the admin page's live tail).
     func portalRecentAudit(_ n: Int) async throws -> [AuditEventView] {
-        let last = try await read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") } ?? 0
+        let last = try await read { try $0.lastAuditSeq() }
         return try await audit(AuditQuery(afterSeq: max(0, last - Int64(n)))).reversed()
     }
 }

@@ -3,31 +3,25 @@ import Foundation
 import WireGuard
 
 extension FerryStore {
-    static func tokenView(_ row: SQLRow, segments: [String: Segment]) -> TokenView {
-        let seg: String? = row["segment_id"]
-        let maxTTL: Int? = row["max_ttl"]
-        let expires: Int64? = row["expires_at"], used: Int64? = row["used_at"]
-        let enroll = (row["scope"] as String) == Scope.enroll.rawValue
-        return TokenView(id: row["id"], name: row["name"], scope: row["scope"], segment: seg.map { segments[$0]?.name ?? $0 },
-                         maxTTLSeconds: maxTTL, peer: row["peer_id"], kind: row["kind"], owner: row["owner"],
-                         expiresAt: expires.map(Views.date), usedAt: used.map(Views.date), createdAt: Views.date(row["created_at"]),
-                         createdBy: row["created_by"], allowFullTunnel: enroll ? row["allow_full_tunnel"] : nil,
-                         allowMesh: enroll ? row["allow_mesh"] : nil)
+    static func tokenView(_ t: TokenRecord, segments: [String: Segment]) -> TokenView {
+        let enroll = t.scope == Scope.enroll.rawValue
+        return TokenView(id: t.id, name: t.name, scope: t.scope, segment: t.segmentID.map { segments[$0]?.name ?? $0 },
+                         maxTTLSeconds: t.maxTTL, peer: t.peerID, kind: t.kind, owner: t.owner,
+                         expiresAt: t.expiresAt.map(Views.date), usedAt: t.usedAt.map(Views.date), createdAt: Views.date(t.createdAt),
+                         createdBy: t.createdBy, allowFullTunnel: enroll ? t.allowFullTunnel : nil,
+                         allowMesh: enroll ? t.allowMesh : nil)
     }
 
     @discardableResult
-    static func insertToken(_ db: any SQLTransaction, name: String, scope: Scope, secret: String, now: Millis, createdBy: String,
+    static func insertToken(_ db: any StoreRepository, name: String, scope: Scope, secret: String, now: Millis, createdBy: String,
                             expiresAt: Millis? = nil, segmentID: String? = nil, maxTTL: Int? = nil, peerID: String? = nil,
                             kind: String? = nil, owner: String? = nil, allowFullTunnel: Bool = false, allowMesh: Bool = false,
                             id: String = IDs.make("tok")) throws -> TokenView {
-        try db.execute(sql: """
-            INSERT INTO tokens (id, name, scope, secret_hash, segment_id, max_ttl, peer_id, kind, owner, expires_at, created_at, created_by,
-                                allow_full_tunnel, allow_mesh)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [id, name, scope.rawValue, TokenSecret.hash(secret), segmentID, maxTTL, peerID, kind, owner, expiresAt, now, createdBy,
-                             allowFullTunnel, allowMesh])
-        guard let row = try SQLRow.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]) else { throw StoreError.corrupt("token") }
-        return tokenView(row, segments: try context(db).segments)
+        try db.insertToken(TokenRecord(id: id, name: name, scope: scope.rawValue, secretHash: TokenSecret.hash(secret), segmentID: segmentID,
+                                       maxTTL: maxTTL, peerID: peerID, kind: kind, owner: owner, expiresAt: expiresAt, createdAt: now,
+                                       createdBy: createdBy, allowFullTunnel: allowFullTunnel, allowMesh: allowMesh))
+        guard let stored = try db.token(id: id) else { throw StoreError.corrupt("token") }
+        return tokenView(stored, segments: try context(db).segments)
     }
 
     /// The caller behind a bearer secret; 401 for unknown, expired or used tokens.
@@ -36,27 +30,24 @@ extension FerryStore {
         let hash = TokenSecret.hash(String(secret))
         let now = clock.now()
         return try await read { db in
-            guard let row = try SQLRow.fetchOne(db, sql: """
-                SELECT t.*, s.name AS segment_name FROM tokens t LEFT JOIN segments s ON s.id = t.segment_id WHERE t.secret_hash = ?
-                """, arguments: [hash]) else {
+            guard let t = try db.token(secretHash: hash) else {
                 throw try FerryStore.removedPeerError(db, hash: hash) ?? APIError.unauthorized("unknown bearer token")
             }
-            if let e: Int64 = row["expires_at"], e <= now { throw APIError.unauthorized("token expired") }
-            let usedAt: Int64? = row["used_at"]
-            if let usedAt, now - usedAt > EnrolmentRetry.windowMs {
+            if let e = t.expiresAt, e <= now { throw APIError.unauthorized("token expired") }
+            if let usedAt = t.usedAt, now - usedAt > EnrolmentRetry.windowMs {
                 throw APIError.unauthorized(EnrolmentRetry.spent(at: usedAt))
             }
-            guard let scope = Scope(rawValue: row["scope"]) else { throw StoreError.corrupt("token scope") }
-            return Caller(tokenID: row["id"], name: row["name"], scope: scope, segmentName: row["segment_name"],
-                          maxTTLSeconds: row["max_ttl"], peerID: row["peer_id"], kind: row["kind"], owner: row["owner"],
-                          allowFullTunnel: row["allow_full_tunnel"], allowMesh: row["allow_mesh"], usedAt: usedAt)
+            guard let scope = Scope(rawValue: t.scope) else { throw StoreError.corrupt("token scope") }
+            return Caller(tokenID: t.id, name: t.name, scope: scope, segmentName: t.segmentName,
+                          maxTTLSeconds: t.maxTTL, peerID: t.peerID, kind: t.kind, owner: t.owner,
+                          allowFullTunnel: t.allowFullTunnel, allowMesh: t.allowMesh, usedAt: t.usedAt)
         }
     }
 
     public func tokens() async throws -> [TokenView] {
         try await read { db in
             let segs = try FerryStore.context(db).segments
-            return try SQLRow.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY created_at, id").map { FerryStore.tokenView($0, segments: segs) }
+            return try db.tokens().map { FerryStore.tokenView($0, segments: segs) }
         }
     }
 
@@ -89,7 +80,7 @@ extension FerryStore {
         return try await write(caller) { db, audit, now in
             var segmentID: String?
             if let s = req.segment {
-                guard let seg = try FerryStore.segment(named: s, db) else { throw APIError.invalid("segment", "no segment named \(s)") }
+                guard let seg = try db.segment(named: s) else { throw APIError.invalid("segment", "no segment named \(s)") }
                 segmentID = seg.id
             }
             let view = try FerryStore.insertToken(
@@ -106,18 +97,17 @@ extension FerryStore {
     /// the last admin token is never deleted (only `ferryd token create` could recover).
     public func deleteToken(id: String, caller: Caller, confirmSelf: Bool = false) async throws {
         try await write(caller) { db, audit, _ in
-            guard let row = try SQLRow.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]) else {
+            guard let token = try db.token(id: id) else {
                 throw APIError.notFound("token \(id)")
             }
-            if (row["scope"] as String) == Scope.admin.rawValue,
-               try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tokens WHERE scope = ?", arguments: [Scope.admin.rawValue]) ?? 0 <= 1 {
+            if token.scope == Scope.admin.rawValue, try db.tokenCount(scope: .admin) <= 1 {
                 throw APIError.conflict("id", "\(id) is the last admin token: create another admin token first")
             }
             if id == caller.tokenID, !confirmSelf {
                 throw APIError.conflict("id", "\(id) is the token making this request; every later call with it would be refused: add ?confirm=self to delete it anyway")
             }
-            let view = FerryStore.tokenView(row, segments: try FerryStore.context(db).segments)
-            try db.execute(sql: "DELETE FROM tokens WHERE id = ?", arguments: [id])
+            let view = FerryStore.tokenView(token, segments: try FerryStore.context(db).segments)
+            try db.deleteToken(id: id)
             audit.append(AuditEntry(action: "token.delete", objectType: "token", objectID: id, before: FerryStore.json(view)))
         }
     }
@@ -151,9 +141,8 @@ extension FerryStore {
         }
         let secret = TokenSecret.generate()
         return try await write(caller) { db, audit, now in
-            try db.execute(sql: "UPDATE tokens SET used_at = ? WHERE id = ? AND used_at IS NULL", arguments: [now, caller.tokenID])
-            guard db.changesCount == 1 else { throw APIError.unauthorized(EnrolmentRetry.spent(at: now)) }
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM peers WHERE name = ?", arguments: [name]) ?? false {
+            guard try db.markTokenUsed(id: caller.tokenID, at: now) else { throw APIError.unauthorized(EnrolmentRetry.spent(at: now)) }
+            if try db.peerExists(named: name) {
                 throw APIError.conflict("name", "a peer named \(name) exists; enrol under another name (ferry join --name NAME), or an admin removes the old peer first (ferry peers rm \(name)); this token stays unused")
             }
             var np = NewPeer(name: name, kind: caller.kind.flatMap { PeerKind(rawValue: $0) } ?? .device,
@@ -166,7 +155,7 @@ extension FerryStore {
 
     /// Stores an enrolled device (`enroll`, and `login` with an ID token): the peer, its
     /// device token, its first map; `describe` writes the peer's audit record.
-    static func enrolDevice(_ db: any SQLTransaction, _ np: NewPeer, secret: String, createdBy: String, now: Millis, audit: inout [AuditEntry],
+    static func enrolDevice(_ db: any StoreRepository, _ np: NewPeer, secret: String, createdBy: String, now: Millis, audit: inout [AuditEntry],
                             describe: (PeerView) -> String) throws -> EnrollResponse {
         let r = try FerryStore.insertPeer(db, np, now: now, createdBy: createdBy)
         let view = try FerryStore.peerView(db, r)
@@ -181,34 +170,12 @@ extension FerryStore {
     // MARK: Audit
 
     public func audit(_ q: AuditQuery) async throws -> [AuditEventView] {
-        try await read { db in
-            var clauses: [String] = [], args: [(any SQLValueConvertible)?] = []
-            if let s = q.since { clauses.append("at >= ?"); args.append(Int64(s.timeIntervalSince1970 * 1000)) }
-            if let u = q.until { clauses.append("at < ?"); args.append(Int64(u.timeIntervalSince1970 * 1000)) }
-            if let p = q.peer { clauses.append("peer_id = ?"); args.append(p) }
-            if let a = q.actor { clauses.append("actor = ?"); args.append(a) }
-            if let s = q.afterSeq { clauses.append("seq > ?"); args.append(s) }
-            // An action or its family: `token` matches token.create and token.delete.
-            if let a = q.action {
-                let literal = a.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-                clauses.append("(action = ? OR action LIKE ? ESCAPE '\\')"); args.append(a); args.append(literal + ".%")
-            }
-            var sql = "SELECT * FROM audit"
-            if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
-            sql += q.newestFirst ? " ORDER BY seq DESC" : " ORDER BY seq"
-            if let l = q.limit { sql += " LIMIT \(max(1, min(l, 100_000)))" }
-            return try SQLRow.fetchAll(db, sql: sql, arguments: SQLArguments(args)).map { row in
-                func value(_ s: String?) -> JSONValue? { s.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) } }
-                return AuditEventView(seq: row["seq"], at: Views.date(row["at"]), actor: row["actor"], action: row["action"],
-                                      objectType: row["object_type"], objectID: row["object_id"], peer: row["peer_id"],
-                                      before: value(row["before"]), after: value(row["after"]))
-            }
-        }
+        try await read { try $0.audit(q) }
     }
 
     /// How many audit records there are (tests check that refused requests add none).
     public func auditCount() async throws -> Int {
-        try await read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM audit") ?? 0 }
+        try await read { try $0.auditCount() }
     }
 }
 

@@ -36,28 +36,13 @@ struct ExchangedPeerAudit: Encodable, Sendable {
 }
 
 extension FerryStore {
-    static func loadTrustRules(_ db: any SQLTransaction) throws -> [TrustRule] {
-        try SQLRow.fetchAll(db, sql: """
-            SELECT r.*, s.name AS segment_name FROM oidc_trust_rules r JOIN segments s ON s.id = r.segment_id ORDER BY r.created_at, r.id
-            """).map { row in
-            let id: String = row["id"]
-            guard let claims = try? JSONDecoder().decode([String: String].self, from: Data((row["claims"] as String).utf8)) else {
-                throw StoreError.corrupt("trust rule \(id) claims")
-            }
-            return TrustRule(id: id, issuer: row["issuer"], audience: row["audience"], claims: ClaimPatterns(claims),
-                             segmentID: row["segment_id"], segmentName: row["segment_name"], maxTTL: row["max_ttl"],
-                             allowedIPs: try strings(row["allowed_ips"])?.map(prefix), createdAt: row["created_at"],
-                             createdBy: row["created_by"])
-        }
-    }
-
     public func trustRules() async throws -> [TrustRuleView] {
-        try await read { try FerryStore.loadTrustRules($0).map(\.view) }
+        try await read { try $0.trustRules().map(\.view) }
     }
 
     /// The issuers some rule trusts (the verifier fetches nothing else).
     func trustedIssuers() async throws -> Set<String> {
-        try await read { Set(try String.fetchAll($0, sql: "SELECT DISTINCT issuer FROM oidc_trust_rules")) }
+        try await read { try $0.trustedIssuers() }
     }
 
     public func createTrustRule(_ req: CreateTrustRuleRequest, caller: Caller) async throws -> TrustRuleView {
@@ -77,14 +62,10 @@ extension FerryStore {
         let allowed = try req.allowedIPs.map { a throws(APIError) in try Validate.prefixes(a, field: "allowedIPs") }
         if allowed?.isEmpty == true { throw APIError.invalid("allowedIPs", "give at least one prefix, or leave the field out") }
         return try await write(caller) { db, audit, now in
-            guard let seg = try FerryStore.segment(named: req.segment, db) else { throw APIError.invalid("segment", "no segment named \(req.segment)") }
+            guard let seg = try db.segment(named: req.segment) else { throw APIError.invalid("segment", "no segment named \(req.segment)") }
             let rule = TrustRule(id: IDs.make("trust"), issuer: req.issuer, audience: audience, claims: claims, segmentID: seg.id,
                                  segmentName: seg.name, maxTTL: maxTTL, allowedIPs: allowed, createdAt: now, createdBy: caller.auditName)
-            try db.execute(sql: """
-                INSERT INTO oidc_trust_rules (id, issuer, audience, claims, segment_id, max_ttl, allowed_ips, created_at, created_by)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [rule.id, rule.issuer, rule.audience, FerryStore.json(claims.patterns), seg.id, maxTTL,
-                                 allowed.map { FerryStore.json($0.map(\.description)) }, now, caller.auditName])
+            try db.insertTrustRule(rule)
             audit.append(AuditEntry(action: "trust.create", objectType: "trust_rule", objectID: rule.id, after: FerryStore.json(rule.view)))
             return rule.view
         }
@@ -92,8 +73,8 @@ extension FerryStore {
 
     public func deleteTrustRule(id: String, caller: Caller) async throws {
         try await write(caller) { db, audit, _ in
-            guard let rule = try FerryStore.loadTrustRules(db).first(where: { $0.id == id }) else { throw APIError.notFound("trust rule \(id)") }
-            try db.execute(sql: "DELETE FROM oidc_trust_rules WHERE id = ?", arguments: [id])
+            guard let rule = try db.trustRules().first(where: { $0.id == id }) else { throw APIError.notFound("trust rule \(id)") }
+            try db.deleteTrustRule(id: id)
             audit.append(AuditEntry(action: "trust.delete", objectType: "trust_rule", objectID: id, before: FerryStore.json(rule.view)))
         }
     }
@@ -126,15 +107,13 @@ extension FerryStore {
     /// Remembers an ID token until it expires (its `jti`, else the hash of the whole token)
     /// and refuses one seen before; in the transaction that uses it, so a failed use does
     /// not burn the token.
-    static func useOnce(_ db: any SQLTransaction, _ jwt: JWT, raw: String, leewaySeconds: Int64, now: Millis) throws {
+    static func useOnce(_ db: any StoreRepository, _ jwt: JWT, raw: String, leewaySeconds: Int64, now: Millis) throws {
         let iss = jwt.string("iss") ?? ""
         let key = jwt.string("jti").map { "jti:\(iss)#\($0)" } ?? "sha256:\(TokenSecret.hash(raw))"
         // exp is bounded (JWT.seconds drops |exp| >= 1e15); a year past now is as long as any
         // ID token lives, and keeps the product far from overflow.
         let until = (min(jwt.seconds("exp") ?? 0, now / 1000 + 366 * 86400) + leewaySeconds) * 1000
-        try db.execute(sql: "DELETE FROM oidc_used_tokens WHERE expires_at < ?", arguments: [now])
-        try db.execute(sql: "INSERT INTO oidc_used_tokens (key, expires_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", arguments: [key, until])
-        guard db.changesCount == 1 else { throw OIDCError.replay.apiError }
+        guard try db.useIDTokenOnce(key: key, until: until, now: now) else { throw OIDCError.replay.apiError }
     }
 
     /// A job's ID token for an ephemeral peer: verified (signature, times), matched against
@@ -148,7 +127,7 @@ extension FerryStore {
         }
         let askedIPs = try req.allowedIPs.map { a throws(APIError) in try Validate.prefixes(a, field: "allowedIPs") }
         if askedIPs?.isEmpty == true { throw APIError.invalid("allowedIPs", "give at least one prefix, or leave the field out") }
-        let rules = try await read { try FerryStore.loadTrustRules($0) }
+        let rules = try await read { try $0.trustRules() }
         let issuers = Set(rules.map(\.issuer))
         let jwt: JWT, rule: TrustRule
         do {

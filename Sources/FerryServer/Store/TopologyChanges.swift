@@ -87,36 +87,63 @@ enum TopologyDelta: Sendable {
     case everything
 }
 
+/// The change log through the repository (its SQL is here, beside the triggers).
+protocol TopologyChangeRepository: AnyObject {
+    /// The log's last seq (0 when empty).
+    func topologySeq() throws -> Int64
+    /// Up to `limit` entries after `seq`, in order.
+    func topologyChanges(after seq: Int64, limit: Int) throws -> [(seq: Int64, kind: String, objectID: String)]
+    /// The peers with these ids (those that exist).
+    func peers(ids: [String]) throws -> [PeerRecord]
+}
+
+extension SQLRepository: TopologyChangeRepository {
+    func topologySeq() throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM topology_changes") ?? 0
+    }
+
+    func topologyChanges(after seq: Int64, limit: Int) throws -> [(seq: Int64, kind: String, objectID: String)] {
+        try SQLRow.fetchAll(db, sql: "SELECT seq, kind, object_id FROM topology_changes WHERE seq > ? ORDER BY seq LIMIT ?",
+                            arguments: [seq, limit]).map { ($0["seq"], $0["kind"], $0["object_id"]) }
+    }
+
+    func peers(ids: [String]) throws -> [PeerRecord] {
+        guard !ids.isEmpty else { return [] }
+        let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+        return try SQLRow.fetchAll(db, sql: "\(Self.peerSelect) WHERE p.id IN (\(placeholders))",
+                                   arguments: SQLArguments(ids.map { $0 as (any SQLValueConvertible)? })).map(Self.peerRecord)
+    }
+}
+
+extension SQLEngine {
+    /// One read snapshot through the repository and the change log.
+    func readTopology<T: Sendable>(_ body: @escaping @Sendable (any StoreRepository & TopologyChangeRepository) throws -> T) async throws -> T {
+        let dialect = self.dialect
+        return try await read { tx in try body(SQLRepository(tx, dialect: dialect)) }
+    }
+}
+
 extension FerryStore {
     /// More changed peers than this since the cached topology: load everything instead.
     static let patchLimit = 500
 
-    /// The log's last seq (0 when empty), read in the same transaction as a full load.
-    static func topologySeq(_ db: any SQLTransaction) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM topology_changes") ?? 0
-    }
-
     /// What changed after `seq`, with the changed peers' rows read in the same transaction.
-    static func topologyDelta(_ db: any SQLTransaction, after seq: Int64) throws -> TopologyDelta {
-        let rows = try SQLRow.fetchAll(db, sql: "SELECT seq, kind, object_id FROM topology_changes WHERE seq > ? ORDER BY seq LIMIT ?",
-                                       arguments: [seq, patchLimit + 1])
+    static func topologyDelta(_ db: any TopologyChangeRepository, after seq: Int64) throws -> TopologyDelta {
+        let rows = try db.topologyChanges(after: seq, limit: patchLimit + 1)
         guard !rows.isEmpty else {
             // Nothing after seq. A log that ends before seq was rebuilt (a restored
             // backup): the cache's seq means nothing there.
-            return try topologySeq(db) == seq ? .unchanged : .everything
+            return try db.topologySeq() == seq ? .unchanged : .everything
         }
         var ids = Set<String>(), last = seq
         for row in rows {
-            let s: Int64 = row["seq"], kind: String = row["kind"], id: String = row["object_id"]
             // Gap-free or nothing: a gap is a pruned log.
-            guard s == last &+ 1, kind == "peer" else { return .everything }
-            ids.insert(id)
-            last = s
+            guard row.seq == last &+ 1, row.kind == "peer" else { return .everything }
+            ids.insert(row.objectID)
+            last = row.seq
         }
         guard rows.count <= patchLimit else { return .everything }
-        let list = Array(ids)
-        let placeholders = Array(repeating: "?", count: list.count).joined(separator: ", ")
-        let records = try loadPeers(db, where: "WHERE p.id IN (\(placeholders))", SQLArguments(list.map { $0 as (any SQLValueConvertible)? }))
+        let records = try db.peers(ids: Array(ids))
         return .peers(seq: last, ids: ids, current: records.map { .init(peer: $0.peer, gateway: $0.gateway) })
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
-/// The store's SQL seam: the few types every store body is written against, so one body
-/// runs unchanged on SQLite (GRDB) and on PostgreSQL (postgres-nio).
+/// The store's SQL seam: the few types the repository (`SQLRepository`) is written against,
+/// so one statement runs unchanged on SQLite (GRDB) and on PostgreSQL (postgres-nio).
 ///
 /// The column types both engines agree on: 64-bit integers (`INTEGER` in SQLite, `BIGINT`
 /// in PostgreSQL), text, nullable; booleans are stored as the integers 0 and 1 in both, so
@@ -172,10 +172,11 @@ extension SQLValueConvertible {
 /// write body may be run again after a transient conflict, so it must have no effects
 /// outside the transaction.
 ///
-/// To add store code: write a `static func` taking `any SQLTransaction`, call it inside
-/// `FerryStore.write`/`read`, use `?` placeholders and the SQL both engines share (no
-/// `INSERT OR ...`: use `ON CONFLICT`), and add any schema change to both migration lists
-/// (`FerryDatabase.migrator` for SQLite, `PostgresMigrations.all`).
+/// To add store code: add the data operation to the aggregate's repository protocol and
+/// write it in `SQLRepository` (Store/Repository/) over `SQLTransaction`, with `?`
+/// placeholders and the SQL both engines share (no `INSERT OR ...`: use `ON CONFLICT`);
+/// the service calls it inside `CoordinatorService.write`/`read`. Add any schema change to
+/// both migration lists (`FerryDatabase.migrator` for SQLite, `PostgresMigrations.all`).
 public protocol SQLEngine: Sendable {
     /// "sqlite" or "postgres", for logs and tests.
     var name: String { get }

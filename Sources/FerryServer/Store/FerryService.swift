@@ -1,12 +1,15 @@
 import FerryCore
 import Foundation
 
-/// What the HTTP layer needs from a store: the routes are written against this protocol.
-/// `FerryStore` (GRDB/SQLite) is the implementation; a PostgreSQL one (postgres-nio) is the
-/// path to several coordinator replicas. Every method that changes something appends its
-/// audit records in the same transaction, validates before writing, and throws `APIError`
-/// naming the offending field.
-public protocol FerryRepository: Sendable {
+/// The coordinator's service interface: what the HTTP layer needs, and the routes are
+/// written against this protocol. `CoordinatorService` (alias `FerryStore`) is the
+/// implementation: it owns the rules (validation, authorization, allocation, audit,
+/// metrics, change notification, long polling) and reaches the data only through the
+/// repository (`StoreRepository`, Store/Repository/), which holds every SQL statement and
+/// runs on either engine (SQLite through GRDB, PostgreSQL through postgres-nio). Every
+/// method that changes something appends its audit records in the same transaction,
+/// validates before writing, and throws `APIError` naming the offending field.
+public protocol FerryService: Sendable {
     func authenticate(_ secret: Substring) async throws -> Caller
 
     func network() async throws -> NetworkView
@@ -60,9 +63,13 @@ public protocol FerryRepository: Sendable {
     func meshLinkTotals() -> (direct: Int, relayed: Int)
 }
 
-extension FerryStore: FerryRepository {}
+extension CoordinatorService: FerryService {}
 
-extension FerryRepository {
+/// The service interface's former name (it was never a repository: see `StoreRepository`).
+@available(*, deprecated, renamed: "FerryService")
+public typealias FerryRepository = FerryService
+
+extension FerryService {
     /// Every peer the caller may see.
     public func peers(caller: Caller) async throws -> [PeerView] {
         try await peers(caller: caller, segment: nil, kind: nil, owner: nil)
