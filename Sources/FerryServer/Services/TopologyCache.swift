@@ -6,7 +6,7 @@ import Synchronization
 /// a change wakes a thousand long polls, one of them updates the topology and the others
 /// wait for that update instead of each reading the store.
 ///
-/// An update is incremental: it reads the topology change log (TopologyChanges.swift)
+/// An update is incremental: it reads the topology change log (Store/Migrations+TopologyChanges.swift)
 /// after the seq the cached compiler is current at, and when only peers changed it reads
 /// those peers' rows and patches the compiler (PolicyCompiler+Patch.swift). It loads
 /// everything when the network, a segment or a rule changed, when the log cannot say what
@@ -104,5 +104,41 @@ extension FerryStore {
         let start = ContinuousClock.now
         let (seq, topology) = try await engine.readTopology { db in (try db.topologySeq(), try FerryStore.topology(db)) }
         return .init(compiler: PolicyCompiler(topology), seq: seq, loadedAt: start)
+    }
+}
+
+/// What changed in the topology since a seq of the log.
+enum TopologyDelta: Sendable {
+    /// Nothing the compiler reads.
+    case unchanged
+    /// Only these peers (their rows are in `current`; an id without a row was removed).
+    case peers(seq: Int64, ids: Set<String>, current: [PolicyCompiler.PeerChange])
+    /// The network, a segment or a rule changed, or the log cannot say (pruned past the
+    /// seq, or too many changes to be worth patching): load everything.
+    case everything
+}
+
+extension FerryStore {
+    /// More changed peers than this since the cached topology: load everything instead.
+    static let patchLimit = 500
+
+    /// What changed after `seq`, with the changed peers' rows read in the same transaction.
+    static func topologyDelta(_ db: any TopologyChangeRepository, after seq: Int64) throws -> TopologyDelta {
+        let rows = try db.topologyChanges(after: seq, limit: patchLimit + 1)
+        guard !rows.isEmpty else {
+            // Nothing after seq. A log that ends before seq was rebuilt (a restored
+            // backup): the cache's seq means nothing there.
+            return try db.topologySeq() == seq ? .unchanged : .everything
+        }
+        var ids = Set<String>(), last = seq
+        for row in rows {
+            // Gap-free or nothing: a gap is a pruned log.
+            guard row.seq == last &+ 1, row.kind == "peer" else { return .everything }
+            ids.insert(row.objectID)
+            last = row.seq
+        }
+        guard rows.count <= patchLimit else { return .everything }
+        let records = try db.peers(ids: Array(ids))
+        return .peers(seq: last, ids: ids, current: records.map { .init(peer: $0.peer, gateway: $0.gateway) })
     }
 }
