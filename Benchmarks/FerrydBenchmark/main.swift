@@ -1,4 +1,4 @@
-// ferryd control-plane benchmarks (not tests): `swift run -c release ferryd-bench [compile|api]`.
+// ferryd control-plane benchmarks (not tests): `swift run -c release ferryd-bench [compile|api|longpoll|netmap]`.
 //
 //   compile  one peer's network map and the gateway's configuration with 10,000 peers:
 //            from an in-memory topology, and including the SQLite load ferryd does per request
@@ -6,6 +6,8 @@
 //            ferryd (the release binary beside this one), over loopback
 //   longpoll long-poll wake latency (p50/p99) of 1,000 and 5,000 pollers at 10,000 peers,
 //            through a live ferryd (the release binary beside this one)
+//   netmap   one peer's network map right after a change at 10,000 peers: the topology
+//            patched from the change log against a full load (NetmapBenchmark.swift)
 import FerryCore
 import FerryServer
 import FerrySystem
@@ -197,5 +199,9 @@ case "longpoll":
     let sizes = args.dropFirst().compactMap { Int($0) }
     guard sizes.allSatisfy({ (1...20_000).contains($0) }) else { print("ferryd-bench longpoll: POLLERS 1...20000"); exit(64) }
     try await longPollBenchmark(sizes: sizes.isEmpty ? [1_000, 5_000] : sizes, rounds: 3)
-default: print("usage: ferryd-bench [compile | api [REQUESTS [CONCURRENCY]] | longpoll [POLLERS...]]")
+case "netmap":
+    let peers = Int(args.dropFirst().first ?? "10000") ?? 0, rounds = Int(args.dropFirst(2).first ?? "40") ?? 0
+    guard (1...60_000).contains(peers), (1...10_000).contains(rounds) else { print("ferryd-bench netmap: PEERS 1...60000 and ROUNDS 1...10000"); exit(64) }
+    try await netmapBenchmark(peerCount: peers, rounds: rounds)
+default: print("usage: ferryd-bench [compile | api [REQUESTS [CONCURRENCY]] | longpoll [POLLERS...] | netmap [PEERS [ROUNDS]]]")
 }

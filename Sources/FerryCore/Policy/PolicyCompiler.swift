@@ -34,22 +34,54 @@ public struct PolicyCompiler: Sendable {
     public let topology: Topology
     let plan: AddressPlan
     let segmentsByID: [String: Segment]
-    let peersByID: [String: Peer]
+    /// Boxed, so a patch copies this index with one retain per entry, not a copy of each
+    /// peer's many fields (PolicyCompiler+Patch.swift).
+    let peersByID: [String: PeerRef]
     let rulesByFrom: [String: [PolicyRule]]
     public let gateways: [(peer: Peer, gateway: Gateway)]
+    /// The mesh members (not gateways), in `topology.peers` order: a mesh peer's map looks
+    /// at these only, not at every peer (PolicyCompiler+Patch.swift keeps it current).
+    let meshMembers: [Peer]
+    /// Whether `topology.peers` is in `peerOrder` (always, as the store loads it), so a
+    /// patch can find a peer's place by binary search.
+    let inPeerOrder: Bool
 
+    /// The peers keep the order given; the store loads them in `peerOrder`, the order a
+    /// patch keeps (PolicyCompiler+Patch.swift), so a map's lists (and so its version) are
+    /// the same whether its compiler was loaded or patched, on any engine or replica.
     public init(_ topology: Topology) {
+        self.init(topology, peersByID: Dictionary(topology.peers.map { ($0.id, PeerRef($0)) }, uniquingKeysWith: { a, _ in a }),
+                  meshMembers: topology.peers.filter(Self.isMeshMember), inPeerOrder: Self.inPeerOrder(topology.peers))
+    }
+
+    /// `peersByID` must index `topology.peers`, `meshMembers` be its mesh members in its order.
+    init(_ topology: Topology, peersByID: [String: PeerRef], meshMembers: [Peer], inPeerOrder: Bool) {
         self.topology = topology
         plan = topology.network.plan
         segmentsByID = Dictionary(topology.segments.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        peersByID = Dictionary(topology.peers.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        self.peersByID = peersByID
         rulesByFrom = Dictionary(grouping: topology.rules, by: \.from)
-        let byID = peersByID
-        gateways = topology.gateways.compactMap { g in byID[g.peerID].map { ($0, g) } }
+        gateways = topology.gateways.compactMap { g in peersByID[g.peerID].map { ($0.peer, g) } }
             .filter { $0.0.enabled }
-            .sorted { ($0.0.createdAt, $0.0.id) < ($1.0.createdAt, $1.0.id) }
+            .sorted { Self.peerOrder($0.0, $1.0) }
+        self.meshMembers = meshMembers
+        self.inPeerOrder = inPeerOrder
     }
 
+    /// The canonical order of peers: oldest first, then by id.
+    public static func peerOrder(_ a: Peer, _ b: Peer) -> Bool { (a.createdAt, a.id) < (b.createdAt, b.id) }
+
+    /// The peer with this id, if the topology holds it.
+    public func peer(id: String) -> Peer? { peersByID[id]?.peer }
+}
+
+/// A peer in a box (the compiler's index by id).
+final class PeerRef: Sendable {
+    let peer: Peer
+    init(_ peer: Peer) { self.peer = peer }
+}
+
+extension PolicyCompiler {
     /// The gateway that carries peer-to-peer traffic: the oldest that is up (the oldest
     /// when none is), so the overlay fails over with the subnets.
     public var hub: (peer: Peer, gateway: Gateway)? { gateways.first { $0.gateway.up } ?? gateways.first }
@@ -156,7 +188,7 @@ public struct PolicyCompiler: Sendable {
                                  standbyFor: standby.isEmpty ? nil : standby))
         }
         guard peer.mesh, peer.kind != .gateway else { return out }
-        for other in activePeers(at: now) where other.mesh && other.id != peer.id {
+        for other in meshMembers where other.id != peer.id && other.enabled && !isExpired(other, at: now) {
             let outbound = access(peer, to: other), inbound = access(other, to: peer)
             let candidates = other.meshCandidates
             guard outbound != nil || inbound != nil, !candidates.isEmpty || !peer.meshCandidates.isEmpty else { continue }

@@ -13,6 +13,7 @@ public final class FerryMetrics: Sendable {
     let gatewaySyncs: Counter
     let gatewaySyncErrors: Counter
     let topologyReloads: Counter
+    let topologyPatches: Counter
     let gatewayFirewallFailures: Counter
     let gatewayFirewallRepairs: Counter
     /// Per-peer counters of the local gateway interface, rendered in the names of the
@@ -31,7 +32,8 @@ public final class FerryMetrics: Sendable {
         reaperRuns = registry.makeCounter(name: "ferry_reaper_runs_total", help: "Reaper passes")
         gatewaySyncs = registry.makeCounter(name: "ferry_gateway_syncs_total", help: "Changes applied to the local gateway")
         gatewaySyncErrors = registry.makeCounter(name: "ferry_gateway_sync_errors_total", help: "Failed gateway applies")
-        topologyReloads = registry.makeCounter(name: "ferry_topology_reloads_total", help: "Topology loads from the store (one per change at most)")
+        topologyReloads = registry.makeCounter(name: "ferry_topology_reloads_total", help: "Full topology loads from the store")
+        topologyPatches = registry.makeCounter(name: "ferry_topology_patches_total", help: "Topology updates that read only the changed peers")
         gatewayFirewallFailures = registry.makeCounter(name: "ferry_gateway_firewall_failures_total",
                                                        help: "Passes where the gateway firewall could not be loaded (no peers served)")
         gatewayFirewallRepairs = registry.makeCounter(name: "ferry_gateway_firewall_repairs_total",

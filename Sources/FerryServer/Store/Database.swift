@@ -133,6 +133,7 @@ public enum FerryDatabase {
         m.registerMigration("mesh-candidates") { db in
             try db.execute(sql: "ALTER TABLE peers ADD COLUMN candidates TEXT")
         }
+        m.registerMigration(TopologyChangesMigration.name) { db in try db.execute(sql: TopologyChangesMigration.sqlite) }
         return m
     }
 }

@@ -196,7 +196,7 @@ extension FerryStore {
             guard InterfaceName.isPlain(requested) else { throw .invalid("interface", InterfaceName.problem(requested)) }
             return requested
         }
-        if let local = localGateway, compiler.topology.peers.contains(where: { $0.id == gatewayID && $0.name == local.gatewayName }) {
+        if let local = localGateway, compiler.peer(id: gatewayID)?.name == local.gatewayName {
             return local.interface
         }
         return "wg0"

@@ -284,7 +284,7 @@ extension FerryStore {
     public func networkMap(peerID id: String, caller: Caller, interface: String?) async throws -> NetworkMap {
         let now = clock.now()
         let compiled = try await compiledTopology()
-        guard let peer = compiled.peersByID[id] else { throw APIError.notFound("peer \(id)") }
+        guard let peer = compiled.compiler.peer(id: id) else { throw APIError.notFound("peer \(id)") }
         try FerryStore.authorize(caller, PeerRecord(peer: peer, gatewayLocal: false), write: false)
         return compiled.compiler.networkMap(for: peer, interface: try gatewayInterface(compiled.compiler, gatewayID: id, requested: interface), at: now)
     }

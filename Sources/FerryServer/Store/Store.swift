@@ -110,7 +110,8 @@ public final class CoordinatorService: Sendable {
     }
 
     static func topology(_ db: any StoreRepository) throws -> Topology {
-        let peers = try db.peers(.all)
+        // In the compiler's canonical order (`PolicyCompiler.peerOrder`), which patches keep.
+        let peers = try db.peers(.allByCreation)
         return Topology(network: try db.network(), segments: try db.segments(), peers: peers.map(\.peer),
                         gateways: peers.compactMap(\.gateway), rules: try db.rules())
     }
@@ -131,14 +132,16 @@ public final class CoordinatorService: Sendable {
 
     func compiledTopology() async throws -> TopologyCache.Compiled {
         let revision = changes.revision
-        return try await compiled.compiled(at: revision) { [self] in
-            metrics.topologyReloads.increment()
-            return PolicyCompiler(try await read { try FerryStore.topology($0) })
-        }
+        return try await compiled.compiled(at: revision) { [self] base in try await updatedTopology(from: base) }
     }
 
-    /// How many times the topology was loaded from SQLite (once per change at most).
+    /// How many times the topology was brought up to date from the store, in full or by a
+    /// patch (once per change at most); `topologyFullLoads` counts the full ones.
     public var topologyReloads: Int { compiled.reloads }
+    public var topologyFullLoads: Int { compiled.fullLoads }
+
+    /// The next read of the topology loads it in full (the benchmark's baseline).
+    public func invalidateTopology() { compiled.invalidate() }
 }
 
 /// The service's former name, kept so callers and tests read as before.

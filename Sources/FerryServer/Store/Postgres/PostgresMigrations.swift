@@ -63,6 +63,7 @@ enum PostgresMigrations {
         (PortalMigration.name, bigint(PortalMigration.sql)),
         (GatewayFailoverMigration.name, bigint(GatewayFailoverMigration.sql)),
         ("mesh-candidates", "ALTER TABLE peers ADD COLUMN candidates TEXT;"),
+        (TopologyChangesMigration.name, TopologyChangesMigration.postgres),
     ]
 
     /// SQLite's DDL for PostgreSQL: its 64-bit INTEGER is PostgreSQL's BIGINT.
