@@ -62,16 +62,7 @@ trap cleanup EXIT
 
 # --- two switches (bridges in a namespace of their own) and the hosts on them
 add_namespaces $SW $CO $G1 $G2 $C $IN
-inns $SW ip link add lan type bridge && inns $SW ip link set lan up || fail "bridge lan"
-inns $SW ip link add int type bridge && inns $SW ip link set int up || fail "bridge int"
-N=0
-attach() {  # attach NS BRIDGE IFNAME ADDRESS/LEN
-  N=$((N+1))
-  ip link add p$N-$S netns $SW type veth peer name $3 netns $1 || fail "veth $1"
-  inns $SW ip link set p$N-$S master $2 up
-  inns $1 ip addr add $4 dev $3
-  inns $1 ip link set $3 up
-}
+switch_bridges lan int
 attach $CO lan eth0 $LAN.10/24
 attach $G1 lan eth0 $LAN.1/24
 attach $G2 lan eth0 $LAN.2/24

@@ -59,3 +59,20 @@ remove_namespaces() {
     rm -rf /etc/netns/$ns
   done
 }
+
+# Switches as bridges in the namespace $SW (suffix $S names its veth ends): one per name.
+switch_bridges() {
+  local b
+  for b in "$@"; do
+    inns $SW ip link add $b type bridge && inns $SW ip link set $b up || fail "bridge $b"
+  done
+}
+# attach NS BRIDGE IFNAME ADDRESS/LEN: a host on a switch, by a veth pair.
+SWITCH_PORTS=0
+attach() {
+  SWITCH_PORTS=$((SWITCH_PORTS+1))
+  ip link add p$SWITCH_PORTS-$S netns $SW type veth peer name $3 netns $1 || fail "veth $1"
+  inns $SW ip link set p$SWITCH_PORTS-$S master $2 up
+  inns $1 ip addr add $4 dev $3
+  inns $1 ip link set $3 up
+}

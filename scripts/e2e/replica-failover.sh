@@ -69,16 +69,7 @@ trap cleanup EXIT
 
 # --- one switch (a bridge in a namespace of its own) and the hosts on it
 add_namespaces $SW $CO $G $C $IN
-inns $SW ip link add lan type bridge && inns $SW ip link set lan up || fail "bridge lan"
-inns $SW ip link add int type bridge && inns $SW ip link set int up || fail "bridge int"
-N=0
-attach() {  # attach NS BRIDGE IFNAME ADDRESS/LEN
-  N=$((N+1))
-  ip link add p$N-$S netns $SW type veth peer name $3 netns $1 || fail "veth $1"
-  inns $SW ip link set p$N-$S master $2 up
-  inns $1 ip addr add $4 dev $3
-  inns $1 ip link set $3 up
-}
+switch_bridges lan int
 attach $CO lan eth0 $ADDR_A/24
 inns $CO ip addr add $ADDR_B/24 dev eth0
 attach $G lan eth0 $LAN.1/24
