@@ -35,15 +35,20 @@ public struct WGToolInterface: InterfaceController {
         // written when both are on already: a container sees /proc/sys read-only, and its
         // pod sets them (dist/kubernetes/gateway/deployment.yaml).
         if !Self.forwardingIsOn() {
-            try await runner.check(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"])
+            try await runner.check(["sysctl", "-q", "-e", "-w", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"])
         }
     }
 
     /// Both forwarding switches of this process's network namespace read 1.
+    /// A host booted without IPv6 has no IPv6 switch: only IPv4's counts there (the pod's
+    /// init container skips the missing key with `sysctl -e`).
     static func forwardingIsOn() -> Bool {
-        ["/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"].allSatisfy {
-            (try? String(contentsOfFile: $0, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+        func on(_ path: String) -> Bool? {
+            (try? String(contentsOfFile: path, encoding: .utf8)).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) == "1" }
         }
+        let v6 = "/proc/sys/net/ipv6/conf/all/forwarding"
+        return on("/proc/sys/net/ipv4/ip_forward") == true
+            && (on(v6) ?? !FileManager.default.fileExists(atPath: "/proc/sys/net/ipv6"))
     }
 
     private func waitForLink() async throws {

@@ -197,6 +197,32 @@ struct GatewayHealthListenerTests {
         }
     }
 
+    /// Idle connections beyond the listener's cap (a pod network can reach it) make room
+    /// for new ones instead of taking the gateway's descriptors: /health still answers.
+    @Test func idleConnectionsDoNotStarveTheProbe() async throws {
+        var logger = Logger(label: "test-health-cap")
+        logger.logLevel = .critical
+        let port = RawHTTP.freePort()
+        let listen = try #require(HostPort(host: "127.0.0.1", port: UInt16(port)))
+        let listening = AsyncStream.makeStream(of: Void.self)
+        let listener = GatewayHealthListener.application(listen: listen, status: RemoteGatewayStatus(contactMaxAge: .seconds(3)),
+                                                         metrics: FerryMetrics(), logger: logger) { listening.continuation.yield() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await listener.runService() }
+            defer { group.cancelAll() }
+            for await _ in listening.stream { break }
+            let idle = try (0..<(GatewayHealthListener.maxConnections * 4)).map { _ in try RawHTTP.connect(port: port) }
+            defer { RawHTTP.close(idle) }
+            let started = ContinuousClock.now
+            let answer = try await offCooperativePool { try Self.blockingGet(port, "/health") }
+            #expect(answer.status == 503, "no coordinator yet: degraded, but answered (\(answer.body))")
+            #expect(ContinuousClock.now - started < .seconds(3))
+            // The server closed the oldest idle ones to stay at its cap (EOF: readable).
+            let closed = try await offCooperativePool { RawHTTP.whenReadable(idle, timeout: .seconds(3)).count }
+            #expect(closed >= idle.count - GatewayHealthListener.maxConnections, "\(closed) of \(idle.count) closed")
+        }
+    }
+
     /// `--health-listen` takes an IP and a port; anything else is a usage error before the
     /// gateway touches anything.
     @Test func aBadHealthListenIsAUsageError() async throws {

@@ -169,6 +169,51 @@ struct TopologyPatchTests {
         #expect(rows.map { "\($0.kind) \($0.objectID)" } == ["peer \(p.peer.id)"])
     }
 
+    /// Every column of a logged table is either logged or declared an observation, so a
+    /// column added later (which a SQLite trigger's WHEN would not name) is a decision.
+    @Test(arguments: Engine.all) func everyColumnIsLoggedOrAnObservation(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
+        for t in TopologyChangesMigration.tables {
+            let columns = try await h.store.engine.read { db in
+                try String.fetchAll(db, sql: engine == .sqlite ? "SELECT name FROM pragma_table_info(?)"
+                    : "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = current_schema()",
+                    arguments: [t.table])
+            }
+            #expect(!columns.isEmpty, "\(t.table)")
+            guard engine == .sqlite, let skipped = TopologyChangesMigration.observations[t.table] else { continue }
+            // SQLite: the update trigger's WHEN names every column that is not an observation.
+            let trigger = try await h.store.engine.read { db in
+                try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                                    arguments: ["topology_changes_\(t.table)_update"])
+            } ?? ""
+            for c in columns where !skipped.contains(c) {
+                #expect(trigger.contains("OLD.\(c) IS NOT NEW.\(c)"), "\(t.table).\(c) is neither logged nor an observation")
+            }
+        }
+    }
+
+    /// An agent's report of the same endpoint with new counters, and a gateway's heartbeat,
+    /// log nothing; a report of a new endpoint logs its peer.
+    @Test(arguments: Engine.all) func observationsAreNotLogged(engine: Engine) async throws {
+        let h = try await Harness.make(engine: engine)
+        try await Self.seed(h.store)
+        let p = try await h.store.createPeer(CreatePeerRequest(name: "dev", segment: "developers", publicKey: newPublicKey()), caller: Self.caller)
+        let gw = try #require(try await h.store.gateways().first)
+        try await h.store.report(peerID: p.peer.id, ReportRequest(endpoint: "198.51.100.7:51820", rxBytes: 1, txBytes: 1), caller: Self.caller)
+        _ = try await h.store.gatewayHeartbeat(id: gw.id, GatewayHeartbeatRequest(mapVersion: 1), caller: Self.caller)
+        let before = try await h.store.engine.readTopology { try $0.topologySeq() }
+        for i in 2...4 {
+            try await h.store.report(peerID: p.peer.id, ReportRequest(endpoint: "198.51.100.7:51820", rxBytes: Int64(i), txBytes: Int64(i),
+                                                                      latestHandshake: h.clock.now() / 1000), caller: Self.caller)
+            _ = try await h.store.gatewayHeartbeat(id: gw.id, GatewayHeartbeatRequest(mapVersion: Int64(i)), caller: Self.caller)
+        }
+        #expect(try await h.store.engine.readTopology { try $0.topologySeq() } == before)
+        try await h.store.report(peerID: p.peer.id, ReportRequest(endpoint: "198.51.100.8:51820"), caller: Self.caller)
+        let rows = try await h.store.engine.readTopology { try $0.topologyChanges(after: before, limit: 10) }
+        #expect(rows.map { "\($0.kind) \($0.objectID)" } == ["peer \(p.peer.id)"])
+        try await Self.expectSameAsFullLoad(h.store, now: h.clock.now(), "after reports and heartbeats")
+    }
+
     /// A cache further behind than the log keeps (pruned) loads everything instead of
     /// patching from a partial log.
     @Test func aPrunedLogLoadsEverything() async throws {

@@ -1,6 +1,7 @@
 import FerryCore
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 
 /// The local HTTP listener of `ferryd gateway --health-listen HOST:PORT`, for probes and
@@ -16,6 +17,9 @@ import Logging
 /// No token because probes carry none: keep it on loopback, or on a pod address that a
 /// NetworkPolicy shields, never on the public address.
 public enum GatewayHealthListener {
+    /// Open connections at most; past it the oldest idle one makes room.
+    static let maxConnections = 32
+
     public static func application(listen: HostPort, status: RemoteGatewayStatus, metrics: FerryMetrics, logger: Logger,
                                    onListening: @escaping @Sendable () async -> Void = {}) -> some ApplicationProtocol {
         let router = Router()
@@ -29,7 +33,15 @@ public enum GatewayHealthListener {
         router.get("/metrics") { _, _ -> Response in
             HTTP.text(gatewaySeries(metrics.render()) + status.renderMetrics(), type: "text/plain; version=0.0.4")
         }
-        return Application(router: router, configuration: .init(address: .hostname(listen.host, port: Int(listen.port)), serverName: "ferryd-gateway"),
+        // The same guard as ferryd's API (a connection cap, idle, header and body
+        // timeouts): probes and scrapers need a handful of connections, and a peer of the
+        // pod network that opens thousands must not take the gateway's file descriptors.
+        var limits = ServerLimits()
+        limits.idleTimeout = .seconds(10)
+        let connections = ConnectionRegistry(limits: limits, maxConnections: maxConnections, logger: logger)
+        return Application(router: router, server: HTTPServerBuilder.guarded(connections, tls: nil),
+                           configuration: .init(address: .hostname(listen.host, port: Int(listen.port)), serverName: "ferryd-gateway"),
+                           services: [ConnectionSweeper(connections: connections)],
                            onServerRunning: { _ in await onListening() }, logger: logger)
     }
 

@@ -121,10 +121,12 @@ enum TopologyDelta: Sendable {
 extension FerryStore {
     /// More changed peers than this since the cached topology: load everything instead.
     static let patchLimit = 500
+    /// Log rows read at most (a peer changed twice is two rows, one peer to patch).
+    static let logReadLimit = 5_000
 
     /// What changed after `seq`, with the changed peers' rows read in the same transaction.
     static func topologyDelta(_ db: any TopologyChangeRepository, after seq: Int64) throws -> TopologyDelta {
-        let rows = try db.topologyChanges(after: seq, limit: patchLimit + 1)
+        let rows = try db.topologyChanges(after: seq, limit: logReadLimit + 1)
         guard !rows.isEmpty else {
             // Nothing after seq. A log that ends before seq was rebuilt (a restored
             // backup): the cache's seq means nothing there.
@@ -137,7 +139,7 @@ extension FerryStore {
             ids.insert(row.objectID)
             last = row.seq
         }
-        guard rows.count <= patchLimit else { return .everything }
+        guard rows.count <= logReadLimit, ids.count <= patchLimit else { return .everything }
         let records = try db.peers(ids: Array(ids))
         return .peers(seq: last, ids: ids, current: records.map { .init(peer: $0.peer, gateway: $0.gateway) })
     }

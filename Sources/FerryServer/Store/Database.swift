@@ -133,7 +133,11 @@ public enum FerryDatabase {
         m.registerMigration("mesh-candidates") { db in
             try db.execute(sql: "ALTER TABLE peers ADD COLUMN candidates TEXT")
         }
-        m.registerMigration(TopologyChangesMigration.name) { db in try db.execute(sql: TopologyChangesMigration.sqlite) }
+        m.registerMigration(TopologyChangesMigration.name) { db in
+            try db.execute(sql: TopologyChangesMigration.sqlite { table in
+                try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info(?)", arguments: [table])
+            })
+        }
         return m
     }
 }

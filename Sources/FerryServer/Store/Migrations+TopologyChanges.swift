@@ -26,17 +26,34 @@ enum TopologyChangesMigration {
         ("network", "all", nil, nil), ("segments", "all", nil, ["id", "name", "ipv4"]), ("policy_rules", "all", nil, nil),
     ]
 
+    /// Observations: columns the compiler never reads, written all the time (an agent's
+    /// report every 30 s, a gateway's heartbeat every second). An update that changes only
+    /// these is not logged, else at 10,000 agents the log would gain hundreds of rows a
+    /// second and every change would become a full load. Every other column is logged
+    /// when its value changes (a report that repeats the same endpoint logs nothing);
+    /// `everyColumnIsLoggedOrAnObservation` fails when a new column is neither.
+    static let observations: [String: [String]] = [
+        "peers": ["rx_bytes", "tx_bytes", "latest_handshake", "reported_at"],
+        "gateway_failover": ["last_heartbeat", "alive_since", "changed_at", "observed"],
+    ]
+
     /// `UPDATE` or `UPDATE OF a, b` (the same in both dialects).
     static func update(_ columns: [String]?) -> String { columns.map { "UPDATE OF \($0.joined(separator: ", "))" } ?? "UPDATE" }
 
-    static let sqlite: String = {
+    /// SQLite's triggers; `columns(table)` lists a table's columns now (a trigger's WHEN
+    /// must name the logged ones).
+    static func sqlite(columns: (String) throws -> [String]) throws -> String {
         var sql = "CREATE TABLE topology_changes (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, object_id TEXT NOT NULL);\n"
         for t in tables {
+            let skipped = Set(observations[t.table] ?? [])
+            let logged = try columns(t.table).filter { !skipped.contains($0) }
             for (op, row) in [("insert", "NEW"), ("update", "NEW"), ("delete", "OLD")] {
                 let id = t.idColumn.map { "\(row).\($0)" } ?? "''"
                 let event = op == "update" ? update(t.columns) : op.uppercased()
+                let when = op == "update" && !skipped.isEmpty
+                    ? " WHEN " + logged.map { "OLD.\($0) IS NOT NEW.\($0)" }.joined(separator: " OR ") : ""
                 sql += """
-                    CREATE TRIGGER topology_changes_\(t.table)_\(op) AFTER \(event) ON \(t.table) BEGIN
+                    CREATE TRIGGER topology_changes_\(t.table)_\(op) AFTER \(event) ON \(t.table)\(when) BEGIN
                         INSERT INTO topology_changes (seq, kind, object_id)
                             VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM topology_changes), '\(t.kind)', \(id));
                         DELETE FROM topology_changes WHERE seq <= (SELECT MAX(seq) FROM topology_changes) - \(keep);
@@ -46,15 +63,21 @@ enum TopologyChangesMigration {
             }
         }
         return sql
-    }()
+    }
 
+    /// PostgreSQL's: one function; an update whose row differs only in observations (the
+    /// rows as JSON without those keys are equal) logs nothing, whatever columns exist.
     static let postgres: String = {
         var sql = """
             CREATE TABLE topology_changes (seq BIGINT PRIMARY KEY, kind TEXT NOT NULL, object_id TEXT NOT NULL);
             CREATE FUNCTION ferry_topology_change() RETURNS trigger LANGUAGE plpgsql AS $$
                 DECLARE next BIGINT; obj TEXT := '';
                 BEGIN
-                    IF TG_NARGS > 1 THEN
+                    IF TG_OP = 'UPDATE' AND TG_NARGS > 2
+                       AND (to_jsonb(OLD) - TG_ARGV[2]::text[]) = (to_jsonb(NEW) - TG_ARGV[2]::text[]) THEN
+                        RETURN NULL;
+                    END IF;
+                    IF TG_NARGS > 1 AND TG_ARGV[1] <> '' THEN
                         IF TG_OP = 'DELETE' THEN obj := to_jsonb(OLD) ->> TG_ARGV[1]; ELSE obj := to_jsonb(NEW) ->> TG_ARGV[1]; END IF;
                     END IF;
                     SELECT COALESCE(MAX(seq), 0) + 1 INTO next FROM topology_changes;
@@ -65,7 +88,8 @@ enum TopologyChangesMigration {
 
             """
         for t in tables {
-            let args = ["'\(t.kind)'"] + (t.idColumn.map { ["'\($0)'"] } ?? [])
+            var args = ["'\(t.kind)'", "'\(t.idColumn ?? "")'"]
+            if let skipped = observations[t.table] { args.append("'{\(skipped.joined(separator: ","))}'") }
             sql += """
                 CREATE TRIGGER topology_changes_\(t.table) AFTER INSERT OR \(update(t.columns)) OR DELETE ON \(t.table)
                     FOR EACH ROW EXECUTE FUNCTION ferry_topology_change(\(args.joined(separator: ", ")));
