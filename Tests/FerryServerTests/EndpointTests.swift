@@ -225,7 +225,9 @@ struct EndpointTests {
             let changed = try await poll
             #expect(changed.status == 200)
             #expect(try changed.decode(NetworkMap.self).version != map.version)
-            #expect(ContinuousClock.now - start < .seconds(5))
+            // Answered by the change, not by the 20 s wait (with a margin for a loaded
+            // machine: it took 5.1 s once with every suite running on two cores).
+            #expect(ContinuousClock.now - start < .seconds(15))
             return ()
         }
     }

@@ -157,6 +157,11 @@ struct GatewayHealthListenerTests {
                 let ok = try await Self.eventually(port, "/health") { s, _ in s == 200 }
                 #expect(ok.status == 200, "\(ok.body)")
                 #expect(try FerryJSON.decoder().decode(HealthView.self, from: Data(ok.body.utf8)) == HealthView(status: "ok", version: ferryVersion))
+                // 200 already while a received map is within its grace to be applied: wait for it.
+                let deadline = ContinuousClock.now + .seconds(20)
+                while !(recording.lastRules.contains("172.21.0.0/24") && recording.last?.peers.count == 1), ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
                 #expect(recording.lastRules.contains("172.21.0.0/24"), "the gateway's firewall was loaded")
                 #expect(recording.last?.peers.count == 1, "the developer is a peer of the gateway")
                 let m = try await Self.get(port, "/metrics").body
