@@ -1,5 +1,6 @@
 import FerrySystem
 import Foundation
+import Synchronization
 
 /// The package's built executables (the same build as the test bundle) and a way to run
 /// them.
@@ -20,6 +21,11 @@ public enum BuiltProducts {
     /// Runs a program to completion; returns its status, standard output and standard error.
     public static func run(_ executable: String, _ args: [String], input: String? = nil,
                            environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+        try run(executable, args, input: input, environment: environment, started: { _ in })
+    }
+
+    static func run(_ executable: String, _ args: [String], input: String?, environment: [String: String],
+                    started: (ChildProcess) -> Void) throws -> (status: Int32, stdout: String, stderr: String) {
         let p = ChildProcess()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
@@ -29,6 +35,7 @@ public enum BuiltProducts {
         p.standardError = err
         p.standardInput = inp
         try p.run()
+        started(p)
         if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
         try? inp.fileHandleForWriting.close()
         // Both pipes drain at once, so a full one cannot block the program.
@@ -50,7 +57,24 @@ public enum BuiltProducts {
     /// time-limit timers, of the pool: the namespace group's scripts use this one.
     public static func run(_ executable: String, _ args: [String], input: String? = nil,
                            environment: [String: String] = [:]) async throws -> (status: Int32, stdout: String, stderr: String) {
-        try await offCooperativePool { try run(executable, args, input: input, environment: environment) }
+        // A test past its time limit is cancelled: the program (an end-to-end script) is
+        // asked to stop, so its trap cleans up, and killed if it has not after 10 s. Without
+        // this a hung script held the whole test run until CI's own limit.
+        let running = Mutex<(process: ChildProcess?, cancelled: Bool)>((nil, false))
+        return try await withTaskCancellationHandler {
+            try await offCooperativePool {
+                try run(executable, args, input: input, environment: environment, started: { p in
+                    if running.withLock({ $0.process = p; return $0.cancelled }) { p.terminate() }
+                })
+            }
+        } onCancel: {
+            guard let p = running.withLock({ $0.cancelled = true; return $0.process }) else { return }
+            p.terminate()
+            Thread.detachNewThread {
+                Thread.sleep(forTimeInterval: 10)
+                if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+            }
+        }
     }
 }
 

@@ -103,7 +103,7 @@ ok "dev1 (mesh) and dev2 joined and are up (agents in the background)"
 reach() {  # reach NS TRIES -> 0 when the service answers
   local ns=$1 tries=${2:-10}
   for _ in $(seq $tries); do
-    [ "$(inns $ns ncat -w 1 --recv-only $SERVICE 8080 2>/dev/null)" = hello-from-internal ] && return 0
+    [ "$(inns $ns ncat -w 1 -i 3 --recv-only $SERVICE 8080 2>/dev/null)" = hello-from-internal ] && return 0
     sleep 0.3
   done
   return 1
@@ -230,11 +230,11 @@ ok "the CI peer is gone from the coordinator and the gateway after its TTL; ci d
 # --- a full-tunnel developer: everything through the gateway (policy routing as wg-quick)
 E=$(admin tokens add enrol-4 --scope enroll --segment developers --owner dev4 --allow-full-tunnel 2>/dev/null) || fail "enrol token 4"
 inns $D4 "$FERRY" join $URL --token $E --fingerprint $FP --name dev4 --interface $IF4 --state $TMP/d4 --full-tunnel >/dev/null 2>$TMP/j4.err || { cat $TMP/j4.err; fail "join dev4"; }
-[ "$(inns $D4 ncat -w 2 --recv-only 203.0.113.2 8080)" = "from 192.168.85.2" ] || fail "dev4 does not reach the outside directly before the tunnel"
+[ "$(inns $D4 ncat -w 2 -i 3 --recv-only 203.0.113.2 8080)" = "from 192.168.85.2" ] || fail "dev4 does not reach the outside directly before the tunnel"
 inns $D4 "$FERRY" up --state $TMP/d4 --userspace $FERRY_WG --background 2>/dev/null || { tail -5 $TMP/d4/agent.log; fail "ferry up dev4"; }
 DEV4=$(admin peers ls --json | tr -d '\n' | grep -o '{[^{}]*"name" : "dev4"[^{}]*}' | json_field ipv4)
-for _ in $(seq 30); do [ "$(inns $D4 ncat -w 1 --recv-only 203.0.113.2 8080 2>/dev/null)" = "from $DEV4" ] && break; sleep 0.3; done
-[ "$(inns $D4 ncat -w 1 --recv-only 203.0.113.2 8080 2>/dev/null)" = "from $DEV4" ] || { inns $D4 ip rule; inns $D4 wg show; fail "dev4's traffic to the outside does not go through the tunnel"; }
+for _ in $(seq 30); do [ "$(inns $D4 ncat -w 1 -i 3 --recv-only 203.0.113.2 8080 2>/dev/null)" = "from $DEV4" ] && break; sleep 0.3; done
+[ "$(inns $D4 ncat -w 1 -i 3 --recv-only 203.0.113.2 8080 2>/dev/null)" = "from $DEV4" ] || { inns $D4 ip rule; inns $D4 wg show; fail "dev4's traffic to the outside does not go through the tunnel"; }
 reach $D4 10 || fail "the full-tunnel developer cannot reach the internal service"
 # disabled, its map has no peers: the agent (its own traffic marked, bypassing the tunnel
 # like WireGuard's UDP) gets it although the gateway dropped the tunnel, and routes directly
@@ -242,13 +242,13 @@ reach $D4 10 || fail "the full-tunnel developer cannot reach the internal servic
 admin peers disable dev4 >/dev/null || fail "disable dev4"
 for _ in $(seq 50); do grep -q 'disabled or expired' $TMP/d4/agent.log && break; sleep 0.2; done
 grep -q 'disabled or expired' $TMP/d4/agent.log || fail "dev4's agent did not get the disabled map"
-[ "$(inns $D4 ncat -w 2 --recv-only 203.0.113.2 8080 2>/dev/null)" = "from 192.168.85.2" ] || fail "disabled dev4 does not route directly"
+[ "$(inns $D4 ncat -w 2 -i 3 --recv-only 203.0.113.2 8080 2>/dev/null)" = "from 192.168.85.2" ] || fail "disabled dev4 does not route directly"
 admin peers enable dev4 >/dev/null || fail "enable dev4"
-for _ in $(seq 80); do [ "$(inns $D4 ncat -w 1 --recv-only 203.0.113.2 8080 2>/dev/null)" = "from $DEV4" ] && break; sleep 0.3; done
-[ "$(inns $D4 ncat -w 1 --recv-only 203.0.113.2 8080 2>/dev/null)" = "from $DEV4" ] || fail "the full tunnel did not come back after enable"
+for _ in $(seq 80); do [ "$(inns $D4 ncat -w 1 -i 3 --recv-only 203.0.113.2 8080 2>/dev/null)" = "from $DEV4" ] && break; sleep 0.3; done
+[ "$(inns $D4 ncat -w 1 -i 3 --recv-only 203.0.113.2 8080 2>/dev/null)" = "from $DEV4" ] || fail "the full tunnel did not come back after enable"
 inns $D4 "$FERRY" down --state $TMP/d4 >/dev/null || fail "ferry down dev4"
 inns $D4 ip rule | grep -q "lookup 51820" && fail "ferry down left the full-tunnel rules"
-[ "$(inns $D4 ncat -w 2 --recv-only 203.0.113.2 8080)" = "from 192.168.85.2" ] || fail "dev4's direct route is not back after ferry down"
+[ "$(inns $D4 ncat -w 2 -i 3 --recv-only 203.0.113.2 8080)" = "from 192.168.85.2" ] || fail "dev4's direct route is not back after ferry down"
 ok "full tunnel: dev4 reaches the outside as $DEV4 through the gateway, its agent follows disable and enable (its own traffic bypasses the tunnel), ferry down restores direct routing"
 
 # --- ferry down

@@ -87,7 +87,7 @@ try: print(s.recv(512).decode().strip())
 except OSError: pass' $2 $3 2>/dev/null)" = "hello-$3" ]
 }
 # connects NS ADDRESS PORT -> 0 when the banner hello-PORT comes back
-connects() { [ "$(inns $1 ncat -w 1 --recv-only $2 $3 2>/dev/null)" = "hello-$3" ]; }
+connects() { [ "$(inns $1 ncat -w 1 -i 3 --recv-only $2 $3 2>/dev/null)" = "hello-$3" ]; }
 eventually() {  # eventually TRIES CMD... -> 0 once CMD succeeds
   local tries=$1; shift
   for _ in $(seq $tries); do "$@" && return 0; sleep 0.5; done
@@ -167,7 +167,7 @@ inns $OTH ip route add $INTERNAL dev eo$S
 inns $OTH ping -c 1 -W 2 $GWADDR >/dev/null || fail "the rule-less peer has no tunnel to the gateway"
 ( end=$(( $(now_ms) + 6000 ))
   while [ $(now_ms) -lt $end ]; do
-    [ "$(inns $OTH ncat -w 1 --recv-only $SERVICE 8080 2>/dev/null)" = hello-8080 ] && echo through
+    [ "$(inns $OTH ncat -w 1 -i 3 --recv-only $SERVICE 8080 2>/dev/null)" = hello-8080 ] && echo through
     sleep 0.05
   done >$TMP/probe ) &
 PROBE=$!
@@ -193,7 +193,7 @@ stop_ferryd
 LAST_OK=0 FIRST_FAIL=0
 while [ $(( $(now_ms) - CREATED_MS )) -lt $(( TTL * 1000 + 2500 )) ]; do
   t=$(( $(now_ms) - CREATED_MS ))
-  if [ "$(inns $CI ncat -w 1 --recv-only $SERVICE 8080 2>/dev/null)" = hello-8080 ]; then LAST_OK=$t
+  if [ "$(inns $CI ncat -w 1 -i 3 --recv-only $SERVICE 8080 2>/dev/null)" = hello-8080 ]; then LAST_OK=$t
   elif [ $FIRST_FAIL = 0 ]; then FIRST_FAIL=$t; fi
   sleep 0.2
 done

@@ -138,7 +138,7 @@ ok "both gateways' /health answer 200 and /metrics name the coordinator"
 E=$(admin tokens add enrol-c --scope enroll --segment clients --owner c 2>/dev/null) || fail "enrol token"
 inns $C "$FERRY" join $URL --token $E --fingerprint $FP --name c1 --interface $IFC --state $TMP/c >/dev/null || fail "ferry join"
 inns $C "$FERRY" up --state $TMP/c --userspace $FERRY_WG --background 2>$TMP/up.err || { cat $TMP/up.err; fail "ferry up"; }
-probe() { inns $C ncat -w 1 --recv-only $SERVICE 8080 2>/dev/null; }
+probe() { inns $C ncat -w 1 -i 3 --recv-only $SERVICE 8080 2>/dev/null; }
 wait_via() {  # wait_via ADDRESS SECONDS -> 0 once the service sees ADDRESS
   local deadline=$(( $(now_ms) + $2 * 1000 ))
   while [ $(now_ms) -lt $deadline ]; do

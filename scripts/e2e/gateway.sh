@@ -79,7 +79,7 @@ ok "network set up through the API"
 reach() {  # reach NS TRIES [ADDRESS] -> 0 when the service answers
   local ns=$1 tries=${2:-10} addr=${3:-$SERVICE}
   for _ in $(seq $tries); do
-    [ "$(inns $ns ncat -w 1 --recv-only $addr 8080 2>/dev/null)" = hello-from-internal ] && return 0
+    [ "$(inns $ns ncat -w 1 -i 3 --recv-only $addr 8080 2>/dev/null)" = hello-from-internal ] && return 0
     sleep 0.5
   done
   return 1

@@ -93,7 +93,7 @@ ok "trust rule added, listed and audited: $(cat $TMP/rule.out)"
 
 reach() {  # reach NS HOST TRIES
   for _ in $(seq ${3:-10}); do
-    [ -n "$(inns $1 ncat -w 1 --recv-only $2 8080 2>/dev/null)" ] && return 0
+    [ -n "$(inns $1 ncat -w 1 -i 3 --recv-only $2 8080 2>/dev/null)" ] && return 0
     sleep 0.2
   done
   return 1
@@ -106,9 +106,9 @@ T0=$(now_ms)
 ciup env ACTIONS_ID_TOKEN_REQUEST_URL="$ISS/gha-token?x=1" ACTIONS_ID_TOKEN_REQUEST_TOKEN=gha-secret \
   "$FERRY" ci up --oidc --name job-$S --interface $IFC --state $TMP/ci --userspace $FERRY_WG >$TMP/ci.out 2>$TMP/ci.err \
   || { cat $TMP/ci.err; fail "ferry ci up --oidc"; }
-for _ in $(seq 100); do [ "$(inns $CI ncat -w 1 --recv-only $SERVICE 8080 2>/dev/null)" = hello-from-api ] && break; sleep 0.05; done
+for _ in $(seq 100); do [ "$(inns $CI ncat -w 1 -i 3 --recv-only $SERVICE 8080 2>/dev/null)" = hello-from-api ] && break; sleep 0.05; done
 T1=$(now_ms)
-[ "$(inns $CI ncat -w 1 --recv-only $SERVICE 8080 2>/dev/null)" = hello-from-api ] || { inns $CI wg show; fail "the job cannot reach $SERVICE"; }
+[ "$(inns $CI ncat -w 1 -i 3 --recv-only $SERVICE 8080 2>/dev/null)" = hello-from-api ] || { inns $CI wg show; fail "the job cannot reach $SERVICE"; }
 [ "$(wc -l <$TMP/ci.out)" = 1 ] || { cat $TMP/ci.out; fail "ferry ci up printed more than one line"; }
 reach $CI $OTHER 3 && fail "the job reaches $OTHER, outside the rule's allowed IPs"
 CIPUB=$(inns $CI wg show $IFC public-key)

@@ -112,7 +112,7 @@ chmod 600 $TMP/pd$S.conf
 inns $DEV env WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go wg-quick up $TMP/pd$S.conf >$TMP/up.out 2>&1 || { cat $TMP/up.out; fail "wg-quick up"; }
 reached=0
 for _ in $(seq 20); do
-  [ "$(inns $DEV ncat -w 1 --recv-only $SERVICE 8080 2>/dev/null)" = hello-from-internal ] && { reached=1; break; }
+  [ "$(inns $DEV ncat -w 1 -i 3 --recv-only $SERVICE 8080 2>/dev/null)" = hello-from-internal ] && { reached=1; break; }
   sleep 0.5
 done
 [ $reached = 1 ] || { inns $GW wg show; fail "the portal's device cannot reach $SERVICE:8080"; }
