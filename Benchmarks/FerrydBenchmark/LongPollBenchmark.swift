@@ -19,14 +19,9 @@ func longPollBenchmark(sizes: [Int], rounds: Int) async throws {
     }
     let needed = (sizes.max() ?? 0) + 200
     guard ServerLimits.raiseOpenFileLimit() >= needed else { print("needs an open-file limit of \(needed) (ulimit -n)"); return }
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferryd-bench-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: dir) }
-
     // The store, filled in this process: 10,000 peers straight into the table.
-    var config = FerryConfiguration(dataDirectory: dir)
-    config.logLevel = .critical
-    config.initialIPv4 = IPPrefix("10.0.0.0/8")
-    let services = try await buildServices(config)
+    let (services, dir) = try await benchServices()
+    defer { try? FileManager.default.removeItem(at: dir) }
     guard let admin = services.bootstrapSecret else { print("no admin token"); return }
     let segment = try await services.store.createSegment(CreateSegmentRequest(name: "bulk", ipv4: "10.1.0.0/16"), caller: .system("bench"))
     let peerCount = 10_000

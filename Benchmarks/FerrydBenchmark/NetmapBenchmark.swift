@@ -13,12 +13,8 @@ import WireGuard
 /// The changes cycle through renaming a peer, changing its allowed IPs, disabling and
 /// enabling it, and creating and deleting one, all through the store's API (audited).
 func netmapBenchmark(peerCount: Int, rounds: Int) async throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferryd-bench-\(UUID().uuidString)")
+    let (services, dir) = try await benchServices()
     defer { try? FileManager.default.removeItem(at: dir) }
-    var config = FerryConfiguration(dataDirectory: dir)
-    config.logLevel = .critical
-    config.initialIPv4 = IPPrefix("10.0.0.0/8")
-    let services = try await buildServices(config)
     let store = services.store
     let admin = Caller.system("bench")
     guard let database = services.database else { print("the benchmark fills a SQLite store"); return }
